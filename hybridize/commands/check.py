@@ -1,0 +1,14 @@
+"""`hybridize check`: placeholder until its stage lands."""
+
+from __future__ import annotations
+
+import click
+
+from hybridize.errors import HybridizeError
+
+
+@click.command("check", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def check(args: tuple[str, ...]) -> None:
+    """Not implemented yet."""
+    raise HybridizeError("`hybridize check` is not implemented yet")

@@ -1,0 +1,14 @@
+"""`hybridize combine`: placeholder until its stage lands."""
+
+from __future__ import annotations
+
+import click
+
+from hybridize.errors import HybridizeError
+
+
+@click.command("combine", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def combine(args: tuple[str, ...]) -> None:
+    """Not implemented yet."""
+    raise HybridizeError("`hybridize combine` is not implemented yet")

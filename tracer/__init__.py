@@ -1,0 +1,1 @@
+"""hybridize.tracer"""
