@@ -1,0 +1,303 @@
+"""Choosing ``tf.function`` settings from the signatures the profile recorded, and predicting traces.
+
+Why from the profile: the recorded argument specs (tensor dtype/shape, Python values) are exactly what
+TensorFlow keys its trace cache on, so they tell us ahead of any trial run whether a plain decorator
+traces once, whether an ``input_signature`` can cover every parameter, and which parameters will
+retrace whatever we choose. The trial run then checks the prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hybridize.plan import Settings, TensorSpecModel
+
+TENSOR_KINDS = ("tensor", "ndarray")
+_NUMBER_TYPES = ("int", "float")
+
+
+@dataclass
+class ParamInfo:
+    """What static analysis says about one parameter (the ``params`` entries of ``check --json``)."""
+
+    name: str
+    kind: str = "positional"  # positional | keyword-only | var-positional | var-keyword
+    has_default: bool = False
+
+
+@dataclass
+class SettingsChoice:
+    """The chosen settings for one function, with the predicted trace count and why."""
+
+    kind: str  # "plain" | "input_signature" | "reduce_retracing"
+    settings: Settings
+    predicted_traces: int
+    predicted_exact: bool  # False when the profile overflowed its signature table: a lower bound
+    notes: list[str] = field(default_factory=list)
+    retrace_params: dict[str, int] = field(default_factory=dict)  # Python params that retrace: name -> distinct values
+    shapes: dict[str, list[Any]] = field(default_factory=dict)  # tensor param -> merged shape (None dims varied)
+    alternatives: list[tuple[str, Settings, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "settings": self.settings.to_json(),
+            "predicted_traces": self.predicted_traces,
+            "predicted_exact": self.predicted_exact,
+            "notes": list(self.notes),
+            "retrace_params": dict(self.retrace_params),
+            "shapes": dict(self.shapes),
+            "alternatives": [{"kind": k, "settings": s.to_json(), "predicted_traces": n} for k, s, n in self.alternatives],
+        }
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable form of a JSON value (dicts/lists from the profile)."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _shape(arg: dict[str, Any]) -> tuple[int | None, ...] | None:
+    shape = arg.get("shape")
+    return None if shape is None else tuple(shape)
+
+
+def arg_key(arg: dict[str, Any]) -> Any:
+    """The part of TensorFlow's trace key that one recorded argument contributes.
+
+    Tensors by dtype and shape; Python scalars by value; containers by structure and items; other
+    objects by type (the profile cannot see identity, so one instance per type is assumed).
+    """
+    kind = arg.get("kind")
+    if kind in TENSOR_KINDS or kind == "variable":
+        return ("T", kind == "variable", arg.get("dtype"), _shape(arg))
+    if kind == "python":
+        return ("P", arg.get("type"), _freeze(arg.get("value")))
+    if kind == "none":
+        return ("N",)
+    if kind == "container":
+        return ("C", arg.get("type"), arg.get("len"), _freeze(arg.get("keys")), _freeze(arg.get("items")))
+    return ("O", arg.get("type"))
+
+
+def signature_key(args: dict[str, Any], skip: Iterable[str] = ()) -> tuple[Any, ...]:
+    skipped = set(skip)
+    return tuple((name, arg_key(a)) for name, a in args.items() if name not in skipped)
+
+
+def _compatible(general: tuple[int | None, ...] | None, shape: tuple[int | None, ...] | None) -> bool:
+    """Whether a (possibly relaxed) traced shape accepts a concrete one."""
+    if general is None:
+        return True
+    if shape is None or len(general) != len(shape):
+        return False
+    return all(g is None or g == s for g, s in zip(general, shape, strict=True))
+
+
+def _join(a: tuple[int | None, ...] | None, b: tuple[int | None, ...] | None) -> tuple[int | None, ...] | None:
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return tuple(x if x == y else None for x, y in zip(a, b, strict=True))
+
+
+def _relaxed_match(traced: tuple[Any, ...], call: tuple[Any, ...]) -> bool:
+    if len(traced) != len(call):
+        return False
+    for (tn, tk), (cn, ck) in zip(traced, call, strict=True):
+        if tn != cn:
+            return False
+        if tk[0] == "T" and ck[0] == "T":
+            if tk[1:3] != ck[1:3] or not _compatible(tk[3], ck[3]):
+                return False
+        elif tk != ck:
+            return False
+    return True
+
+
+def _relax(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The most specific trace key covering both, when they differ only in tensor shapes."""
+    if len(a) != len(b):
+        return None
+    out = []
+    for (an, ak), (bn, bk) in zip(a, b, strict=True):
+        if an != bn:
+            return None
+        if ak[0] == "T" and bk[0] == "T" and ak[1:3] == bk[1:3]:
+            out.append((an, ("T", ak[1], ak[2], _join(ak[3], bk[3]))))
+        elif ak == bk:
+            out.append((an, ak))
+        else:
+            return None
+    return tuple(out)
+
+
+def predict_plain(keys: Sequence[tuple[Any, ...]]) -> int:
+    """A plain ``tf.function`` traces once per distinct key."""
+    return len(set(keys))
+
+
+def predict_reduce_retracing(keys: Sequence[tuple[Any, ...]]) -> int:
+    """Simulate ``reduce_retracing=True``: a new shape retraces once with the varying dims relaxed to None.
+
+    Keys are taken in first-seen order (the profile's signature order); Python values still retrace
+    per value, as measured in tf-function-facts.md.
+    """
+    traced: list[tuple[Any, ...]] = []
+    count = 0
+    for key in keys:
+        if any(_relaxed_match(t, key) for t in traced):
+            continue
+        count += 1
+        relaxed = None
+        for i, t in enumerate(traced):
+            relaxed = _relax(t, key)
+            if relaxed is not None:
+                traced[i] = relaxed
+                break
+        if relaxed is None:
+            traced.append(key)
+    return count
+
+
+def _param_infos(params: Sequence[dict[str, Any]] | None, names: Sequence[str]) -> list[ParamInfo]:
+    if params:
+        out = []
+        for p in params:
+            if isinstance(p, str):
+                out.append(ParamInfo(p))
+            else:
+                out.append(ParamInfo(str(p.get("name")), str(p.get("kind", "positional")),
+                                     bool(p.get("has_default", p.get("default", False)))))
+        return out
+    return [ParamInfo(n) for n in names]
+
+
+def _is_self(name: str, index: int, arg_kinds: set[str]) -> bool:
+    return index == 0 and name in ("self", "cls") and not (arg_kinds & {"tensor", "ndarray", "variable"})
+
+
+def derive_settings(
+    signatures: Sequence[dict[str, Any]],
+    params: Sequence[dict[str, Any]] | None = None,
+    *,
+    overflow: bool = False,
+    control_params: Iterable[str] = (),
+) -> SettingsChoice:
+    """Pick plain / ``input_signature`` / ``reduce_retracing`` for one function.
+
+    ``signatures`` are the profile's ``[{"count", "args"}]``; ``params`` the static ``params`` list
+    (ordered; gives kinds and defaults); ``control_params`` names parameters static analysis saw used
+    in Python control flow (they would be frozen or break under a signature).
+    """
+    sigs = [s for s in signatures if isinstance(s.get("args"), dict)]
+    names: list[str] = list(sigs[0]["args"]) if sigs else []
+    infos = _param_infos(params, names)
+    order = [p.name for p in infos] or names
+    controls = set(control_params)
+    skip: list[str] = []
+    for i, name in enumerate(order):
+        kinds = {str(s["args"].get(name, {}).get("kind")) for s in sigs}
+        if _is_self(name, i, kinds):
+            skip.append(name)
+    keys = [signature_key(s["args"], skip) for s in sigs]
+    plain = predict_plain(keys)
+    notes: list[str] = []
+    if overflow:
+        notes.append("the profile saw more distinct signatures than it kept: trace counts are lower bounds")
+
+    # Per-parameter observations.
+    retrace: dict[str, int] = {}
+    shapes: dict[str, list[Any]] = {}
+    specs: list[TensorSpecModel] = []
+    blockers: list[str] = []
+    shapes_vary = False
+    for info in infos:
+        if info.name in skip:
+            continue
+        obs = [s["args"][info.name] for s in sigs if info.name in s["args"]]
+        if info.kind in ("var-positional", "var-keyword", "keyword-only"):
+            blockers.append(f"`{info.name}` is {info.kind}")
+            continue
+        if not obs:
+            blockers.append(f"`{info.name}` was never observed")
+            continue
+        kinds = {o.get("kind") for o in obs}
+        if kinds <= set(TENSOR_KINDS):
+            dtypes = {o.get("dtype") for o in obs}
+            merged: tuple[int | None, ...] | None = _shape(obs[0])
+            for o in obs[1:]:
+                merged = _join(merged, _shape(o))
+            distinct_shapes = {_shape(o) for o in obs}
+            if len(distinct_shapes) > 1:
+                shapes_vary = True
+            shapes[info.name] = None if merged is None else list(merged)  # type: ignore[assignment]
+            if len(dtypes) != 1:
+                blockers.append(f"`{info.name}` had several dtypes ({', '.join(sorted(map(str, dtypes)))})")
+                continue
+            specs.append(TensorSpecModel(shape=None if merged is None else list(merged), dtype=str(dtypes.pop())))
+            if info.has_default:
+                notes.append(f"`{info.name}` has a default but always received a tensor")
+            continue
+        if kinds == {"python"}:
+            values = {_freeze(o.get("value")) for o in obs}
+            types = {o.get("type") for o in obs}
+            if len(values) > 1:
+                retrace[info.name] = len(values)
+            if info.name in controls:
+                blockers.append(f"`{info.name}` drives Python control flow")
+                continue
+            if types <= {"bool"}:
+                blockers.append(f"`{info.name}` is a Python bool (a flag: freezing it would change behaviour)")
+                continue
+            if len(values) > 1 and types <= set(_NUMBER_TYPES) and not info.has_default:
+                dtype = "float32" if "float" in types else "int32"
+                specs.append(TensorSpecModel(shape=[], dtype=dtype))
+                continue
+            if info.has_default:
+                blockers.append(f"`{info.name}` is a keyword with a default (it would be frozen)")
+            else:
+                blockers.append(f"`{info.name}` is a constant Python value")
+            continue
+        blockers.append(f"`{info.name}` receives {'/'.join(sorted(map(str, kinds)))} values")
+
+    alternatives: list[tuple[str, Settings, int]] = []
+    rr = predict_reduce_retracing(keys)
+    if plain <= 1:
+        choice = SettingsChoice("plain", Settings(), max(plain, 1), not overflow, notes, retrace, shapes)
+        return choice
+    if not blockers and specs:
+        settings = Settings(input_signature=specs)
+        choice = SettingsChoice("input_signature", settings, 1, not overflow, notes, {}, shapes)
+        if shapes_vary:
+            alternatives.append(("reduce_retracing", Settings(reduce_retracing=True), rr))
+        alternatives.append(("plain", Settings(), plain))
+        choice.alternatives = alternatives
+        for name, n in retrace.items():
+            notes.append(f"`{name}` took {n} Python values: the signature turns it into a scalar tensor (one trace)")
+        return choice
+    if blockers:
+        notes.append("no input_signature: " + "; ".join(blockers))
+    if shapes_vary and rr < plain:
+        choice = SettingsChoice("reduce_retracing", Settings(reduce_retracing=True), rr, not overflow, notes, retrace, shapes)
+        choice.alternatives = [("plain", Settings(), plain)]
+    else:
+        choice = SettingsChoice("plain", Settings(), plain, not overflow, notes, retrace, shapes)
+        if shapes_vary:
+            choice.alternatives = [("reduce_retracing", Settings(reduce_retracing=True), rr)]
+    for name, n in retrace.items():
+        notes.append(f"`{name}` took {n} distinct Python values and retraces once per value whatever the settings: "
+                     f"pass `{name}` as a tensor (`tf.constant({name})`) at its call sites")
+    return choice
+
+
+def break_even_calls(eager_per_call_s: float, graph_per_call_s: float, trace_s: float) -> float | None:
+    """Calls needed before the tracing cost is paid back; None when graph mode never pays."""
+    gain = eager_per_call_s - graph_per_call_s
+    if gain <= 0:
+        return None
+    return trace_s / gain
