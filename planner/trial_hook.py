@@ -1,0 +1,387 @@
+"""The in-process import hook of the trial runs: wraps chosen functions as their modules are imported.
+
+Booted in every Python process of a trial run (``run_command(boot=["hybridize.planner.trial_hook:install"])``)
+and configured by a JSON file named in ``HYBRIDIZE_TRIAL_CONFIG``. The source is never touched: after a
+target module has executed, each chosen function or method is replaced in its namespace by
+
+- ``time``: a timing wrapper around the original (the eager baseline; an existing tf.function as is),
+- ``graph``: a timing wrapper around ``tf.function(original, **settings)`` (convert, or tune an existing one),
+- ``eager``: a timing wrapper around an existing tf.function's Python function (de-hybridize).
+
+Per function it records calls, inclusive time (calls made while an outer graph is being traced are
+counted apart: they are trace-time work, not execution), traces (``experimental_get_tracing_count``),
+errors, which timed function called which, and digests of the first inputs/outputs for the
+eager-versus-graph result comparison. Each process writes one JSON file at exit. Nothing here may break
+the user's program: every failure of the hook itself is recorded and swallowed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib.abc
+import importlib.machinery
+import json
+import math
+import os
+import sys
+import threading
+import time
+import types
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+CONFIG_ENV = "HYBRIDIZE_TRIAL_CONFIG"
+
+_state: _State | None = None
+
+
+class _Stats:
+    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "time_s", "trace_calls", "trace_time_s",
+                 "traces")
+
+    def __init__(self) -> None:
+        self.calls = 0  # calls executed eagerly (outside any trace)
+        self.time_s = 0.0  # inclusive wall time of those calls
+        self.nested_calls = 0  # calls made while an enclosing tf.function was tracing
+        self.trace_calls = 0  # eager calls during which this function traced
+        self.trace_time_s = 0.0  # wall time of those calls
+        self.traces = 0
+        self.instances: dict[int, int] = {}  # id(bound tf.function) -> its tracing count
+        self.errors: dict[str, int] = {}
+        self.digests: list[dict[str, Any]] = []
+
+    def to_json(self) -> dict[str, Any]:
+        traces = self.traces + sum(self.instances.values())
+        return {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
+                "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
+                "errors": self.errors, "digests": self.digests}
+
+
+class _State:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.out_dir = str(config["out_dir"])
+        self.targets: dict[str, list[dict[str, Any]]] = {}
+        for target in config.get("targets", []):
+            module, _, _ = str(target["function"]).partition(":")
+            self.targets.setdefault(module, []).append(target)
+        self.stats: dict[str, _Stats] = {}
+        self.edges: dict[tuple[str, str], int] = {}
+        self.patched: list[str] = []
+        self.hook_errors: list[str] = []
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.digest_calls = int(config.get("digest_calls", 0))
+        self.local = threading.local()
+        self.started = time.time()
+
+    def stats_for(self, name: str) -> _Stats:
+        st = self.stats.get(name)
+        if st is None:
+            st = self.stats[name] = _Stats()
+        return st
+
+    def write(self) -> None:
+        data = {
+            "pid": os.getpid(),
+            "argv": list(sys.argv),
+            "duration_s": time.time() - self.started,
+            "patched": self.patched,
+            "hook_errors": self.hook_errors,
+            "functions": {k: v.to_json() for k, v in self.stats.items()},
+            "edges": [[a, b, n] for (a, b), n in self.edges.items()],
+            "tests": self.tests,
+        }
+        os.makedirs(self.out_dir, exist_ok=True)
+        path = os.path.join(self.out_dir, f"{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+
+
+def short_error(text: str) -> str:
+    """One line for an error message; TensorFlow's "in user code:" preamble is replaced by its last line."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if len(lines) > 1 and ("in user code" in first or first.endswith(":")):
+        first = f"{first} ... {lines[-1]}"
+    return first[:300]
+
+
+def _tf() -> Any:
+    return sys.modules.get("tensorflow")
+
+
+def _executing_eagerly() -> bool:
+    tf = _tf()
+    if tf is None:
+        return True
+    try:
+        return bool(tf.executing_eagerly())
+    except Exception:
+        return True
+
+
+def _digest_value(value: Any, depth: int = 0) -> Any:
+    """A small, comparable summary of a value: tensors by dtype, shape and sum; never the values themselves."""
+    if depth > 3:
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value if not isinstance(value, str) else value[:64]
+    if isinstance(value, list | tuple):
+        return [_digest_value(v, depth + 1) for v in list(value)[:16]]
+    if isinstance(value, dict):
+        return {str(k): _digest_value(v, depth + 1) for k, v in list(value.items())[:16]}
+    tf = _tf()
+    if tf is not None and (isinstance(value, tf.Tensor | tf.Variable)) or hasattr(value, "__array__"):
+        try:
+            import numpy as np
+
+            arr = np.asarray(value)
+            if arr.dtype.kind in "biuf":
+                total = float(arr.astype(np.float64).sum())
+                return {"dtype": str(arr.dtype), "shape": list(arr.shape),
+                        "sum": total if math.isfinite(total) else str(total)}
+            return {"dtype": str(arr.dtype), "shape": list(arr.shape)}
+        except Exception:
+            return {"type": type(value).__name__}
+    return {"type": type(value).__name__}
+
+
+def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: Callable[[Any], int] | None,
+                  original: Callable[..., Any], is_method: bool) -> Callable[..., Any]:
+    stats = state.stats_for(name)
+    local = state.local
+    edges = state.edges
+
+    @functools.wraps(original)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        if not _executing_eagerly():
+            stats.nested_calls += 1
+            return call(*args, **kwargs)
+        stack = getattr(local, "stack", None)
+        if stack is None:
+            stack = local.stack = []
+        if stack:
+            key = (stack[-1], name)
+            edges[key] = edges.get(key, 0) + 1
+        digest = None
+        if len(stats.digests) < state.digest_calls:
+            try:
+                digest = {"in": _digest_value((args[1:] if is_method else args, kwargs))}
+            except Exception:
+                digest = None
+        before = -1
+        if counter is not None:
+            try:
+                before = counter(args[0] if is_method and args else None)
+            except Exception:
+                before = -1
+        stack.append(name)
+        start = time.perf_counter()
+        try:
+            result = call(*args, **kwargs)
+        except BaseException as exc:
+            key = f"{type(exc).__name__}: {short_error(str(exc))}"
+            stats.errors[key] = stats.errors.get(key, 0) + 1
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            stack.pop()
+            stats.calls += 1
+            stats.time_s += elapsed
+        if counter is not None:
+            try:
+                after = counter(args[0] if is_method and args else None)
+                if before >= 0 and after > before:
+                    stats.trace_calls += 1
+                    stats.trace_time_s += elapsed
+            except Exception:
+                pass
+        if digest is not None:
+            try:
+                digest["out"] = _digest_value(result)
+                stats.digests.append(digest)
+            except Exception:
+                pass
+        return result
+
+    timed.__hybridize_trial__ = True  # type: ignore[attr-defined]
+    return timed
+
+
+def _is_tf_function(obj: Any) -> bool:
+    return hasattr(obj, "python_function") and hasattr(obj, "experimental_get_tracing_count")
+
+
+def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: bool) -> Any:
+    """The replacement for one function object (``raw`` is the plain function or tf.function found)."""
+    name = str(target["function"])
+    mode = str(target.get("mode", "time"))
+    settings = dict(target.get("settings") or {})
+    stats = state.stats_for(name)
+    tf_obj: Any = None
+    if mode == "time":
+        if _is_tf_function(raw):
+            tf_obj = raw
+        call_obj = raw
+    elif mode == "eager":
+        call_obj = raw.python_function if _is_tf_function(raw) else raw
+    elif mode == "graph":
+        import tensorflow as tf
+
+        base = raw.python_function if _is_tf_function(raw) else raw
+        kwargs: dict[str, Any] = {}
+        if "input_signature" in settings:
+            kwargs["input_signature"] = [
+                tf.TensorSpec(shape=s.get("shape"), dtype=getattr(tf, str(s["dtype"])), name=s.get("name"))
+                for s in settings["input_signature"]
+            ]
+        for key in ("reduce_retracing", "jit_compile", "autograph"):
+            if key in settings:
+                kwargs[key] = settings[key]
+        tf_obj = tf.function(base, **kwargs)
+        call_obj = tf_obj
+    else:
+        raise ValueError(f"unknown trial mode {mode!r}")
+
+    counter: Callable[[Any], int] | None = None
+    if tf_obj is not None:
+        fn_obj = tf_obj
+        if is_method:
+            def counter(self_obj: Any) -> int:
+                bound = fn_obj.__get__(self_obj, type(self_obj)) if self_obj is not None else fn_obj
+                count = int(bound.experimental_get_tracing_count())
+                stats.instances[id(bound)] = count
+                return count
+        else:
+            def counter(self_obj: Any) -> int:
+                count = int(fn_obj.experimental_get_tracing_count())
+                stats.traces = count
+                return count
+
+    if is_method and tf_obj is not None:
+        bound_obj = tf_obj
+
+        def call(self_obj: Any, *args: Any, **kwargs: Any) -> Any:
+            return bound_obj.__get__(self_obj, type(self_obj))(*args, **kwargs)
+    else:
+        call = call_obj
+
+    original = raw.python_function if _is_tf_function(raw) else raw
+    return _make_wrapper(state, name, call, counter, original, is_method)
+
+
+def _patch_module(state: _State, module: types.ModuleType) -> None:
+    for target in state.targets.get(module.__name__, []):
+        name = str(target["function"])
+        try:
+            _, _, qualname = name.partition(":")
+            parts = qualname.split(".")
+            if "<locals>" in parts:
+                state.hook_errors.append(f"{name}: nested function, cannot be reached from its module")
+                continue
+            owner: Any = module
+            for part in parts[:-1]:
+                owner = getattr(owner, part)
+            attr = parts[-1]
+            raw = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+            is_method = isinstance(owner, type)
+            rewrap: Callable[[Any], Any] = lambda f: f  # noqa: E731
+            if isinstance(raw, staticmethod):
+                raw, rewrap, is_method = raw.__func__, staticmethod, False
+            elif isinstance(raw, classmethod):
+                state.hook_errors.append(f"{name}: classmethod, not wrapped")
+                continue
+            if getattr(raw, "__hybridize_trial__", False):
+                continue
+            replacement = rewrap(_wrap_target(state, target, raw, is_method))
+            setattr(owner, attr, replacement)
+            state.patched.append(name)
+        except Exception as exc:  # never break the user's import
+            state.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+
+class _Loader(importlib.abc.Loader):
+    """Delegates to the real loader, then patches the freshly executed module."""
+
+    def __init__(self, state: _State, inner: Any) -> None:
+        self._state = state
+        self._inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        create = getattr(self._inner, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._inner.exec_module(module)
+        _patch_module(self._state, module)
+
+    def __getattr__(self, item: str) -> Any:  # get_source, get_code, is_package, ... for tools that ask
+        return getattr(self._inner, item)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None) -> Any:
+        if fullname not in self._state.targets:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(self._state, spec.loader)
+                return spec
+        return None
+
+
+def install() -> None:
+    """Boot entry point: read the config, hook imports, register the exit writer. Silent without config."""
+    global _state
+    path = os.environ.get(CONFIG_ENV)
+    if not path or _state is not None:
+        return
+    with open(path, encoding="utf-8") as fh:
+        config = json.load(fh)
+    state = _State(config)
+    _state = state
+    sys.meta_path.insert(0, _Finder(state))
+    for module_name in list(state.targets):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            _patch_module(state, module)
+    atexit.register(_write_at_exit)
+
+
+def _write_at_exit() -> None:
+    if _state is not None:
+        try:
+            _state.write()
+        except Exception:
+            pass
+
+
+def record_test(nodeid: str, outcome: str, message: str = "") -> None:
+    """Called by the trial pytest plugin: the worst outcome of a test's phases wins."""
+    if _state is None:
+        return
+    rank = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+    old = _state.tests.get(nodeid)
+    if old is None or rank.get(outcome, 0) > rank.get(str(old.get("outcome")), 0):
+        _state.tests[nodeid] = {"outcome": outcome, "message": message[:500]}
+
+
+def only_tests() -> list[str] | None:
+    """Node ids a bisection run restricts pytest to (None: run everything)."""
+    if _state is None:
+        return None
+    only = _state.config.get("only_tests")
+    return None if only is None else [str(x) for x in only]

@@ -1,0 +1,206 @@
+"""Running one trial: the performance (or test) command with chosen conversions applied in memory.
+
+Each trial writes a config file, boots ``trial_hook.install`` in every Python process of the command
+through the tracer's launcher (a minimal local launcher stands in when the tracer is not installed),
+then sums the per-process result files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.trial_hook import CONFIG_ENV
+
+BOOT = "hybridize.planner.trial_hook:install"
+PLUGIN = "hybridize.planner.trial_pytest"
+
+
+@dataclass
+class FunctionResult:
+    calls: int = 0
+    time_s: float = 0.0
+    nested_calls: int = 0
+    trace_calls: int = 0
+    trace_time_s: float = 0.0
+    traces: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    digests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def steady_calls(self) -> int:
+        return self.calls - self.trace_calls
+
+    def per_call_s(self) -> float | None:
+        """Per-call time of calls that did not trace (tracing excluded); all calls when every call traced."""
+        if self.steady_calls > 0:
+            return (self.time_s - self.trace_time_s) / self.steady_calls
+        return self.time_s / self.calls if self.calls else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"calls": self.calls, "time_s": round(self.time_s, 6), "nested_calls": self.nested_calls,
+                "trace_calls": self.trace_calls, "trace_time_s": round(self.trace_time_s, 6), "traces": self.traces,
+                "errors": self.errors}
+
+
+@dataclass
+class TrialResult:
+    label: str
+    command: list[str]
+    exit_code: int
+    duration_s: float
+    timed_out: bool = False
+    functions: dict[str, FunctionResult] = field(default_factory=dict)
+    edges: dict[tuple[str, str], int] = field(default_factory=dict)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    patched: set[str] = field(default_factory=set)
+    hook_errors: list[str] = field(default_factory=list)
+    processes: int = 0
+
+    def func(self, name: str) -> FunctionResult:
+        return self.functions.get(name) or FunctionResult()
+
+    def failed_tests(self) -> dict[str, str]:
+        return {k: str(v.get("message", "")) for k, v in self.tests.items() if v.get("outcome") in ("failed", "error")}
+
+    def summary(self) -> dict[str, Any]:
+        return {"label": self.label, "exit_code": self.exit_code, "duration_s": round(self.duration_s, 3),
+                "timed_out": self.timed_out, "processes": self.processes,
+                "tests": {o: sum(1 for t in self.tests.values() if t.get("outcome") == o)
+                          for o in ("passed", "failed", "error", "skipped")},
+                "hook_errors": self.hook_errors[:20]}
+
+
+def merge_results(label: str, command: list[str], exit_code: int, duration_s: float, out_dir: Path,
+                  timed_out: bool = False) -> TrialResult:
+    """Sum the per-process files of one trial."""
+    result = TrialResult(label, command, exit_code, duration_s, timed_out)
+    for path in sorted(out_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        result.processes += 1
+        result.patched.update(data.get("patched", []))
+        result.hook_errors.extend(str(e) for e in data.get("hook_errors", []))
+        for name, st in data.get("functions", {}).items():
+            fr = result.functions.setdefault(name, FunctionResult())
+            fr.calls += int(st.get("calls", 0))
+            fr.time_s += float(st.get("time_s", 0.0))
+            fr.nested_calls += int(st.get("nested_calls", 0))
+            fr.trace_calls += int(st.get("trace_calls", 0))
+            fr.trace_time_s += float(st.get("trace_time_s", 0.0))
+            fr.traces += int(st.get("traces", 0))
+            for err, n in st.get("errors", {}).items():
+                fr.errors[err] = fr.errors.get(err, 0) + int(n)
+            fr.digests.extend(st.get("digests", []))
+        for a, b, n in data.get("edges", []):
+            result.edges[(a, b)] = result.edges.get((a, b), 0) + int(n)
+        for nodeid, outcome in data.get("tests", {}).items():
+            result.tests[nodeid] = outcome
+    return result
+
+
+def _local_run_command(cmd: list[str], *, root: Path, boot: list[str], env: dict[str, str] | None,
+                       timeout_s: float | None) -> int:
+    """Stand-in for ``hybridize.tracer.launch.run_command``: a sitecustomize that boots our hook."""
+    site_dir = Path(tempfile.mkdtemp(prefix="hybridize-site-"))
+    try:
+        lines = ["import importlib, os"]
+        for spec in boot:
+            module, _, func = spec.partition(":")
+            lines.append(f"try:\n    getattr(importlib.import_module({module!r}), {func!r})()\nexcept Exception:\n    pass")
+        (site_dir / "sitecustomize.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        full_env = dict(os.environ if env is None else env)
+        full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site_dir), full_env.get("PYTHONPATH", "")) if p)
+        proc = subprocess.Popen(cmd, cwd=root, env=full_env, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            import signal
+
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return 124
+        except KeyboardInterrupt:
+            import signal
+
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)
+
+
+def launch(cmd: list[str], *, root: Path, env: dict[str, str], timeout_s: float | None) -> int:
+    try:
+        from hybridize.tracer.launch import run_command
+    except ImportError:
+        return _local_run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s)
+    return int(run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s))
+
+
+def resolve_command(cmd: list[str]) -> list[str]:
+    """Run ``pytest``/``python`` with the interpreter hybridize runs under when they are that venv's."""
+    if cmd and cmd[0] in ("python", "python3"):
+        return [sys.executable, *cmd[1:]]
+    if cmd and cmd[0] in ("pytest", "py.test"):
+        return [sys.executable, "-m", "pytest", *cmd[1:]]
+    return list(cmd)
+
+
+def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, targets: list[dict[str, Any]],
+              timeout_s: float | None = None, only_tests: list[str] | None = None, digest_calls: int = 0,
+              quiet: bool = True) -> TrialResult:
+    """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a failing run."""
+    run_dir = work_dir / label
+    shutil.rmtree(run_dir, ignore_errors=True)
+    out_dir = run_dir / "out"
+    out_dir.mkdir(parents=True)
+    config = {"out_dir": str(out_dir), "root": str(root), "targets": targets, "only_tests": only_tests,
+              "digest_calls": digest_calls}
+    config_path = run_dir / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    env = dict(os.environ)
+    env[CONFIG_ENV] = str(config_path)
+    plugins = [p for p in env.get("PYTEST_PLUGINS", "").split(",") if p]
+    if PLUGIN not in plugins:
+        plugins.append(PLUGIN)
+    env["PYTEST_PLUGINS"] = ",".join(plugins)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cmd = resolve_command(command)
+    start = time.perf_counter()
+    if quiet:
+        log = run_dir / "output.log"
+        with open(log, "wb") as fh:
+            saved_out, saved_err = os.dup(1), os.dup(2)
+            try:
+                os.dup2(fh.fileno(), 1)
+                os.dup2(fh.fileno(), 2)
+                code = launch(cmd, root=root, env=env, timeout_s=timeout_s)
+            finally:
+                os.dup2(saved_out, 1)
+                os.dup2(saved_err, 2)
+                os.close(saved_out)
+                os.close(saved_err)
+    else:
+        code = launch(cmd, root=root, env=env, timeout_s=timeout_s)
+    duration = time.perf_counter() - start
+    return merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
+
+
+def output_tail(work_dir: Path, label: str, lines: int = 5) -> str:
+    log = work_dir / label / "output.log"
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
