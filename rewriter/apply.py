@@ -26,8 +26,9 @@ import libcst as cst
 from hybridize.errors import HybridizeError
 from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, write_text_atomic
-from hybridize.rewriter import edits
-from hybridize.rewriter.source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
+
+from . import edits
+from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
 
 BACKUP_DIR = "backups"
 STATE_FILE = "rewriter-state.json"

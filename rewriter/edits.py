@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -444,11 +445,17 @@ def convert(module: cst.Module, qualname: str, line: int | None, settings: Setti
         new_dec = new_dec.with_changes(leading_lines=moved.leading_lines)
         decorators.insert(index, new_dec)
         node_new = node.with_changes(decorators=decorators)
-    result = module.deep_replace(node, node_new)
-    assert isinstance(result, cst.Module)
+    result = _replace(module, node, node_new)
     if import_stmt is not None:
         result = add_import(result, import_stmt)
     return EditOutcome(result, True, "added " + result.code_for_node(new_dec.decorator), import_added=import_stmt is not None)
+
+
+def _replace(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
+    """``module.deep_replace`` with the result type pinned (libcst's stubs cannot express it)."""
+    replaced = cast(Any, module).deep_replace(old, new)
+    assert isinstance(replaced, cst.Module)
+    return replaced
 
 
 def _dec_func(dec: cst.Decorator) -> cst.BaseExpression:
@@ -485,15 +492,13 @@ def tune(module: cst.Module, qualname: str, line: int | None, settings: Settings
             decorators[i] = dec.with_changes(decorator=new_expr)
         new_node = node.with_changes(decorators=decorators)
         if not new_node.deep_equals(node):
-            replaced = result.deep_replace(node, new_node)
-            assert isinstance(replaced, cst.Module)
+            replaced = _replace(result, node, new_node)
             result = replaced
     else:
         for cs in calls:
             new_call = cs.call.with_changes(args=merge_args(cs.call.args, args, cs.call.whitespace_before_args))
             if not new_call.deep_equals(cs.call):
-                replaced = result.deep_replace(cs.call, new_call)
-                assert isinstance(replaced, cst.Module)
+                replaced = _replace(result, cs.call, new_call)
                 result = replaced
     if result is module:
         return EditOutcome(module, False, "already applied")
@@ -520,8 +525,7 @@ def dehybridize(module: cst.Module, qualname: str, line: int | None) -> EditOutc
             else:
                 lines_after = [*keep, *lines_after]
         new_node = node.with_changes(decorators=decorators, lines_after_decorators=lines_after)
-        replaced = result.deep_replace(node, new_node)
-        assert isinstance(replaced, cst.Module)
+        replaced = _replace(result, node, new_node)
         return EditOutcome(replaced, True, "removed tf.function decorator")
     calls = _call_form_sites(module, site, aliases)
     if not calls:
@@ -533,8 +537,7 @@ def dehybridize(module: cst.Module, qualname: str, line: int | None) -> EditOutc
         if same:
             result = _remove_small_statement(result, cs)
         else:
-            replaced = result.deep_replace(cs.call, first.value)
-            assert isinstance(replaced, cst.Module)
+            replaced = _replace(result, cs.call, first.value)
             result = replaced
     return EditOutcome(result, True, "unwrapped tf.function(...) call")
 
@@ -545,8 +548,7 @@ def _remove_small_statement(module: cst.Module, cs: _CallSite) -> cst.Module:
     if len(stmt.body) > 1:
         rest = [s for s in stmt.body if s is not cs.assign]
         rest[-1] = rest[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-        replaced = module.deep_replace(stmt, stmt.with_changes(body=rest))
-        assert isinstance(replaced, cst.Module)
+        replaced = _replace(module, stmt, stmt.with_changes(body=rest))
         return replaced
     owner = cs.owner
     body = list(getattr(owner, "body", []))
@@ -569,6 +571,5 @@ def _remove_small_statement(module: cst.Module, cs: _CallSite) -> cst.Module:
     if owner is module:
         assert isinstance(new_owner, cst.Module)
         return new_owner
-    replaced = module.deep_replace(owner, new_owner)
-    assert isinstance(replaced, cst.Module)
+    replaced = _replace(module, owner, new_owner)
     return replaced

@@ -17,16 +17,16 @@ from hybridize.project import find_project_root, load_config
 def _print_diff(diff: str) -> None:
     color = sys.stdout.isatty()
     for line in diff.splitlines(keepends=True):
-        style = None
+        fg: str | None = None
         if line.startswith(("+++", "---")):
-            style = {"bold": True}
+            fg = "white"
         elif line.startswith("+"):
-            style = {"fg": "green"}
+            fg = "green"
         elif line.startswith("-"):
-            style = {"fg": "red"}
+            fg = "red"
         elif line.startswith("@@"):
-            style = {"fg": "cyan"}
-        click.echo(click.style(line, **style) if (color and style) else line, nl=False)
+            fg = "cyan"
+        click.echo(click.style(line, fg=fg) if (color and fg) else line, nl=False)
 
 
 @click.command("apply", context_settings={"ignore_unknown_options": True})
