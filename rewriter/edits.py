@@ -207,12 +207,15 @@ def locate(module: cst.Module, qualname: str, line: int | None) -> FunctionSite:
         raise EditError("function-missing", f"function {qualname} is no longer in the file")
     if len(matches) == 1:
         return matches[0]
-    exact = [s for s in matches if s.line == line]
-    if exact:
-        return exact[0]
+    if line is not None:
+        # The staleness gate guarantees the file differs from the plan's only by our own edits, which
+        # shift lines by a few: the nearest definition is the one the plan meant, unless two tie.
+        ranked = sorted(matches, key=lambda s: abs(s.line - line))
+        if abs(ranked[0].line - line) < abs(ranked[1].line - line):
+            return ranked[0]
     raise EditError(
         "function-ambiguous",
-        f"{len(matches)} definitions of {qualname} (lines {', '.join(str(s.line) for s in matches)}), none at line {line}",
+        f"{len(matches)} definitions of {qualname} (lines {', '.join(str(s.line) for s in matches)}) and no line to choose by",
     )
 
 
@@ -301,16 +304,22 @@ def _append_arg(args: list[cst.Arg], new: cst.Arg, before_args: cst.BaseParenthe
     last = args[-1]
     if not isinstance(last.comma, cst.Comma):
         return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), new]
-    # A trailing comma: the layout is one argument per line. The new argument takes the old last
-    # argument's trailing comma (and so the closing bracket's line); the old one gets a separator
-    # like the others (or like the opening bracket's whitespace when it was alone).
-    if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-        separator = args[-2].comma
+    # A trailing comma: usually one argument per line. The old last argument keeps its line (and any
+    # comment on it); the new one goes on a line of its own, indented like the others, before the bracket.
+    trailing = last.comma.whitespace_after
+    if not isinstance(trailing, cst.ParenthesizedWhitespace):
+        return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                new.with_changes(comma=last.comma)]
+    indent: cst.SimpleWhitespace = cst.SimpleWhitespace("")
+    previous = args[-2].comma if len(args) >= 2 else None
+    if isinstance(previous, cst.Comma) and isinstance(previous.whitespace_after, cst.ParenthesizedWhitespace):
+        indent = previous.whitespace_after.last_line
     elif isinstance(before_args, cst.ParenthesizedWhitespace):
-        separator = cst.Comma(whitespace_after=before_args)
-    else:
-        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    return [*args[:-1], last.with_changes(comma=separator), new.with_changes(comma=last.comma)]
+        indent = before_args.last_line
+    separator = last.comma.with_changes(whitespace_after=trailing.with_changes(last_line=indent))
+    closing = cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), empty_lines=[], indent=trailing.indent, last_line=trailing.last_line))
+    return [*args[:-1], last.with_changes(comma=separator), new.with_changes(comma=closing)]
 
 
 # ---------------------------------------------------------------------------------------------
