@@ -1,0 +1,287 @@
+"""``analyze()``: index the project, run the rules, propagate findings through calls, decide verdicts.
+
+Propagation works on the strongly connected components of the project's call graph in reverse
+topological order, so every function's transitive findings are computed once (cycles are recursion:
+HY302). Calls into functions that are already ``tf.function`` are not followed: what they do is
+already graph behaviour.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hybridize.static.codes import CODES
+from hybridize.static.decorators import hybrid_info
+from hybridize.static.index import FuncInfo, build_index, discover
+from hybridize.static.model import Analysis, Finding, FunctionReport
+from hybridize.static.rules import Edge, FuncFacts, analyse_function
+
+from hybridize.project import relpath
+
+MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
+NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302"}  # about the callee itself, not about running it
+UNKNOWN_CODES = {"HY501", "HY502"}
+SEVERITY_RANK = {"blocker": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class _Prop:
+    finding: Finding  # the original finding (own, in ``origin``)
+    origin: FuncInfo
+    path: list[str]  # callee chain from the caller's callee down to ``origin`` (ids); [] when own
+
+
+def analyze(root: Path, paths: list[Path] | None = None, exclude: list[str] | tuple[str, ...] = ()) -> Analysis:
+    """Statically check every function under ``paths`` (default: the whole root) for graph compatibility.
+
+    Files that do not parse are reported in ``Analysis.errors`` and skipped. Never executes user code.
+    """
+    t0 = time.perf_counter()
+    root = Path(root).resolve()
+    files = discover(root, paths, exclude)
+    # Resolve calls against the whole project even when only some files are reported.
+    context = discover(root, None, exclude) if paths else files
+    reported = {relpath(p, root) for p in files}
+    index = build_index(root, _merge(files, context))
+    facts: dict[str, FuncFacts] = {}
+    for fid, info in index.functions.items():
+        t1 = time.perf_counter()
+        try:
+            facts[fid] = analyse_function(index, info)
+        except RecursionError:  # absurdly deep expressions: say so rather than crash
+            f = FuncFacts(info=info)
+            f.add("HY501", info.line, "the function is too deeply nested to analyse")
+            facts[fid] = f
+        index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
+    hybrid: dict[str, tuple[bool, dict[str, Any], list[int]]] = {fid: hybrid_info(info)
+                                                                  for fid, info in index.functions.items()}
+    graph: dict[str, list[Edge]] = {fid: f.edges for fid, f in facts.items()}
+    callers: dict[str, set[str]] = {fid: set() for fid in facts}
+    for fid, edges in graph.items():
+        for e in edges:
+            if e.callee.id in callers:
+                callers[e.callee.id].add(fid)
+    sccs = _sccs(list(facts), {fid: [e.callee.id for e in edges if e.callee.id in facts] for fid, edges in graph.items()})
+    recursive: dict[str, list[str]] = {}
+    for comp in sccs:
+        if len(comp) > 1 or any(e.callee.id == comp[0] for e in graph[comp[0]]):
+            for fid in comp:
+                recursive[fid] = comp
+    for fid, comp in recursive.items():
+        info = index.functions[fid]
+        if len(comp) == 1:
+            msg = f"`{info.qualname}` calls itself: a recursive tf.function fails while staging"
+        else:
+            names = " -> ".join(index.functions[c].qualname for c in comp[:5])
+            msg = f"mutual recursion ({names}): a recursive tf.function fails while staging"
+        facts[fid].add("HY302", info.line, msg)
+    for fid, (is_hybrid, args, lines) in hybrid.items():
+        f = facts[fid]
+        if is_hybrid:
+            shown = ", ".join(f"{k}={v!r}" for k, v in args.items()) or "no arguments"
+            f.add("HY401", lines[0], f"already a tf.function ({shown})")
+            if "experimental_relax_shapes" in args:
+                f.add("HY403", lines[0], "`experimental_relax_shapes` is deprecated: use reduce_retracing=True")
+            outer = [c for c in callers[fid]]
+            if outer and all(hybrid[c][0] for c in outer):
+                names = ", ".join(sorted(index.functions[c].qualname for c in outer)[:3])
+                f.add("HY402", lines[0], f"every caller ({names}) is already a tf.function: this decorator is redundant")
+        for name, line in f.nested_hybrid:
+            if is_hybrid:
+                nested = index.functions[fid].local_defs.get(name)
+                if nested is not None:
+                    facts[nested.id].add("HY402", line, f"tf.function nested inside the tf.function "
+                                                        f"`{index.functions[fid].qualname}`: redundant (traced again "
+                                                        "on every outer trace)")
+    # Propagate, callees first.
+    trans: dict[str, list[_Prop]] = {}
+    for comp in sccs:
+        members = set(comp)
+        own: list[_Prop] = []
+        for fid in comp:
+            own.extend(_Prop(fd, index.functions[fid], []) for fd in facts[fid].findings
+                       if fd.code not in NOT_PROPAGATED)
+        for fid in comp:
+            info = index.functions[fid]
+            items: dict[tuple[str, str, int], _Prop] = {}
+            for p in own:
+                if p.origin is info:
+                    items[(p.origin.id, p.finding.code, p.finding.line)] = p
+            for e in graph[fid]:
+                callee = e.callee.id
+                if callee not in facts or hybrid[callee][0]:
+                    continue
+                source = [p for p in own if p.origin.id == callee] if callee in members else trans.get(callee, [])
+                for p in source:
+                    if not _keeps(p, info, e, facts[fid]):
+                        continue
+                    key = (p.origin.id, p.finding.code, p.finding.line)
+                    path = [callee, *p.path] if p.path or p.origin.id != callee else [callee]
+                    if key not in items or len(path) < len(items[key].path):
+                        items[key] = _Prop(p.finding, p.origin, path)
+            ordered = sorted(items.values(), key=lambda p: (SEVERITY_RANK[p.finding.severity], len(p.path)))
+            trans[fid] = ordered[:MAX_PROPAGATED] if len(ordered) > MAX_PROPAGATED else ordered
+    analysis = Analysis(root=str(root), errors=index.errors, files=len(files), lines=index.lines)
+    for fid, info in index.functions.items():
+        if info.module.file not in reported:
+            continue
+        analysis.functions.append(_report(fid, info, facts[fid], trans[fid], hybrid[fid], index.functions))
+    analysis.functions.sort(key=lambda r: (r.file, r.line, r.function))
+    analysis.duration_s = time.perf_counter() - t0
+    analysis.file_times = {k: v for k, v in index.file_times.items() if k in reported}
+    analysis.lines = sum(m.lines for m in index.modules.values() if m.file in reported)
+    return analysis
+
+
+def _merge(first: list[Path], second: list[Path]) -> list[Path]:
+    seen = set(first)
+    return [*first, *(p for p in second if p not in seen)]
+
+
+def _keeps(p: _Prop, caller: FuncInfo, edge: Edge, caller_facts: FuncFacts) -> bool:
+    """Drop what is local from the caller's point of view (closure writes to its own locals; a constructor
+    writing to the new object's attributes)."""
+    name = p.finding.closure_name
+    if name is None:
+        return True
+    if edge.kind == "ctor" and name == "self" and p.origin is edge.callee:
+        return False
+    params = {q.name for q in caller_facts.params}
+    if name in caller_facts.locals_ and name not in params:
+        anc = p.origin.parent
+        while anc is not None:
+            if anc is caller:
+                return False
+            anc = anc.parent
+    return True
+
+
+def _report(fid: str, info: FuncInfo, f: FuncFacts, props: list[_Prop], hyb: tuple[bool, dict[str, Any], list[int]],
+            functions: dict[str, FuncInfo]) -> FunctionReport:
+    findings: list[Finding] = []
+    own_keys = set()
+    for fd in f.findings:
+        findings.append(Finding(code=fd.code, line=fd.line, message=fd.message, via=[], file=fd.file))
+        own_keys.add((fd.code, fd.line))
+    for p in props:
+        if not p.path:
+            continue
+        chain = [info.qualname, *(functions[x].qualname for x in p.path)]
+        via = [fid, *p.path]
+        loc = f"line {p.finding.line}" if p.finding.file == info.module.file else f"{p.finding.file}:{p.finding.line}"
+        findings.append(Finding(code=p.finding.code, line=p.finding.line, file=p.finding.file, via=via,
+                                message=f"{' -> '.join(chain)}: {p.finding.message} ({loc})"))
+    severities = {fd.severity for fd in findings}
+    codes = {fd.code for fd in findings}
+    if "blocker" in severities:
+        verdict = "unsafe"
+    elif "warning" in severities or codes & UNKNOWN_CODES:
+        verdict = "unknown"
+    else:
+        verdict = "safe"
+    calls: list[str] = []
+    for e in f.edges:
+        if e.callee.id not in calls:
+            calls.append(e.callee.id)
+    assumptions = list(f.assumptions)
+    if f.speculative:
+        assumptions.insert(0, f"speculative: `{info.name}` is a name the research tool treats as taking tensors "
+                              f"(parameters {', '.join(f.tensor_params) or 'none'} assumed tensors)")
+    report = FunctionReport(
+        function=fid, file=info.module.file, line=info.line, end_line=info.end_line, verdict=verdict,
+        hybrid=hyb[0], decorator_args=hyb[1], findings=findings, assumptions=assumptions, calls=calls,
+        params=f.params, is_method=info.cls is not None,
+        class_bases=list(info.cls.bases) if info.cls is not None else [],
+    )
+    report.precondition = _precondition(report, f)
+    return report
+
+
+def _precondition(r: FunctionReport, f: FuncFacts) -> dict[str, Any]:
+    """The research tool's view: P1 (add tf.function), P2/P3 (remove it) and its failure names."""
+    side_effects = any(CODES[fd.code].precondition == "HAS_PYTHON_SIDE_EFFECTS" for fd in r.findings)
+    recursive = any(fd.code == "HY302" for fd in r.findings)
+    undeterminable = any(fd.code in UNKNOWN_CODES for fd in r.findings)
+    tensor, primitive = bool(f.tensor_params), bool(f.primitive_params)
+    failures: list[str] = []
+    if r.hybrid:
+        if not tensor and not side_effects:
+            refactoring, holds = "P2", True
+        elif tensor and primitive and not side_effects:
+            refactoring, holds = "P3", True
+        else:
+            refactoring, holds = None, False
+            if tensor and not primitive:
+                failures.append("HAS_NO_PRIMITIVE_PARAMETERS")
+    else:
+        refactoring = "P1"
+        holds = tensor and not primitive and not side_effects and not recursive
+        if not tensor:
+            failures.append("UNDETERMINABLE_TENSOR_PARAMETER" if any(p.kind.startswith("var") for p in r.params)
+                            else "HAS_NO_TENSOR_PARAMETERS")
+        if primitive:
+            failures.append("HAS_PRIMITIVE_PARAMETERS")
+    if side_effects:
+        failures.append("HAS_PYTHON_SIDE_EFFECTS")
+    if recursive:
+        failures.append("IS_RECURSIVE")
+    if undeterminable:
+        failures.append("UNDETERMINABLE_SIDE_EFFECTS")
+    for fd in r.findings:
+        name = CODES[fd.code].precondition
+        if fd.severity == "blocker" and name.startswith("X_") and name not in failures:
+            failures.append(name)
+    return {"refactoring": refactoring, "holds": bool(holds and not any(fd.severity == "blocker" for fd in r.findings)),
+            "tensor_params": list(f.tensor_params), "primitive_params": list(f.primitive_params),
+            "speculative": f.speculative, "failures": failures}
+
+
+def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (deep call chains must not hit the recursion limit); callees first."""
+    index_of: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for start in nodes:
+        if start in index_of:
+            continue
+        work: list[tuple[str, int]] = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index_of[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            children = succ.get(node, [])
+            recurse = False
+            while i < len(children):
+                child = children[i]
+                i += 1
+                if child not in index_of:
+                    work.append((node, i))
+                    work.append((child, 0))
+                    recurse = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index_of[child])
+            if recurse:
+                continue
+            if low[node] == index_of[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                out.append(comp)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out
