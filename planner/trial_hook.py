@@ -137,7 +137,7 @@ def _digest_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {str(k): _digest_value(v, depth + 1) for k, v in list(value.items())[:16]}
     tf = _tf()
-    if tf is not None and (isinstance(value, tf.Tensor | tf.Variable)) or hasattr(value, "__array__"):
+    if (tf is not None and (isinstance(value, tf.Tensor | tf.Variable))) or hasattr(value, "__array__"):
         try:
             import numpy as np
 

@@ -111,7 +111,7 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
 
 def _local_run_command(cmd: list[str], *, root: Path, boot: list[str], env: dict[str, str] | None,
                        timeout_s: float | None) -> int:
-    """Stand-in for ``hybridize.tracer.launch.run_command``: a sitecustomize that boots our hook."""
+    """Stand-in for ``hybridize.tracer.launch.run_command`` (cwd unchanged): a sitecustomize that boots our hook."""
     site_dir = Path(tempfile.mkdtemp(prefix="hybridize-site-"))
     try:
         lines = ["import importlib, os"]
@@ -121,7 +121,7 @@ def _local_run_command(cmd: list[str], *, root: Path, boot: list[str], env: dict
         (site_dir / "sitecustomize.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
         full_env = dict(os.environ if env is None else env)
         full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site_dir), full_env.get("PYTHONPATH", "")) if p)
-        proc = subprocess.Popen(cmd, cwd=root, env=full_env, start_new_session=True)
+        proc = subprocess.Popen(cmd, env=full_env, start_new_session=True)
         try:
             return proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -145,7 +145,10 @@ def launch(cmd: list[str], *, root: Path, env: dict[str, str], timeout_s: float 
         from hybridize.tracer.launch import run_command
     except ImportError:
         return _local_run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s)
-    return int(run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s))
+    code = int(run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s))
+    if code == 130:  # the launcher passed Ctrl-C on to the command and stopped it
+        raise KeyboardInterrupt
+    return code
 
 
 def resolve_command(cmd: list[str]) -> list[str]:

@@ -1,14 +1,50 @@
-"""`hybridize report`: placeholder until its stage lands."""
+"""`hybridize report`: render the last plan (table, json, markdown or self-contained html)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from hybridize.errors import HybridizeError
+from hybridize.plan import PLAN_FILE, Plan, write_text_atomic
+from hybridize.project import data_dir as resolve_data_dir
+from hybridize.project import find_project_root
 
 
-@click.command("report", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def report(args: tuple[str, ...]) -> None:
-    """Not implemented yet."""
-    raise HybridizeError("`hybridize report` is not implemented yet")
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project root.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the plan is (default <root>/.hybridize).")
+def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | None) -> int:
+    """Show the ranked plan again."""
+    from hybridize.planner import report as render
+
+    project = root.resolve() if root is not None else find_project_root()
+    plan = Plan.load(resolve_data_dir(project, data_dir) / PLAN_FILE)
+    if fmt == "table":
+        from rich.console import Console
+
+        if output is None:
+            render.print_table(plan, Console())
+        else:
+            try:
+                with open(output, "w", encoding="utf-8") as fh:
+                    render.print_table(plan, Console(file=fh, width=160, color_system=None))
+            except OSError as exc:
+                raise HybridizeError(f"cannot write {output}: {exc.strerror}") from None
+        return 0
+    text = {"json": render.render_json, "markdown": render.render_markdown, "html": render.render_html}[fmt](plan)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise HybridizeError(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    return 0

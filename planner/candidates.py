@@ -1,0 +1,140 @@
+"""Candidates: the profile's functions joined with the static reports, each with a proposed action.
+
+A static rule only proposes; the trial runs decide. What is decided here, before any run, is what can
+never pay or never be applied: no tensors seen, a blocker finding, a function the hook cannot reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings
+
+from hybridize.plan import Rejection, Settings
+
+TENSOR_FLAGS = ("keras_layer", "keras_model", "tf_module")
+
+
+@dataclass
+class Candidate:
+    """One function the trials will measure."""
+
+    function: str
+    file: str
+    line: int
+    action: str  # "convert" | "tune" | "dehybridize"
+    profile: dict[str, Any]
+    static: dict[str, Any] | None
+    choice: SettingsChoice | None = None  # settings to try (convert/tune)
+    current: Settings | None = None  # the existing decorator's settings (tune/dehybridize)
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def trial_settings(self) -> Settings:
+        return self.choice.settings if self.choice is not None else Settings()
+
+    def target(self, mode: str, settings: Settings | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"function": self.function, "mode": mode}
+        if mode == "graph":
+            data["settings"] = (settings or self.trial_settings).to_json()
+        return data
+
+
+def received_tensors(fn: dict[str, Any]) -> bool:
+    """Whether any recorded call passed a tensor (or a tensor inside a container)."""
+    for sig in fn.get("signatures") or []:
+        for arg in (sig.get("args") or {}).values():
+            if not isinstance(arg, dict):
+                continue
+            if arg.get("kind") in (*TENSOR_KINDS, "variable"):
+                return True
+            if arg.get("kind") == "container" and "tensor" in str(arg.get("items", "")):
+                return True
+    return False
+
+
+def _static_settings(report: dict[str, Any] | None) -> Settings:
+    args = (report or {}).get("decorator_args") or {}
+    if not isinstance(args, dict):
+        return Settings()
+    rr = args.get("reduce_retracing", args.get("experimental_relax_shapes"))
+    jit = args.get("jit_compile")
+    return Settings(reduce_retracing=rr if isinstance(rr, bool) else None,
+                    jit_compile=jit if isinstance(jit, bool) else None)
+
+
+def _blockers(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [f for f in (report or {}).get("findings", []) if f.get("severity") == "blocker"]
+
+
+def _rejection(fn: dict[str, Any], reason: str, detail: str, **evidence: Any) -> Rejection:
+    return Rejection(function=str(fn.get("function")), file=str(fn.get("file", "")), line=int(fn.get("line", 0) or 0),
+                     reason=reason, detail=detail, evidence=evidence)
+
+
+def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
+                     static_available: bool = True) -> tuple[list[Candidate], list[Rejection]]:
+    """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections."""
+    by_name: dict[str, dict[str, Any]] = {}
+    by_loc: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in reports:
+        by_name[str(r.get("function"))] = r
+        by_loc[(str(r.get("file")), int(r.get("line", 0) or 0))] = r
+    candidates: list[Candidate] = []
+    rejected: list[Rejection] = []
+    for fn in functions:
+        name = str(fn.get("function"))
+        report = by_name.get(name) or by_loc.get((str(fn.get("file")), int(fn.get("line", 0) or 0)))
+        hybrid = bool(fn.get("hybrid") or (report or {}).get("hybrid"))
+        tensors = received_tensors(fn)
+        if not hybrid and not tensors:
+            continue  # never a candidate: pure Python as far as the workload shows
+        assumptions = list((report or {}).get("assumptions", []))
+        if report is None:
+            assumptions.append("no static report for this function" if static_available
+                               else "static analysis unavailable: relying on the test run alone")
+        if "<locals>" in name:
+            rejected.append(_rejection(fn, "not-reachable", "a nested function: the decorator cannot be tried "
+                                       "from its module (convert its enclosing function instead)"))
+            continue
+        params = (report or {}).get("params")
+        codes = {f.get("code") for f in (report or {}).get("findings", [])}
+        if hybrid:
+            current = _static_settings(report)
+            traces = int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
+            if not tensors:
+                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report,
+                                            None, current, assumptions))
+                continue
+            choice = derive_settings(fn.get("signatures") or [], params, overflow=bool(fn.get("signatures_overflow")))
+            if "HY206" in codes and choice.kind != "plain":
+                choice.notes.append("shape-dependent Python branch (HY206): shapes are not relaxed")
+            retraces = max(traces, choice.alternatives[-1][2] if choice.alternatives else 1)
+            if choice.kind != "plain" and retraces > 1 and "HY206" not in codes and choice.settings != current:
+                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "tune", fn, report,
+                                            choice, current, assumptions))
+            else:
+                # No better settings to try: measure whether the existing decorator pays at all.
+                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report,
+                                            choice, current, assumptions))
+            continue
+        blockers = _blockers(report)
+        if blockers:
+            b = blockers[0]
+            via = " via " + " -> ".join(b.get("via", [])) if b.get("via") else ""
+            rejected.append(_rejection(fn, "blocker-finding",
+                                       f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
+                                       findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
+            continue
+        choice = derive_settings(fn.get("signatures") or [], params, overflow=bool(fn.get("signatures_overflow")))
+        if "HY206" in codes and choice.kind != "plain":
+            relaxed_alt = [a for a in choice.alternatives if a[0] == "plain"]
+            plain_traces = relaxed_alt[0][2] if relaxed_alt else choice.predicted_traces
+            choice = SettingsChoice("plain", Settings(), plain_traces, choice.predicted_exact,
+                                    [*choice.notes, "shape-dependent Python branch (HY206): shapes are not relaxed"],
+                                    choice.retrace_params, choice.shapes)
+        candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,
+                                    None, assumptions))
+    return candidates, rejected

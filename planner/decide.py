@@ -1,0 +1,405 @@
+"""From measurements to the plan: per-function comparison, nesting choice, ranking, confidence.
+
+Pure logic over trial results (no TensorFlow, no processes), so every decision rule is unit-tested
+with hand-written numbers. Thresholds are deliberately conservative: the plan must never make the
+performance command slower, so a conversion has to save a clear margin, not win by noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.settings import break_even_calls
+from hybridize.planner.trials import FunctionResult
+
+from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
+
+MIN_SAVED_S = 0.002  # absolute margin over timer noise
+MIN_SAVED_FRACTION = 0.03  # of the function's eager time
+FLOAT_RTOL = 1e-3
+
+
+@dataclass
+class Measurement:
+    """Everything measured about one candidate."""
+
+    candidate: Candidate
+    base: FunctionResult
+    trial: FunctionResult | None = None
+    run: str = ""
+    settings: Settings | None = None  # the settings the trial used (convert/tune)
+    failure: dict[str, str] | None = None  # failing test -> error, when this conversion broke tests
+    crash: str | None = None  # the trial run itself failed (exit code, timeout) and blamed this function
+    results_check: str = "not-checked"
+    results_detail: str = ""
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    scalene: dict[str, Any] | None = None
+
+    def eager_total(self) -> float:
+        return self.base.time_s
+
+    def trial_total(self) -> float | None:
+        """The trial's time scaled to the baseline's call count (runs may differ slightly)."""
+        if self.trial is None or self.trial.calls == 0:
+            return None
+        if self.trial.calls == self.base.calls:
+            return self.trial.time_s
+        per = self.trial.per_call_s() or 0.0
+        return self.trial.trace_time_s + per * max(self.base.calls - self.trial.trace_calls, 0)
+
+    def saved_s(self) -> float | None:
+        total = self.trial_total()
+        return None if total is None else self.eager_total() - total
+
+    def speedup(self) -> float | None:
+        eager = self.base.per_call_s()
+        graph = self.trial.per_call_s() if self.trial is not None else None
+        if not eager or not graph:
+            return None
+        return eager / graph
+
+    def trace_overhead_s(self) -> float:
+        if self.trial is None:
+            return 0.0
+        per = self.trial.per_call_s() or 0.0
+        return max(self.trial.trace_time_s - per * self.trial.trace_calls, 0.0)
+
+
+def compare_digests(base: list[dict[str, Any]], trial: list[dict[str, Any]]) -> tuple[str, str]:
+    """Eager (baseline) versus converted outputs on the same inputs: match / mismatch / inconclusive."""
+    pairs = [(b, t) for b, t in zip(base, trial, strict=False) if "out" in b and "out" in t]
+    if not pairs:
+        return "not-checked", "no outputs recorded"
+    same_inputs = [(b, t) for b, t in pairs if _close(b.get("in"), t.get("in"))]
+    if not same_inputs:
+        return "inconclusive", "the inputs differed between runs (nondeterministic program)"
+    for i, (b, t) in enumerate(same_inputs):
+        if not _close(b["out"], t["out"]):
+            return "mismatch", f"call {i + 1}: eager returned {_short(b['out'])}, graph returned {_short(t['out'])}"
+    return "match", f"{len(same_inputs)} call(s) compared on identical inputs"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict) and value.get("shape") == [] and isinstance(value.get("sum"), int | float):
+        return float(value["sum"])
+    return None
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Digest equality within float tolerance; Python scalars equal their 0-d tensor (graph outputs are tensors)."""
+    na, nb = _as_number(a), _as_number(b)
+    if na is not None and nb is not None:
+        return math.isclose(na, nb, rel_tol=FLOAT_RTOL, abs_tol=1e-5)
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return False
+        return all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, str) and isinstance(b, str) and a != b:
+        try:
+            return math.isclose(float(a), float(b))  # "nan"/"inf" sums
+        except ValueError:
+            return False
+    return bool(a == b)
+
+
+def _accepts(m: Measurement) -> tuple[bool, str, str]:
+    """(accepted, reason code, detail) for one measured candidate."""
+    c = m.candidate
+    if m.base.calls == 0:
+        return False, "not-exercised", "not called by the performance command (nothing to measure)"
+    if m.failure:
+        test, err = next(iter(m.failure.items()))
+        more = f" (+{len(m.failure) - 1} more)" if len(m.failure) > 1 else ""
+        return False, "test-failure", f"{test} fails under conversion: {err}{more}"
+    if m.crash:
+        return False, "trial-error", m.crash
+    if m.trial is None or m.trial.calls == 0:
+        return False, "not-measured", "no trial measurement (budget exhausted or the run did not reach it)"
+    if m.results_check == "mismatch":
+        return False, "result-mismatch", m.results_detail
+    saved = m.saved_s() or 0.0
+    threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())
+    speedup = m.speedup() or 0.0
+    if saved > threshold and speedup > 1.0:
+        return True, "", ""
+    if c.action == "dehybridize":
+        return False, "already-optimal", (f"the existing tf.function pays: eager would take {m.trial_total() or 0:.3f} s "
+                                          f"vs {m.eager_total():.3f} s as a graph")
+    if speedup > 1.0:
+        eager_pc = m.base.per_call_s() or 0.0
+        graph_pc = m.trial.per_call_s() or 0.0
+        be = break_even_calls(eager_pc, graph_pc, m.trace_overhead_s() / max(m.trial.traces, 1))
+        be_text = f"; break-even after {be:.0f} calls per trace" if be is not None else ""
+        return False, "too-few-calls", (f"{speedup:.2f}x per call but tracing ({m.trace_overhead_s():.3f} s, "
+                                        f"{m.trial.traces} trace(s)) is not paid back by {m.base.calls} calls{be_text}")
+    return False, "measured-slower", (f"{m.trial_total() or 0:.3f} s as a graph vs {m.eager_total():.3f} s eager "
+                                      f"({speedup:.2f}x per call)")
+
+
+def choose_nesting(accepted: dict[str, float], edges: dict[tuple[str, str], int], calls: dict[str, int],
+                   order: Iterable[str]) -> tuple[set[str], dict[str, str], dict[str, list[str]]]:
+    """Prefer the outermost conversion measured best.
+
+    ``accepted`` maps accepted functions to seconds saved; ``edges`` are candidate caller -> callee call
+    counts. Returns (chosen, covered child -> chosen ancestor, callees-better: parent -> the callees that win).
+    """
+    nodes = set(calls) | {a for a, _ in edges} | {b for _, b in edges}
+    children: dict[str, set[str]] = {n: set() for n in nodes}
+    parents: dict[str, set[str]] = {n: set() for n in nodes}
+    for a, b in edges:
+        if a != b:
+            children[a].add(b)
+            parents[b].add(a)
+    memo: dict[str, float] = {}
+    visiting: set[str] = set()
+
+    def value(f: str) -> float:
+        if f in memo:
+            return memo[f]
+        if f in visiting:
+            return 0.0
+        visiting.add(f)
+        below = sum(value(c) for c in children.get(f, ()))
+        visiting.discard(f)
+        own = accepted.get(f)
+        memo[f] = max(own, below) if own is not None else below
+        return memo[f]
+
+    chosen: set[str] = set()
+    covered: dict[str, str] = {}
+    better: dict[str, list[str]] = {}
+    ordered = _topological(nodes, children, list(order))
+    for f in ordered:
+        if f in covered or f not in accepted:
+            continue
+        below = sum(value(c) for c in children.get(f, ()))
+        if accepted[f] >= below or below <= 0:
+            chosen.add(f)
+            stack = list(children.get(f, ()))
+            while stack:
+                d = stack.pop()
+                if d in covered or d in chosen:
+                    continue
+                inside = sum(n for (a, b), n in edges.items() if b == d and (a in chosen or a in covered))
+                if inside >= calls.get(d, 0):
+                    covered[d] = f
+                    stack.extend(children.get(d, ()))
+        else:
+            better[f] = sorted(c for c in children.get(f, ()) if value(c) > 0)
+    return chosen, covered, better
+
+
+def _topological(nodes: set[str], children: dict[str, set[str]], order: list[str]) -> list[str]:
+    """Callers before callees (cycles broken arbitrarily), ties in ``order``."""
+    rank = {n: i for i, n in enumerate(order)}
+    indeg = {n: 0 for n in nodes}
+    for a in nodes:
+        for b in children.get(a, ()):
+            indeg[b] += 1
+    out: list[str] = []
+    ready = sorted((n for n in nodes if indeg[n] == 0), key=lambda n: rank.get(n, 1 << 30))
+    seen: set[str] = set()
+    while len(out) < len(nodes):
+        if not ready:
+            rest = sorted((n for n in nodes if n not in seen), key=lambda n: rank.get(n, 1 << 30))
+            ready = [rest[0]]
+        n = ready.pop(0)
+        if n in seen:
+            continue
+        seen.add(n)
+        out.append(n)
+        for c in sorted(children.get(n, ()), key=lambda x: rank.get(x, 1 << 30)):
+            indeg[c] -= 1
+            if indeg[c] <= 0 and c not in seen:
+                ready.append(c)
+    return out
+
+
+def shapes_seen(fn: dict[str, Any], limit: int = 6) -> dict[str, list[str]]:
+    """Per parameter, the distinct tensor shapes / Python values the profile saw (for the report)."""
+    seen: dict[str, list[str]] = {}
+    for sig in fn.get("signatures") or []:
+        for name, arg in (sig.get("args") or {}).items():
+            if not isinstance(arg, dict):
+                continue
+            kind = arg.get("kind")
+            if kind in ("tensor", "ndarray", "variable"):
+                shape = arg.get("shape")
+                text = f"{arg.get('dtype')}[{', '.join('?' if d is None else str(d) for d in shape)}]" if shape is not None \
+                    else f"{arg.get('dtype')}[...]"
+            elif kind == "python":
+                text = f"{arg.get('type')}={arg.get('value')!r}"
+            else:
+                continue
+            values = seen.setdefault(name, [])
+            if text not in values and len(values) < limit:
+                values.append(text)
+    return seen
+
+
+def confidence(m: Measurement) -> tuple[str, list[str]]:
+    """high / medium / low from static verdict, test coverage, result check, trace prediction and margin."""
+    c = m.candidate
+    score = 0
+    why: list[str] = []
+    verdict = (c.static or {}).get("verdict", "unknown")
+    if verdict == "safe":
+        score += 2
+    elif verdict == "unknown":
+        score += 1
+        why.append("static verdict unknown")
+    else:
+        why.append("static warnings")
+    tests = c.profile.get("tests") or []
+    if tests:
+        score += 2
+    else:
+        why.append("no test exercises it")
+    if m.results_check == "match":
+        score += 1
+    elif m.results_check == "inconclusive":
+        why.append("results not comparable")
+    predicted = c.choice.predicted_traces if c.choice else None
+    if m.trial is not None and predicted is not None and m.trial.traces <= max(predicted, 1):
+        score += 1
+    elif predicted is not None:
+        why.append("more traces than predicted")
+    speedup = m.speedup() or 0.0
+    if speedup >= 1.5:
+        score += 1
+    if c.assumptions:
+        score -= 1
+        why.append("assumptions made")
+    level = "high" if score >= 6 else "medium" if score >= 3 else "low"
+    return level, why
+
+
+def build_plan(measurements: list[Measurement], early_rejections: list[Rejection], *, root: Path,
+               edges: dict[tuple[str, str], int], perf_command: list[str], meta: dict[str, Any],
+               created: str) -> Plan:
+    """Decide every measured candidate, pick nesting, rank by seconds saved."""
+    decided: dict[str, tuple[bool, str, str]] = {m.candidate.function: _accepts(m) for m in measurements}
+    by_name = {m.candidate.function: m for m in measurements}
+    convert_ok = {n: by_name[n].saved_s() or 0.0 for n, (ok, _, _) in decided.items()
+                  if ok and by_name[n].candidate.action == "convert"}
+    calls = {m.candidate.function: m.base.calls for m in measurements}
+    static_edges = dict(edges)
+    for m in measurements:  # static callees complete what one run's dynamic edges missed
+        for callee in (m.candidate.static or {}).get("calls", []) or []:
+            if callee in by_name and (m.candidate.function, callee) not in static_edges:
+                static_edges[(m.candidate.function, callee)] = 0
+    cand_edges = {k: v for k, v in static_edges.items() if k[0] in by_name and k[1] in by_name}
+    chosen, covered, better = choose_nesting(convert_ok, cand_edges, calls, [m.candidate.function for m in measurements])
+
+    recs: list[Recommendation] = []
+    rejected: list[Rejection] = list(early_rejections)
+    for m in measurements:
+        c = m.candidate
+        ok, reason, detail = decided[c.function]
+        evidence = _evidence(m)
+        if ok and c.action == "convert" and c.function in covered:
+            outer = covered[c.function]
+            ok, reason = False, "covered-by-caller"
+            detail = (f"converted as part of {outer} (saves {convert_ok.get(outer, 0):.3f} s; this function alone "
+                      f"{convert_ok[c.function]:.3f} s): a decorator here too would be redundant")
+        elif ok and c.action == "convert" and c.function not in chosen:
+            ok, reason = False, "callees-better"
+            detail = f"converting its callees ({', '.join(better.get(c.function, []))}) saves more than converting it"
+        if not ok:
+            rejected.append(Rejection(c.function, c.file, c.line, reason, detail, evidence))
+            continue
+        settings = m.settings or c.trial_settings
+        if c.action == "dehybridize":
+            settings = Settings()
+        level, why = confidence(m)
+        evidence["confidence_notes"] = why
+        nested_inside = sorted(k for k, v in covered.items() if v == c.function)
+        if nested_inside:
+            evidence["nested"] = {"covers": nested_inside,
+                                  "note": "its callees run inside this graph: converting them too is redundant"}
+        recs.append(Recommendation(
+            rank=0, id=0, function=c.function, file=c.file, line=c.line, action=c.action,  # type: ignore[arg-type]
+            decorator="" if c.action == "dehybridize" else render_decorator(settings),
+            settings=settings, speedup=_round(m.speedup(), 3), saved_s=_round(m.saved_s(), 4), calls=m.base.calls,
+            traces_before=m.base.traces if c.action != "convert" else 0,
+            traces_after=(m.trial.traces if m.trial is not None else None) if c.action != "dehybridize" else 0,
+            confidence=level, evidence=evidence))
+    recs.sort(key=lambda r: -(r.saved_s or 0.0))
+    for i, r in enumerate(recs, 1):
+        r.rank = r.id = i
+    hashes: dict[str, str] = {}
+    for r in recs:
+        path = root / r.file
+        if r.file and path.is_file():
+            hashes[r.file] = file_sha256(path)
+    return Plan(recommendations=recs, rejected=rejected, file_hashes=hashes, project_root=str(root),
+                perf_command=list(perf_command), created=created, meta=meta)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _evidence(m: Measurement) -> dict[str, Any]:
+    c = m.candidate
+    fn = c.profile
+    report = c.static or {}
+    trial = m.trial
+    eager_pc = m.base.per_call_s()
+    graph_pc = trial.per_call_s() if trial is not None else None
+    trace_s = m.trace_overhead_s()
+    be = None
+    if eager_pc is not None and graph_pc is not None and trial is not None:
+        be = break_even_calls(eager_pc, graph_pc, trace_s / max(trial.traces, 1))
+    ev: dict[str, Any] = {
+        "eager_s": round(m.eager_total(), 4),
+        "graph_s": _round(m.trial_total(), 4),
+        "eager_per_call_us": _round(None if eager_pc is None else eager_pc * 1e6, 1),
+        "graph_per_call_us": _round(None if graph_pc is None else graph_pc * 1e6, 1),
+        "trace_s": round(trace_s, 4),
+        "break_even_calls": None if be is None else math.ceil(be),
+        "run": m.run,
+        "profile_calls": fn.get("calls"),
+        "shapes": shapes_seen(fn),
+        "signatures": len(fn.get("signatures") or []),
+        "tests": list(fn.get("tests") or [])[:20],
+        "tests_count": len(fn.get("tests") or []),
+        "coverage": {"lines_covered": fn.get("lines_covered"), "lines_total": fn.get("lines_total")},
+        "static_verdict": report.get("verdict", "unknown"),
+        "findings": [{"code": f.get("code"), "severity": f.get("severity"), "line": f.get("line"),
+                      "message": f.get("message")} for f in report.get("findings", [])][:10],
+        "assumptions": list(c.assumptions),
+        "results_check": m.results_check,
+        "results_detail": m.results_detail,
+    }
+    if c.choice is not None:
+        ev["settings_kind"] = c.choice.kind
+        ev["predicted_traces"] = c.choice.predicted_traces
+        ev["notes"] = list(c.choice.notes)
+        if c.choice.retrace_params:
+            ev["retrace_params"] = dict(c.choice.retrace_params)
+    if c.current is not None:
+        ev["current_decorator"] = render_decorator(c.current)
+    if trial is not None and trial.errors:
+        ev["errors"] = dict(list(trial.errors.items())[:5])
+    if m.alternatives:
+        ev["alternatives"] = m.alternatives
+    if m.scalene:
+        ev["scalene"] = m.scalene
+    return ev

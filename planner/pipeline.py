@@ -1,0 +1,391 @@
+"""``hybridize profile`` after the traced run: analyse, try, rank, write ``plan.json``, print the report.
+
+Runs, in order (each a real run of the user's command with conversions applied in memory):
+
+1. baseline: every candidate timed eagerly as it is (the eager oracle: outputs digested for comparison);
+2. one run per nesting level of the candidate call graph (a function is never measured while a
+   converted caller hides it), each converting that level's candidates with the derived settings;
+3. bisection of any test that passed at baseline and fails under conversion, down to the conversion;
+4. when the test command is not the performance command, one correctness run of the test command
+   with every candidate converted (then bisection);
+5. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
+   conversions that paid, kept only where they win.
+Ctrl-C keeps what was measured: the plan is written from it, unmeasured candidates marked as such.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.candidates import Candidate, build_candidates
+from hybridize.planner.decide import Measurement, build_plan, compare_digests
+from hybridize.planner.trials import TrialResult, output_tail, run_trial
+from rich.console import Console
+
+from hybridize.errors import HybridizeError
+from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
+from hybridize.project import load_config
+
+DIGEST_CALLS = 3
+MAX_BISECT_RUNS = 12
+
+
+@dataclass
+class Inputs:
+    functions: list[dict[str, Any]]
+    meta: dict[str, Any]
+    reports: list[dict[str, Any]]
+    static_available: bool
+    static_errors: list[str] = field(default_factory=list)
+
+
+def load_inputs(root: Path, data_dir: Path) -> Inputs:
+    """The profile (tracer) and the static reports; a profile of another project is refused."""
+    try:
+        from hybridize.tracer.store import load_profile
+    except ImportError:
+        raise HybridizeError("the tracer is not installed: cannot read the profile") from None
+    profile = load_profile(data_dir)
+    meta = dict(profile.meta)
+    prof_root = meta.get("root")
+    if prof_root and Path(str(prof_root)).resolve() != root.resolve():
+        raise HybridizeError(f"the profile in {data_dir} is of another project ({prof_root}): run `hybridize profile` here")
+    config = load_config(root)
+    reports: list[dict[str, Any]] = []
+    static_ok = True
+    errors: list[str] = []
+    try:
+        from hybridize.static import analyze  # type: ignore[attr-defined]
+
+        analysis = analyze(root, [root / p for p in config.paths] or None, config.exclude)
+        reports = [f.to_json() for f in analysis.functions]
+        errors = [f"{e.file}:{e.line}: {e.message}" for e in getattr(analysis, "errors", [])]
+    except ImportError:
+        static_ok = False
+    return Inputs(list(profile.functions), meta, reports, static_ok, errors)
+
+
+class Trials:
+    """Owns the runs of one planning session, the budget and the measurements so far."""
+
+    def __init__(self, root: Path, data_dir: Path, perf: list[str], test: list[str], candidates: list[Candidate],
+                 budget_s: float | None, console: Console, baseline_tests: dict[str, str],
+                 timeout_s: float | None = None) -> None:
+        self.root = root
+        self.work = data_dir / "trials"
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.perf = perf
+        self.test = test
+        self.candidates = candidates
+        self.by_name = {c.function: c for c in candidates}
+        self.budget_s = budget_s
+        self.console = console
+        self.started = time.monotonic()
+        self.runs: list[dict[str, Any]] = []
+        self.baseline: TrialResult | None = None
+        self.baseline_tests = dict(baseline_tests)
+        self.measurements: dict[str, Measurement] = {}
+        self.notes: list[str] = []
+        self.timeout_s = timeout_s
+        self.edges: dict[tuple[str, str], int] = {}
+
+    # -- running -------------------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def has_budget(self, estimate: float) -> bool:
+        return self.budget_s is None or self.elapsed() + estimate <= self.budget_s
+
+    def run(self, label: str, command: list[str], targets: list[dict[str, Any]], *,
+            only_tests: list[str] | None = None, digests: bool = False) -> TrialResult:
+        self.console.print(f"[dim]hybridize: trial {label}: {len(targets)} function(s)"
+                           f"{f', {len(only_tests)} test(s)' if only_tests else ''}[/dim]")
+        timeout = self.timeout_s
+        if timeout is None and self.baseline is not None:
+            timeout = max(120.0, 5 * self.baseline.duration_s)
+        result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
+                           timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0)
+        summary = result.summary()
+        summary["functions_converted"] = sum(1 for t in targets if t["mode"] != "time")
+        self.runs.append(summary)
+        return result
+
+    def targets(self, converted: dict[str, Settings | None]) -> list[dict[str, Any]]:
+        """Every candidate: the ``converted`` ones in their trial mode (with settings), the rest timed as they are."""
+        out = []
+        for c in self.candidates:
+            if c.function in converted:
+                mode = "eager" if c.action == "dehybridize" else "graph"
+                out.append(c.target(mode, converted[c.function]))
+            else:
+                out.append(c.target("time"))
+        return out
+
+    # -- steps ---------------------------------------------------------------------------------------------
+    def run_baseline(self) -> TrialResult:
+        base = self.run("baseline", self.perf, self.targets({}), digests=True)
+        self.baseline = base
+        for key, n in base.edges.items():
+            self.edges[key] = self.edges.get(key, 0) + n
+        if not self.baseline_tests and base.tests:
+            self.baseline_tests = {k: str(v.get("outcome")) for k, v in base.tests.items()}
+        for c in self.candidates:
+            self.measurements[c.function] = Measurement(c, base.func(c.function))
+        return base
+
+    def levels(self) -> list[list[str]]:
+        """Candidates grouped so that no group holds a caller and its callee (longest-path depth)."""
+        names = [c.function for c in self.candidates]
+        children: dict[str, set[str]] = {n: set() for n in names}
+        for (a, b), _ in self.edges.items():
+            if a in children and b in children and a != b:
+                children[a].add(b)
+        for c in self.candidates:
+            for callee in (c.static or {}).get("calls", []) or []:
+                if callee in children and callee != c.function:
+                    children[c.function].add(callee)
+        depth: dict[str, int] = {n: 0 for n in names}
+        for _ in range(len(names)):  # relax (bounded: cycles stop growing at len(names))
+            changed = False
+            for a in names:
+                for b in children[a]:
+                    if depth[b] < depth[a] + 1 and depth[a] + 1 < len(names):
+                        depth[b] = depth[a] + 1
+                        changed = True
+            if not changed:
+                break
+        exercised = [n for n in names if self.measurements[n].base.calls > 0]
+        groups: dict[int, list[str]] = {}
+        for n in exercised:
+            groups.setdefault(depth[n], []).append(n)
+        return [groups[k] for k in sorted(groups)]
+
+    def newly_failing(self, result: TrialResult) -> dict[str, str]:
+        return {t: msg for t, msg in result.failed_tests().items() if self.baseline_tests.get(t) == "passed"}
+
+    def run_level(self, index: int, names: list[str]) -> None:
+        converted = {n: self.by_name[n].trial_settings for n in names}
+        result = self.run(f"level{index}", self.perf, self.targets(converted), digests=True)
+        self._absorb(result, names, converted)
+        self._check_failures(result, names, converted, self.perf, f"level{index}")
+
+    def _absorb(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None]) -> None:
+        assert self.baseline is not None
+        for n in names:
+            m = self.measurements[n]
+            m.trial = result.func(n)
+            m.run = result.label
+            m.settings = converted[n]
+            m.results_check, m.results_detail = compare_digests(self.baseline.func(n).digests, m.trial.digests)
+
+    def _check_failures(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None],
+                        command: list[str], label: str) -> None:
+        assert self.baseline is not None
+        failing = self.newly_failing(result)
+        crashed = not result.tests and result.exit_code != self.baseline.exit_code
+        if result.timed_out:
+            crashed = True
+        if not failing and not crashed:
+            return
+        suspects = names
+        if failing:
+            exercised = [n for n in names if set(self.by_name[n].profile.get("tests") or []) & set(failing)]
+            errored = [n for n in names if result.func(n).errors]
+            suspects = sorted(set(exercised) | set(errored)) or names
+        self.console.print(f"[yellow]hybridize: {label}: "
+                           f"{f'{len(failing)} test(s) newly failing' if failing else f'exit {result.exit_code}'}"
+                           f"; isolating among {len(suspects)} conversion(s)[/yellow]")
+        culprits = self.bisect(command, suspects, converted, list(failing) or None, label, [0])
+        tail = output_tail(self.work, label) if crashed else ""
+        for n, tests in culprits.items():
+            m = self.measurements[n]
+            if tests:
+                m.failure = tests
+            else:
+                how = "timed out" if result.timed_out else f"exited {result.exit_code}"
+                last = f": {tail.splitlines()[-1]}" if tail else ""
+                m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
+
+    def bisect(self, command: list[str], names: list[str], converted: dict[str, Settings | None],
+               tests: list[str] | None, label: str, counter: list[int]) -> dict[str, dict[str, str]]:
+        """Conversions that on their own make ``tests`` fail (or the command fail): halving, a run per half."""
+        if len(names) == 1 and counter[0] > 0:
+            return self._probe_one(command, names[0], converted, tests, label, counter)
+        if len(names) == 1:
+            return self._probe_one(command, names[0], converted, tests, label, counter)
+        if counter[0] >= MAX_BISECT_RUNS:
+            return {n: dict.fromkeys(tests or [], "not isolated (bisection run limit)") for n in names}
+        half = len(names) // 2
+        out: dict[str, dict[str, str]] = {}
+        any_failed = False
+        for part in (names[:half], names[half:]):
+            failing = self._fails(command, part, converted, tests, label, counter)
+            if failing is not None:
+                any_failed = True
+                out.update(self.bisect(command, part, converted, list(failing) or tests, label, counter))
+        if not any_failed:  # only the combination fails: reject all of them
+            return {n: dict.fromkeys(tests or [], "fails only in combination with other conversions") for n in names}
+        return out
+
+    def _probe_one(self, command: list[str], name: str, converted: dict[str, Settings | None], tests: list[str] | None,
+                   label: str, counter: list[int]) -> dict[str, dict[str, str]]:
+        failing = self._fails(command, [name], converted, tests, label, counter)
+        if failing is None:
+            return {}
+        return {name: failing}
+
+    def _fails(self, command: list[str], part: list[str], converted: dict[str, Settings | None], tests: list[str] | None,
+               label: str, counter: list[int]) -> dict[str, str] | None:
+        """Run with only ``part`` converted (restricted to ``tests``): the failures, or None when clean."""
+        assert self.baseline is not None
+        counter[0] += 1
+        result = self.run(f"{label}-bisect{counter[0]}", command, self.targets({n: converted.get(n) for n in part}),
+                          only_tests=tests)
+        if tests:
+            failing = {t: msg for t, msg in result.failed_tests().items() if t in tests}
+            if not result.tests and result.exit_code != 0:
+                failing = dict.fromkeys(tests, f"the run exited {result.exit_code}")
+            return failing or None
+        if result.exit_code != self.baseline.exit_code or result.timed_out:
+            return {}
+        return None
+
+    def run_correctness(self) -> None:
+        """The test command with every candidate converted, when it is not the performance command."""
+        names = [c.function for c in self.candidates]
+        converted = {n: self.by_name[n].trial_settings for n in names}
+        result = self.run("tests", self.test, self.targets(converted))
+        failing = self.newly_failing(result)
+        if not failing:
+            return
+        exercised = [n for n in names if set(self.by_name[n].profile.get("tests") or []) & set(failing)]
+        errored = [n for n in names if result.func(n).errors]
+        suspects = sorted(set(exercised) | set(errored)) or names
+        self.console.print(f"[yellow]hybridize: tests: {len(failing)} test(s) newly failing; isolating among "
+                           f"{len(suspects)} conversion(s)[/yellow]")
+        culprits = self.bisect(self.test, suspects, converted, list(failing), "tests", [0])
+        for n, tests in culprits.items():
+            self.measurements[n].failure = tests or {"(test command)": "fails under conversion"}
+
+    def try_variants(self, levels: list[list[str]]) -> None:
+        """Within the budget: the best other settings, then ``jit_compile=True``, for conversions that paid."""
+        assert self.baseline is not None
+        for variant in ("alternative", "jit_compile"):
+            for i, names in enumerate(levels):
+                chosen: dict[str, Settings | None] = {}
+                for n in names:
+                    m = self.measurements[n]
+                    c = m.candidate
+                    if c.action == "dehybridize" or m.failure or m.crash or (m.saved_s() or 0) <= 0:
+                        continue
+                    base_settings = m.settings or c.trial_settings
+                    if variant == "alternative":
+                        if c.choice is None or not c.choice.alternatives:
+                            continue
+                        chosen[n] = c.choice.alternatives[0][1]
+                    else:
+                        if base_settings.jit_compile is not None:
+                            continue
+                        chosen[n] = Settings(reduce_retracing=base_settings.reduce_retracing,
+                                             input_signature=base_settings.input_signature, jit_compile=True)
+                if not chosen:
+                    continue
+                if not self.has_budget(self.baseline.duration_s * 1.2):
+                    self.notes.append(f"budget reached: {variant} settings not tried for level {i}")
+                    return
+                result = self.run(f"{variant}{i}", self.perf, self.targets(chosen))
+                if self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
+                    self.notes.append(f"{variant} settings broke the run at level {i}: kept the first choice")
+                    continue
+                for n, settings in chosen.items():
+                    m = self.measurements[n]
+                    fr = result.func(n)
+                    trial = Measurement(m.candidate, m.base, fr)
+                    saved_alt, saved_main = trial.saved_s(), m.saved_s()
+                    entry = {"variant": variant, "settings": settings.to_json() if settings else {},
+                             "saved_s": None if saved_alt is None else round(saved_alt, 4), "traces": fr.traces,
+                             "errors": dict(list(fr.errors.items())[:3])}
+                    kept = (not fr.errors and saved_alt is not None and saved_main is not None
+                            and saved_alt > saved_main * 1.1 + 0.001)
+                    entry["kept"] = kept
+                    m.alternatives.append(entry)
+                    if kept:
+                        m.trial, m.settings, m.run = fr, settings, result.label
+
+
+def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
+                      budget_s: float | None, scalene: bool, console: Console) -> int:
+    """Static analysis, trial runs, ``plan.json`` and the printed report; returns the exit status."""
+    started = time.monotonic()
+    inputs = load_inputs(root, data_dir)
+    config = load_config(root)
+    perf = list(perf_command or config.perf_command or command)
+    budget = budget_s if budget_s is not None else config.budget_s
+    candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available)
+    baseline_tests = {str(k): str(v) for k, v in (inputs.meta.get("tests") or {}).items()} if perf == list(command) else {}
+    meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
+                            "budget_s": budget, "static_available": inputs.static_available,
+                            "candidates": len(candidates), "static_errors": inputs.static_errors[:20]}
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests)
+    status = 0
+    interrupted = False
+    try:
+        if not candidates:
+            console.print("hybridize: no candidate functions (none received tensors, none is a tf.function)")
+        else:
+            base = trials.run_baseline()
+            if base.timed_out or (not base.tests and base.exit_code != 0 and
+                                  base.exit_code != inputs.meta.get("exit_code", 0)):
+                tail = output_tail(trials.work, "baseline")
+                reason = "timed out" if base.timed_out else f"exited {base.exit_code}"
+                detail = f"the performance command {reason} at baseline: nothing was measured" + (
+                    f" ({tail.splitlines()[-1]})" if tail else "")
+                console.print(f"[red]hybridize: {detail}[/red]")
+                for c in candidates:
+                    early.append(Rejection(c.function, c.file, c.line, "baseline-failed", detail))
+                trials.measurements.clear()
+                status = 1
+            else:
+                levels = trials.levels()
+                for i, names in enumerate(levels):
+                    if i > 0 and not trials.has_budget(base.duration_s * 1.2):
+                        trials.notes.append(f"budget reached: nesting level {i} ({len(names)} function(s)) not measured")
+                        break
+                    trials.run_level(i, names)
+                if perf != list(command):
+                    trials.run_correctness()
+                trials.try_variants(levels)
+                if scalene:
+                    from hybridize.planner.scalene import scalene_shares
+
+                    shares = scalene_shares(root, perf, trials.work, console)
+                    for name, share in shares.items():
+                        if name in trials.measurements:
+                            trials.measurements[name].scalene = share
+    except KeyboardInterrupt:
+        interrupted = True
+        status = 130
+        trials.notes.append("interrupted: the plan holds what was measured before Ctrl-C")
+        console.print("[yellow]hybridize: interrupted: writing the plan from what was measured[/yellow]")
+    meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
+                 "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
+                 "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})
+    plan = build_plan(list(trials.measurements.values()), early, root=root, edges=trials.edges, perf_command=perf,
+                      meta=meta, created=created)
+    plan.save(data_dir / PLAN_FILE)
+    from hybridize.planner.report import print_table
+
+    print_table(plan, console)
+    console.print(f"[dim]plan written to {data_dir / PLAN_FILE}[/dim]")
+    return status
+
+
+def load_plan(data_dir: Path) -> Plan:
+    return Plan.load(data_dir / PLAN_FILE)

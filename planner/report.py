@@ -1,0 +1,249 @@
+"""Rendering a plan: terminal table (rich), JSON (the plan itself), Markdown, and one self-contained HTML file.
+
+Every format shows the same facts: per recommendation the rank, function and file:line, action, exact
+decorator, measured speedup and seconds saved, calls, traces before/after, shapes seen, tests and
+coverage, findings and assumptions, confidence; then the rejected candidates with their reasons.
+The HTML escapes everything it shows and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hybridize.plan import Plan, Recommendation
+
+REASONS: dict[str, str] = {
+    "blocker-finding": "static analysis found a construct that breaks or changes under tf.function",
+    "measured-slower": "measured slower as a graph",
+    "too-few-calls": "too few calls to pay back tracing",
+    "not-exercised": "not exercised by the performance command",
+    "test-failure": "a test that passed at baseline fails under conversion",
+    "trial-error": "the trial run failed with this conversion",
+    "result-mismatch": "outputs differ from eager on the same inputs",
+    "covered-by-caller": "its caller is converted and measured better",
+    "callees-better": "converting its callees saves more",
+    "already-optimal": "the existing tf.function pays: keep it",
+    "not-measured": "not measured (budget or interrupted)",
+    "not-reachable": "nested function: cannot be tried in place",
+    "baseline-failed": "the performance command failed at baseline",
+}
+
+
+def _fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _fmt_x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _traces(r: Recommendation) -> str:
+    before = "-" if r.traces_before is None else str(r.traces_before)
+    after = "-" if r.traces_after is None else str(r.traces_after)
+    return f"{before}->{after}"
+
+
+def _shapes(r: Recommendation) -> str:
+    shapes = r.evidence.get("shapes") or {}
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in shapes.items())
+
+
+def _tests(r: Recommendation) -> str:
+    ev = r.evidence
+    cov = ev.get("coverage") or {}
+    covered, total = cov.get("lines_covered"), cov.get("lines_total")
+    cov_text = f", lines {covered}/{total}" if covered is not None and total else ""
+    return f"{ev.get('tests_count', 0)} test(s){cov_text}"
+
+
+def _findings(r: Recommendation) -> list[str]:
+    return [f"{f.get('code')} line {f.get('line')}: {f.get('message')}" for f in r.evidence.get("findings") or []]
+
+
+def _summary(plan: Plan) -> str:
+    saved = sum(r.saved_s or 0.0 for r in plan.recommendations)
+    base = plan.meta.get("baseline_s")
+    text = f"{len(plan.recommendations)} recommendation(s), {len(plan.rejected)} rejected; measured saving {saved:.3f} s"
+    if base:
+        text += f" on a {base:.2f} s performance run"
+    return text
+
+
+def print_table(plan: Plan, console: Console) -> None:
+    """The terminal report."""
+    table = Table(title="hybridize: recommendations (ranked by measured seconds saved)", show_lines=False)
+    for col in ("#", "function", "action", "decorator", "speedup", "saved s", "calls", "traces", "confidence"):
+        table.add_column(col, overflow="fold")
+    for r in plan.recommendations:
+        table.add_row(str(r.rank), f"{r.function}\n[dim]{r.file}:{r.line}[/dim]", r.action,
+                      r.decorator or "(remove @tf.function)", _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls),
+                      _traces(r), r.confidence, markup=True)
+    console.print(table)
+    for r in plan.recommendations:
+        details = [f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}"]
+        nested = r.evidence.get("nested")
+        if nested:
+            details.append(f"covers callees: {', '.join(nested.get('covers', []))}")
+        for note in r.evidence.get("notes") or []:
+            details.append(f"note: {note}")
+        for finding in _findings(r)[:3]:
+            details.append(f"finding: {finding}")
+        for a in r.evidence.get("assumptions") or []:
+            details.append(f"assumption: {a}")
+        console.print(f"  [bold]{r.rank}[/bold] {r.function}: " + " | ".join(details), markup=True, highlight=False,
+                      soft_wrap=True)
+    if plan.rejected:
+        rej = Table(title="rejected candidates")
+        for col in ("function", "where", "reason", "detail"):
+            rej.add_column(col, overflow="fold")
+        for x in plan.rejected:
+            rej.add_row(x.function, f"{x.file}:{x.line}", x.reason, x.detail)
+        console.print(rej)
+    console.print(_summary(plan), highlight=False)
+    for note in plan.meta.get("notes") or []:
+        console.print(f"note: {note}", highlight=False)
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2) + "\n"
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan) -> str:
+    out = ["# hybridize report", "", _summary(plan), ""]
+    if plan.perf_command:
+        out += [f"Performance command: `{' '.join(plan.perf_command)}`", ""]
+    out += ["## Recommendations", ""]
+    if plan.recommendations:
+        out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in plan.recommendations:
+            out.append(f"| {r.rank} | `{_md(r.function)}` | {_md(r.file)}:{r.line} | {r.action} | "
+                       f"`{_md(r.decorator or 'remove @tf.function')}` | {_fmt_x(r.speedup)} | {_fmt_s(r.saved_s)} | "
+                       f"{r.calls} | {_traces(r)} | {r.confidence} |")
+        out.append("")
+        for r in plan.recommendations:
+            ev = r.evidence
+            out += [f"### {r.rank}. `{_md(r.function)}` ({_md(r.file)}:{r.line})", "",
+                    f"- action: **{r.action}** `{_md(r.decorator or 'remove @tf.function')}`",
+                    f"- eager {_fmt_s(ev.get('eager_s'))} s, graph {_fmt_s(ev.get('graph_s'))} s "
+                    f"(tracing {_fmt_s(ev.get('trace_s'))} s), per call {ev.get('eager_per_call_us')} µs -> "
+                    f"{ev.get('graph_per_call_us')} µs, break-even {ev.get('break_even_calls')} calls",
+                    f"- shapes: {_md(_shapes(r) or '-')}",
+                    f"- tests: {_md(_tests(r))}; results vs eager: {ev.get('results_check')} {_md(ev.get('results_detail', ''))}",
+                    f"- static verdict: {ev.get('static_verdict')}; confidence {r.confidence}"
+                    + (f" ({_md(', '.join(ev.get('confidence_notes') or []))})" if ev.get("confidence_notes") else "")]
+            if ev.get("nested"):
+                covers = ", ".join(ev["nested"].get("covers", []))
+                out.append(f"- covers callees: {_md(covers)} (converting them too is redundant)")
+            out += [f"- note: {_md(n)}" for n in ev.get("notes") or []]
+            out += [f"- finding: {_md(f)}" for f in _findings(r)]
+            out += [f"- assumption: {_md(a)}" for a in ev.get("assumptions") or []]
+            out.append("")
+    else:
+        out += ["No conversion was measured to pay.", ""]
+    out += ["## Rejected", ""]
+    if plan.rejected:
+        out += ["| function | where | reason | detail |", "|---|---|---|---|"]
+        out += [f"| `{_md(x.function)}` | {_md(x.file)}:{x.line} | {x.reason} | {_md(x.detail)} |" for x in plan.rejected]
+    else:
+        out.append("None.")
+    out.append("")
+    return "\n".join(out)
+
+
+def _chart(plan: Plan) -> str:
+    """Inline SVG bars of seconds saved (recommendations) and lost (measured-slower rejections)."""
+    rows: list[tuple[str, float]] = [(r.function, r.saved_s or 0.0) for r in plan.recommendations]
+    for x in plan.rejected:
+        ev = x.evidence or {}
+        if x.reason in ("measured-slower", "too-few-calls") and ev.get("graph_s") is not None:
+            rows.append((x.function, float(ev.get("eager_s") or 0.0) - float(ev["graph_s"])))
+    if not rows:
+        return "<p>No measurements to chart.</p>"
+    rows = rows[:30]
+    scale = max(abs(v) for _, v in rows) or 1.0
+    label_w, bar_w, row_h = 340, 360, 22
+    zero = label_w + (bar_w // 2 if any(v < 0 for _, v in rows) else 0)
+    half = bar_w // 2 if zero != label_w else bar_w
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 90}" height="{row_h * len(rows) + 10}" '
+             'role="img" aria-label="seconds saved per function">']
+    for i, (name, value) in enumerate(rows):
+        y = 5 + i * row_h
+        w = abs(value) / scale * half
+        x = zero if value >= 0 else zero - w
+        color = "#2e7d32" if value >= 0 else "#c62828"
+        short = name if len(name) <= 48 else "…" + name[-47:]
+        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(short)}</text>')
+        parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" fill="{color}">'
+                     f'<title>{html.escape(name)}: {value:+.4f} s</title></rect>')
+        parts.append(f'<text x="{zero + (w if value >= 0 else 0) + 4:.1f}" y="{y + 15}" font-size="11">{value:+.3f} s</text>')
+    parts.append(f'<line x1="{zero}" y1="0" x2="{zero}" y2="{row_h * len(rows) + 10}" stroke="#555"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+code{background:#f6f6f6;padding:1px 3px}details{margin:.4em 0}.high{color:#2e7d32}.medium{color:#e65100}.low{color:#c62828}"""
+
+
+def render_html(plan: Plan) -> str:
+    e = html.escape
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>hybridize report</title>',
+           f"<style>{_CSS}</style></head><body>", "<h1>hybridize report</h1>", f"<p>{e(_summary(plan))}</p>"]
+    if plan.perf_command:
+        out.append(f"<p>Performance command: <code>{e(' '.join(plan.perf_command))}</code>; created {e(plan.created)}</p>")
+    out += ["<h2>Time saved per function</h2>", _chart(plan), "<h2>Recommendations</h2>"]
+    if plan.recommendations:
+        out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"
+                   "<th>saved s</th><th>calls</th><th>traces</th><th>confidence</th></tr>")
+        for r in plan.recommendations:
+            out.append(f"<tr><td>{r.rank}</td><td><code>{e(r.function)}</code><br>{e(r.file)}:{r.line}</td>"
+                       f"<td>{e(r.action)}</td><td><code>{e(r.decorator or 'remove @tf.function')}</code></td>"
+                       f"<td>{e(_fmt_x(r.speedup))}</td><td>{e(_fmt_s(r.saved_s))}</td><td>{r.calls}</td>"
+                       f"<td>{e(_traces(r))}</td><td class=\"{e(r.confidence)}\">{e(r.confidence)}</td></tr>")
+        out.append("</table>")
+        for r in plan.recommendations:
+            ev = r.evidence
+            items = [f"eager {_fmt_s(ev.get('eager_s'))} s, graph {_fmt_s(ev.get('graph_s'))} s, tracing "
+                     f"{_fmt_s(ev.get('trace_s'))} s; per call {ev.get('eager_per_call_us')} µs → "
+                     f"{ev.get('graph_per_call_us')} µs; break-even {ev.get('break_even_calls')} calls",
+                     f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}",
+                     f"results vs eager: {ev.get('results_check')} {ev.get('results_detail', '')}",
+                     f"static verdict: {ev.get('static_verdict')}"]
+            if ev.get("nested"):
+                items.append(f"covers callees: {', '.join(ev['nested'].get('covers', []))} (converting them too is redundant)")
+            items += [f"note: {n}" for n in ev.get("notes") or []]
+            items += [f"finding: {f}" for f in _findings(r)]
+            items += [f"assumption: {a}" for a in ev.get("assumptions") or []]
+            items += [f"confidence: {n}" for n in ev.get("confidence_notes") or []]
+            tests = ev.get("tests") or []
+            if tests:
+                items.append("exercised by: " + ", ".join(tests[:10]))
+            out.append(f"<details><summary>{r.rank}. {e(r.function)}</summary><ul>"
+                       + "".join(f"<li>{e(str(i))}</li>" for i in items) + "</ul></details>")
+    else:
+        out.append("<p>No conversion was measured to pay.</p>")
+    out.append("<h2>Rejected</h2>")
+    if plan.rejected:
+        out.append("<table><tr><th>function</th><th>where</th><th>reason</th><th>detail</th></tr>")
+        for x in plan.rejected:
+            out.append(f"<tr><td><code>{e(x.function)}</code></td><td>{e(x.file)}:{x.line}</td>"
+                       f"<td title=\"{e(REASONS.get(x.reason, x.reason))}\">{e(x.reason)}</td><td>{e(x.detail)}</td></tr>")
+        out.append("</table>")
+    else:
+        out.append("<p>None.</p>")
+    notes = plan.meta.get("notes") or []
+    if notes:
+        out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(str(n))}</li>" for n in notes) + "</ul>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
