@@ -1,14 +1,131 @@
-"""`hybridize profile`: placeholder until its stage lands."""
+"""`hybridize profile -- CMD`: run any command under the tracer and store one merged profile.
+
+Without ``--no-measure`` the planner runs afterwards (static analysis, trial runs, ranked plan).
+"""
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import click
 
 from hybridize.errors import HybridizeError
+from hybridize.project import data_dir as resolve_data_dir
+from hybridize.project import find_project_root, load_config
+
+TRACER_BOOT = "hybridize.tracer.bootstrap:start"
+PYTEST_PLUGIN = "hybridize.tracer.pytest_plugin"
 
 
-@click.command("profile", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def profile(args: tuple[str, ...]) -> None:
-    """Not implemented yet."""
-    raise HybridizeError("`hybridize profile` is not implemented yet")
+def resolve_root(root: str | None) -> Path:
+    if root is None:
+        return find_project_root()
+    path = Path(root)
+    if not path.is_dir():
+        raise HybridizeError(f"project root {root} is not a directory")
+    return path.resolve()
+
+
+def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str], exclude: list[str]) -> dict[str, str]:
+    """The variables that switch the tracer on in every Python process of the run."""
+    plugins = [p for p in os.environ.get("PYTEST_PLUGINS", "").split(",") if p.strip()]
+    if PYTEST_PLUGIN not in plugins:
+        plugins.append(PYTEST_PLUGIN)
+    # Two coverage measurements in one process fight over the trace function / tool id: let pytest-cov win.
+    user_cov = any(a == "--cov" or a.startswith("--cov=") for a in command) or "COV_CORE_SOURCE" in os.environ
+    return {
+        "HYBRIDIZE_TRACE_DIR": str(shard_dir), "HYBRIDIZE_ROOT": str(root),
+        "HYBRIDIZE_INCLUDE": os.pathsep.join(include), "HYBRIDIZE_EXCLUDE": os.pathsep.join(exclude),
+        "HYBRIDIZE_COVERAGE": "0" if user_cov else "1", "PYTEST_PLUGINS": ",".join(plugins),
+    }
+
+
+def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float | None,
+               console_err: bool = True) -> tuple[int, Path, list[str]]:
+    """Run ``command`` traced and merge its shards into ``data/profile.db``; returns (exit status, db path, warnings)."""
+    from hybridize.tracer import launch, store
+
+    launch.resolve_command(command)
+    config = load_config(root)
+    try:
+        shard_dir = Path(tempfile.mkdtemp(prefix=".run-", dir=data))
+    except OSError as exc:
+        raise HybridizeError(f"data dir {data} is not writable: {exc.strerror}") from None
+    started = time.time()
+    try:
+        env = trace_env(root, shard_dir, command, config.paths, config.exclude)
+        rc = launch.run_command(command, root=root, boot=[TRACER_BOOT], env=env, timeout_s=timeout_s)
+        duration = time.time() - started
+        meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
+                "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",
+                "hybridize_python": sys.version.split()[0]}
+        try:
+            db, agg = store.merge_shards(shard_dir, data, root, meta)
+        except OSError as exc:
+            raise HybridizeError(f"cannot write the profile into {data}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(shard_dir, ignore_errors=True)
+    warnings = [f"skipped a corrupt or truncated shard ({s})" for s in agg.skipped]
+    if agg.processes == 0:
+        warnings.append("no Python process of the command was traced (is it a Python program? `python -I/-S/-E` "
+                        "bypass the tracer's sitecustomize)")
+    if agg.errors:
+        warnings.append(f"the tracer counted {agg.errors} internal errors (first: {agg.error_samples[0] if agg.error_samples else '?'})")
+    if rc == 124:
+        warnings.append(f"the command timed out after {timeout_s} s and was stopped; the profile is partial")
+    return rc, db, warnings
+
+
+@click.command("profile", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--no-measure", is_flag=True, help="Only trace: no static analysis, no trial runs.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to store data (default ROOT/.hybridize).")
+@click.option("--root", type=str, default=None, help="Project root (default: nearest folder with pyproject.toml/.git/...).")
+@click.option("--perf", "perf", type=str, default=None, help="Performance command for the trial runs (one string).")
+@click.option("--budget", type=float, default=None, help="Time budget for the trial runs, in seconds.")
+@click.option("--scalene", is_flag=True, help="Also profile the performance command with Scalene.")
+@click.option("--timeout", type=float, default=None, help="Stop the traced command after this many seconds.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str | None, budget: float | None,
+            scalene: bool, timeout: float | None, command: tuple[str, ...]) -> int:
+    """Run COMMAND (after --) with the tracer in every Python process; store one merged profile."""
+    from rich.console import Console
+
+    cmd = list(command)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`")
+    if timeout is not None and timeout <= 0:
+        raise HybridizeError("--timeout must be a positive number of seconds")
+    project_root = resolve_root(root)
+    data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
+    run_after_profile = None
+    if not no_measure:
+        if importlib.util.find_spec("hybridize.planner.pipeline") is None:
+            raise HybridizeError("the planner is not available yet: use --no-measure")
+        run_after_profile = importlib.import_module("hybridize.planner.pipeline").run_after_profile
+    console = Console(stderr=True)
+    rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout)
+    for w in warnings:
+        console.print(f"hybridize: warning: {w}", highlight=False)
+    from hybridize.tracer.store import load_profile
+
+    prof = load_profile(data)
+    n_tests = len(prof.meta.get("tests") or {})
+    console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} process(es)"
+                  + (f", {n_tests} tests" if n_tests else "")
+                  + f"; command exited with status {rc}; profile in {db}", highlight=False)
+    if run_after_profile is None:
+        return rc
+    perf_cmd = shlex.split(perf) if perf else None
+    status = run_after_profile(root=project_root, data_dir=data, command=cmd, perf_command=perf_cmd, budget_s=budget,
+                               scalene=scalene, console=Console())
+    return rc if rc != 0 else int(status or 0)

@@ -1,0 +1,124 @@
+"""Starts the tracer inside a process of the profiled command (booted by the generated ``sitecustomize``).
+
+Configuration comes from the environment (set by ``hybridize profile``):
+``HYBRIDIZE_TRACE_DIR`` (where this process writes its shard), ``HYBRIDIZE_ROOT``, ``HYBRIDIZE_INCLUDE`` and
+``HYBRIDIZE_EXCLUDE`` (``os.pathsep``-separated paths / globs relative to the root), ``HYBRIDIZE_COVERAGE`` ("1"/"0").
+The shard is written at exit: normal exit, Ctrl-C, SIGTERM, and ``os._exit`` (multiprocessing children).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from hybridize.tracer.state import Recorder
+
+RECORDER: Recorder | None = None
+BACKEND: Any = None
+_orig_exit: Any = None
+
+
+def start() -> None:
+    """Boot hook: install the back end for this Python version; never raises into the user's program."""
+    global RECORDER, BACKEND
+    trace_dir = os.environ.get("HYBRIDIZE_TRACE_DIR")
+    root = os.environ.get("HYBRIDIZE_ROOT")
+    if not trace_dir or not root or RECORDER is not None:
+        return
+    include = [p for p in os.environ.get("HYBRIDIZE_INCLUDE", "").split(os.pathsep) if p]
+    exclude = [p for p in os.environ.get("HYBRIDIZE_EXCLUDE", "").split(os.pathsep) if p]
+    rec = Recorder(Path(root), Path(trace_dir), include, exclude)
+    RECORDER = rec
+    if sys.version_info >= (3, 12):
+        from hybridize.tracer.monitor312 import Monitor
+
+        mon = Monitor(rec)
+        if not mon.start():
+            print("hybridize: no free sys.monitoring tool id; this process is not traced", file=sys.stderr)
+            RECORDER = None
+            return
+        BACKEND = mon
+    else:
+        from hybridize.tracer.instrument311 import install
+
+        BACKEND = install(rec)
+    if os.environ.get("HYBRIDIZE_COVERAGE", "1") == "1":
+        _start_coverage(rec)
+    atexit.register(finish)
+    _patch_exit_paths()
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork)
+
+
+def _start_coverage(rec: Recorder) -> None:
+    try:
+        import coverage
+    except ImportError:
+        return
+    try:
+        cov = coverage.Coverage(data_file=None, config_file=False, include=[p if p.endswith(".py") else os.path.join(p, "*") for p in rec.include],
+                                auto_data=False)
+        if sys.version_info >= (3, 12):
+            cov.set_option("run:core", "sysmon")
+        cov.start()
+        rec.coverage = cov
+    except Exception as exc:  # noqa: BLE001 - coverage is optional evidence, never a reason to fail
+        rec.internal_error(exc)
+
+
+def finish() -> None:
+    """Stop the back end and write the shard (idempotent)."""
+    rec = RECORDER
+    if rec is None or rec.dumped:
+        return
+    try:
+        rec.dump()
+    except Exception as exc:  # noqa: BLE001
+        print(f"hybridize: could not write the profile shard: {exc}", file=sys.stderr)
+
+
+def _after_fork() -> None:
+    """A forked child starts counting from zero (the parent's counts are the parent's shard)."""
+    rec = RECORDER
+    if rec is None:
+        return
+    import time
+
+    for r in rec.records.values():
+        r.calls = r.eager_calls = r.graph_calls = r.overflow = 0
+        r.total_s = 0.0
+        r.sigs.clear()
+        r.tests.clear()
+    rec.test_outcomes.clear()
+    rec.errors = 0
+    rec.dumped = False
+    rec.started = time.time()
+    stacks = getattr(BACKEND, "stacks", None)
+    if isinstance(stacks, dict):
+        stacks.clear()
+
+
+def _patch_exit_paths() -> None:
+    global _orig_exit
+    if _orig_exit is None:
+        _orig_exit = os._exit
+
+        def _exit(status: int) -> Any:
+            finish()
+            return _orig_exit(status)
+
+        os._exit = _exit
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            def _on_term(signum: int, frame: Any) -> None:
+                finish()
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+            signal.signal(signal.SIGTERM, _on_term)
+    except (ValueError, OSError):  # not the main thread, or no signals here
+        pass

@@ -1,0 +1,200 @@
+"""The Python 3.10/3.11 back end: instrument only the project's functions as their modules are compiled.
+
+``sys.setprofile`` would put a Python call on every function call of TensorFlow too (1.6x on a small TF test suite),
+so instead ``SourceFileLoader.get_code`` is patched: project files (and nothing else) are compiled from an AST in
+which every function body is wrapped as::
+
+    __hybridize_t__ = __hybridize_enter__()
+    try:
+        <original body>
+    finally:
+        __hybridize_leave__(__hybridize_t__)
+
+Function objects stay the functions the user defined (decorators, ``tf.function`` and ``inspect`` see them
+unchanged); AutoGraph converts from the original source, so two TensorFlow files are instrumented as well, the same
+way: AutoGraph's generated modules (each ``tf__name`` reports a graph call of the original function) and
+``tf.function``'s ``Function.__call__`` (calls of existing tf.functions). Line numbers are preserved; instrumented code
+is never written to ``__pycache__``.
+
+Known limits (README): a script run as ``python script.py`` is not imported and so not instrumented (its imports
+are); a generator's inclusive time includes the time it spends suspended.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+import threading
+from importlib.machinery import SourceFileLoader
+from time import perf_counter
+from typing import Any
+
+from hybridize.tracer.state import AUTOGRAPH_MARK, Record, Recorder, bind_call
+
+_TF_CALL_FILE = "polymorphic_function.py"
+Token = tuple[Record, int, float | None] | None
+
+
+class _Instrumenter:
+    """The hooks the instrumented code calls (installed as builtins so every module resolves them)."""
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+        self.actives: dict[int, dict[Record, int]] = {}
+        self.stacks = self.actives  # cleared after fork, like the 3.12 back end's
+
+    def _push(self, rec: Record) -> Token:
+        tid = threading.get_ident()
+        active = self.actives.get(tid)
+        if active is None:
+            active = self.actives[tid] = {}
+        n = active.get(rec, 0)
+        active[rec] = n + 1
+        return (rec, tid, perf_counter() if n == 0 else None)
+
+    def enter(self) -> Token:
+        try:
+            frame = sys._getframe(1)
+            code = frame.f_code
+            rec = self.rec.records.get(code)
+            if rec is None:
+                rec = self.rec.record_for(code, frame.f_globals)
+                if rec is None:
+                    return None
+            self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
+            return self._push(rec)
+        except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
+            self.rec.internal_error(exc)
+            return None
+
+    def leave(self, token: Token) -> None:
+        if token is None:
+            return
+        try:
+            rec, tid, t0 = token
+            active = self.actives.get(tid)
+            if active is not None and active.get(rec, 0) > 0:
+                active[rec] -= 1
+            if t0 is not None:
+                rec.total_s += perf_counter() - t0
+        except BaseException as exc:  # noqa: BLE001
+            self.rec.internal_error(exc)
+
+    def autograph(self) -> None:
+        try:
+            frame = sys._getframe(1)
+            rec = self.rec.record_for_autograph(frame.f_code, frame)
+            if rec is not None:
+                self.rec.add_call(rec, frame.f_locals, True, count_call=not rec.hybrid)
+        except BaseException as exc:  # noqa: BLE001
+            self.rec.internal_error(exc)
+
+    def tf_call(self) -> Token:
+        try:
+            loc = sys._getframe(1).f_locals
+            fn = loc.get("self")
+            rec = self.rec.record_for_function_object(fn) if fn is not None else None
+            if rec is None:
+                return None
+            self.rec.add_call(rec, bind_call(fn, rec, loc.get("args", ()), loc.get("kwds", {})), self.rec.is_graph())
+            return self._push(rec)
+        except BaseException as exc:  # noqa: BLE001
+            self.rec.internal_error(exc)
+            return None
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+
+
+def _wrap_body(node: ast.FunctionDef | ast.AsyncFunctionDef, enter: str) -> None:
+    body = list(node.body)
+    head: list[ast.stmt] = []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        head.append(body.pop(0))  # keep the docstring a docstring
+    if not body:
+        body = [ast.Pass()]
+    start = ast.Assign(targets=[ast.Name(id="__hybridize_t__", ctx=ast.Store())], value=_call(enter))
+    guard = ast.Try(body=body, handlers=[], orelse=[], finalbody=[
+        ast.Expr(value=_call("__hybridize_leave__", ast.Name(id="__hybridize_t__", ctx=ast.Load())))])
+    for new in (start, guard, guard.finalbody[0]):
+        ast.copy_location(new, node)
+    node.body = [*head, start, guard]
+
+
+class _ProjectTransformer(ast.NodeTransformer):
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        _wrap_body(node, "__hybridize_enter__")
+        return node
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        _wrap_body(node, "__hybridize_enter__")
+        return node
+
+
+class _AutographTransformer(ast.NodeTransformer):
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        if node.name.startswith("tf__"):
+            stmt = ast.copy_location(ast.Expr(value=_call("__hybridize_ag__")), node)
+            node.body.insert(0, stmt)
+        return node
+
+
+class _TfCallTransformer(ast.NodeTransformer):
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        if node.name == "Function":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__call__":
+                    _wrap_body(item, "__hybridize_tfcall__")
+        return node
+
+
+def instrument(source: bytes | str, path: str, kind: str) -> Any:
+    """Compile ``source`` with the hooks of ``kind`` ("project" | "autograph" | "tf_call")."""
+    tree = ast.parse(source, filename=path)
+    transformer = {"project": _ProjectTransformer, "autograph": _AutographTransformer, "tf_call": _TfCallTransformer}[kind]()
+    tree = transformer.visit(tree)
+    ast.fix_missing_locations(tree)
+    return compile(tree, path, "exec", dont_inherit=True)
+
+
+_orig_get_code: Any = None
+
+
+def install(rec: Recorder) -> _Instrumenter:
+    """Patch ``SourceFileLoader.get_code`` and publish the hooks; returns the hook object."""
+    global _orig_get_code
+    hooks = _Instrumenter(rec)
+    builtins.__hybridize_enter__ = hooks.enter  # type: ignore[attr-defined]
+    builtins.__hybridize_leave__ = hooks.leave  # type: ignore[attr-defined]
+    builtins.__hybridize_ag__ = hooks.autograph  # type: ignore[attr-defined]
+    builtins.__hybridize_tfcall__ = hooks.tf_call  # type: ignore[attr-defined]
+    if _orig_get_code is not None:
+        return hooks
+    original = _orig_get_code = SourceFileLoader.get_code
+
+    def get_code(self: SourceFileLoader, fullname: str) -> Any:
+        path = getattr(self, "path", "")
+        kind = None
+        try:
+            if AUTOGRAPH_MARK in path:
+                kind = "autograph"
+            elif path.endswith(_TF_CALL_FILE) and "tensorflow" in path and "polymorphic_function" in path:
+                kind = "tf_call"
+            elif rec.project_relpath(path) is not None:
+                kind = "project"
+            if kind is not None:
+                return instrument(self.get_data(path), path, kind)
+        except SyntaxError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fall back to the plain import
+            rec.internal_error(exc)
+        return original(self, fullname)
+
+    SourceFileLoader.get_code = get_code  # type: ignore[method-assign]
+    return hooks
