@@ -393,7 +393,14 @@ class FunctionRules(ast.NodeVisitor):
         head = text.partition(".")[0]
         if head in self.local_names:
             return None
-        return self.mod.resolve_dotted(text)
+        mod = self.mod
+        if head in mod.global_values and head not in mod.imports and head not in mod.functions \
+                and head not in mod.classes and dotted_name(mod.global_values[head]) is None:
+            return None  # a module-level object (logger, list, layer): its methods are handled as objects
+        if not (head in mod.imports or head in mod.functions or head in mod.classes or head in mod.global_values
+                or head in ("tf", "np") or head in BUILTINS):
+            return None  # a closure variable or a name we cannot see (star import)
+        return mod.resolve_dotted(text)
 
     def tensorish(self, node: ast.expr) -> bool:
         """Best-effort: does this expression produce a tensor (not a shape, dtype or Python value)?"""
@@ -645,6 +652,8 @@ class FunctionRules(ast.NodeVisitor):
             self.visit(kw.value)
         if isinstance(node.func, ast.Attribute):
             self.visit(node.func.value)
+        elif not isinstance(node.func, ast.Name):
+            self.visit(node.func)
         self.called_texts.append((node.lineno, ast.unparse(node.func)))
         self._call(node)
 
@@ -752,8 +761,7 @@ class FunctionRules(ast.NodeVisitor):
 
     def _is_dataset_iterator(self, it: ast.expr) -> bool:
         """``next(it)`` where ``it = iter(ds)`` of a tf.data pipeline (or named like one)."""
-        text = ast.unparse(it).lower()
-        if any(w in text for w in ("dataset", "ds", "data_iter", "dataiter", "loader")):
+        if self._mentions_tf_data(it):
             return True
         if isinstance(it, ast.Call):  # next(iter(x))
             inner = it.args[0] if it.args else None
@@ -764,19 +772,19 @@ class FunctionRules(ast.NodeVisitor):
                     return True
         return False
 
-    def _mentions_tf_data(self, node: ast.expr) -> bool:
+    def _mentions_tf_data(self, node: ast.expr, depth: int = 0) -> bool:
+        """Does the expression (or a local it is built from) come from a tf.data pipeline?"""
         for sub in ast.walk(node):
             if isinstance(sub, (ast.Attribute, ast.Name)):
                 text = dotted_name(sub) or ""
-                fq = self.mod.resolve_dotted(text) if text else ""
-                if fq.startswith("tensorflow.data") or "dataset" in text.lower() or text.lower().endswith("_ds"):
+                low = text.lower()
+                if self.mod.resolve_dotted(text).startswith("tensorflow.data") or "dataset" in low \
+                        or low in ("ds", "data") or low.endswith("_ds"):
                     return True
-            if isinstance(sub, ast.Name) and sub.id in self.scope.bound:
+            if isinstance(sub, ast.Name) and sub.id in self.scope.bound and depth < 3:
                 for _, value in self.scope.bound[sub.id]:
-                    if isinstance(value, ast.Call):
-                        text = dotted_name(value.func) or ""
-                        if self.mod.resolve_dotted(text).startswith("tensorflow.data"):
-                            return True
+                    if isinstance(value, ast.expr) and value is not node and self._mentions_tf_data(value, depth + 1):
+                        return True
         return False
 
     def _dynamic_call(self, node: ast.Call, forwards: bool) -> None:
@@ -785,7 +793,8 @@ class FunctionRules(ast.NodeVisitor):
         line = node.lineno
         facts = self.facts
         if not isinstance(func, ast.Attribute):
-            if isinstance(func, ast.Call) and self._resolve_func(func.func) in ("tensorflow.function",):
+            if isinstance(func, ast.Call) and (self._resolve_func(func.func) in ("tensorflow.function",)
+                                               or (isinstance(func.func, ast.Name) and func.func.id == "getattr")):
                 return
             self._report("HY501", line, f"call of `{ast.unparse(func)[:50]}`: the callee is computed at run time")
             facts.assume(f"`{ast.unparse(func)[:50]}(...)` at line {line} assumed free of Python side effects")
