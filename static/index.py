@@ -338,6 +338,9 @@ def _collect_body(index: Index, mod: ModuleInfo, body: list[ast.stmt], prefix: s
                 _add_function(index, mod, value, targets[0].id, prefix, cls, parent)
 
 
+_TRY_TYPES: tuple[type[ast.Try], ...] = (ast.Try, *((getattr(ast, "TryStar"),) if hasattr(ast, "TryStar") else ()))  # noqa: B009
+
+
 def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
     """Statements of ``body`` including those nested in if/try/with/for (same scope)."""
     out: list[ast.stmt] = []
@@ -346,12 +349,12 @@ def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
         if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
             out.extend(_flatten(node.body))
             out.extend(_flatten(getattr(node, "orelse", [])))
-        elif isinstance(node, ast.Try) or (hasattr(ast, "TryStar") and isinstance(node, ast.TryStar)):
-            out.extend(_flatten(node.body))  # type: ignore[attr-defined]
-            for h in node.handlers:  # type: ignore[attr-defined]
+        elif isinstance(node, _TRY_TYPES):
+            out.extend(_flatten(node.body))
+            for h in node.handlers:
                 out.extend(_flatten(h.body))
-            out.extend(_flatten(node.orelse))  # type: ignore[attr-defined]
-            out.extend(_flatten(node.finalbody))  # type: ignore[attr-defined]
+            out.extend(_flatten(node.orelse))
+            out.extend(_flatten(node.finalbody))
     return out
 
 

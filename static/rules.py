@@ -274,7 +274,7 @@ class FunctionRules(ast.NodeVisitor):
         if self.info.cls is not None and facts.params and not self._is_static():
             self.self_name = facts.params[0].name
         scope = _Scope()
-        body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)  # type: ignore[list-item]
+        body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
         for stmt in body:
             scope.visit(stmt)
         self.scope = scope
@@ -625,8 +625,7 @@ class FunctionRules(ast.NodeVisitor):
                     isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                     and value.func.attr == "get_shape")
                 if is_shape:
-                    base = value.value if isinstance(value, ast.Attribute) else value.func.value  # type: ignore[union-attr]
-                    root = _root_name(base)
+                    root = _root_name(value)
                     if root is not None and root != self.self_name:
                         self._report("HY206", line, f"{where} depends on the static shape `{ast.unparse(node)}`: "
                                                     "None once the shape is relaxed (TypeError); use tf.shape()")
@@ -864,9 +863,9 @@ class FunctionRules(ast.NodeVisitor):
         if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == self.self_name \
                 and cls is not None and recv.attr in cls.attr_types:
             ctor = cls.attr_types[recv.attr]
-            target = self.index.lookup(ctor)
-            if isinstance(target, ClassInfo):
-                found = self.index.find_method(target, method)
+            ctor_cls = self.index.lookup(ctor)
+            if isinstance(ctor_cls, ClassInfo):
+                found = self.index.find_method(ctor_cls, method)
                 if found is not None:
                     self._edge(found, line, "call")
                     return
@@ -879,9 +878,9 @@ class FunctionRules(ast.NodeVisitor):
             for how, value in self.scope.bound.get(recv.id, []):
                 if how == "assign" and isinstance(value, ast.Call):
                     ctor_fq = self._resolve_func(value.func)
-                    target = self.index.lookup(ctor_fq) if ctor_fq else None
-                    if isinstance(target, ClassInfo):
-                        found = self.index.find_method(target, method)
+                    local_cls = self.index.lookup(ctor_fq) if ctor_fq else None
+                    if isinstance(local_cls, ClassInfo):
+                        found = self.index.find_method(local_cls, method)
                         if found is not None:
                             self._edge(found, line, "call")
                             return

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from hybridize.static import Analysis, FunctionReport, analyze
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 from hybridize.static import FunctionReport
 
 HEADER = "import tensorflow as tf\nimport numpy as np\nimport random, time, logging, os\n"
@@ -75,7 +74,8 @@ PAIRS: list[tuple[str, str, str]] = [
     ("HY305", "def f(x):\n    if tf.reduce_sum(x) < 0:\n        raise ValueError('neg')\n    return x\n",
      "def f(x):\n    if x is None:\n        raise ValueError('none')\n    return x\n"),
     ("HY306", "def f(x):\n    v = tf.Variable(0.0)\n    v.assign_add(x)\n    return v\n",
-     "class M:\n    def __init__(self):\n        self.v = tf.Variable(0.0)\ndef f(m, x):\n    m.v.assign_add(x)\n    return m.v\n"),
+     "class M:\n    def __init__(self):\n        self.v = tf.Variable(0.0)\n"
+     "def f(m, x):\n    m.v.assign_add(x)\n    return m.v\n"),
     ("HY307", "def f(x):\n    layer = tf.keras.layers.Dense(3)\n    return layer(x)\n",
      "dense = tf.keras.layers.Dense(3)\ndef f(x):\n    return dense(x)\n"),
     ("HY307", "def f(model, x, y):\n    opt = tf.keras.optimizers.Adam()\n    return opt\n",
