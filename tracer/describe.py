@@ -158,10 +158,30 @@ def _object_handler(t: type) -> Handler:
     return handler
 
 
+class InstanceOf:
+    """Stands for an instance we cannot reach (TensorFlow binds methods of tf.functions weakly): keyed by its class."""
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+
+def _instance_of(v: InstanceOf, depth: int) -> Key:
+    return describe_type(v.cls)
+
+
+def describe_type(t: type) -> Key:
+    """The key an instance of ``t`` would get, for objects (no instance needed)."""
+    return _object_handler(t)(None, 0)
+
+
 _SYMBOLIC_NAMES = {"SymbolicTensor", "Tensor", "KerasTensor"}
 
 
 def _make_handler(t: type) -> Handler:
+    if t is InstanceOf:
+        return _instance_of
     if t is type(None):
         return _none
     if t in (bool, int, float):

@@ -23,6 +23,7 @@ from hybridize.tracer.state import AUTOGRAPH_MARK, Record, Recorder, bind_call
 _mon: Any = getattr(sys, "monitoring", None)
 TOOL_NAME = "hybridize"
 PREFERRED_TOOL_IDS = (4, 3, 5, 2, 0)
+_LOCAL = (_mon.events.PY_RETURN | _mon.events.PY_YIELD | _mon.events.PY_RESUME) if _mon is not None else 0
 
 
 def _is_tf_function_call(code: CodeType) -> bool:
@@ -37,6 +38,7 @@ class Monitor:
         self.rec = recorder
         self.tool: int | None = None
         self.special: dict[CodeType, str] = {}  # "tf_call" | "autograph"
+        self.enabled: set[CodeType] = set()  # project code objects with local return/yield/resume events on
         self.stacks: dict[int, tuple[list[tuple[CodeType, Record | None, float | None]], dict[Any, int]]] = {}
 
     def start(self) -> bool:
@@ -98,6 +100,9 @@ class Monitor:
                     return None
                 if rec is None:
                     return None
+            if code not in self.enabled:  # a record first made from a tf.function or AutoGraph frame
+                _mon.set_local_events(self.tool, code, _LOCAL)
+                self.enabled.add(code)
             self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
             self._push(code, rec)
         except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
@@ -107,7 +112,6 @@ class Monitor:
     def _first_sight(self, code: CodeType, frame: Any) -> str | None:
         """Classify a code object seen for the first time (or again after someone's ``restart_events``)."""
         filename = code.co_filename
-        local = _mon.events.PY_RETURN | _mon.events.PY_YIELD | _mon.events.PY_RESUME
         if AUTOGRAPH_MARK in filename:
             if code.co_name.startswith("tf__"):
                 self.special[code] = "autograph"
@@ -115,11 +119,10 @@ class Monitor:
             return None
         if _is_tf_function_call(code):
             self.special[code] = "tf_call"
-            _mon.set_local_events(self.tool, code, local)
+            _mon.set_local_events(self.tool, code, _LOCAL)
             return "tf_call"
         if self.rec.record_for(code, frame.f_globals) is None:
             return None
-        _mon.set_local_events(self.tool, code, local)
         return "project"
 
     def _tf_call(self, code: CodeType, frame: Any) -> None:
@@ -145,8 +148,18 @@ class Monitor:
             if st is None:
                 return None
             stack, active = st
-            if not stack or stack[-1][0] is not code:
+            if not stack:
                 return None
+            if stack[-1][0] is not code:
+                # tolerate a missed leave event: drop entries above a matching one, else ignore this event
+                for i in range(len(stack) - 2, max(-1, len(stack) - 9), -1):
+                    if stack[i][0] is code:
+                        while len(stack) > i + 1:
+                            c, r, _ = stack.pop()
+                            active[r if r is not None else c] -= 1
+                        break
+                else:
+                    return None
             _, rec, t0 = stack.pop()
             key = rec if rec is not None else code
             active[key] -= 1

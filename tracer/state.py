@@ -18,7 +18,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
-from hybridize.tracer.describe import Key, describe, to_json
+from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
 
 MAX_SIGNATURES = 64
 SHARD_FORMAT = 1
@@ -377,6 +377,14 @@ def bind_call(fn: Any, rec: Record, args: Any, kwds: Any) -> dict[str, Any]:
     bound = getattr(py, "__self__", None)
     if bound is not None and positional:
         out[positional.pop(0)] = bound
+    elif positional and positional[0] in ("self", "cls") and "." in rec.qualname:
+        # a tf.function on a method: TensorFlow calls it with the instance bound weakly, not in ``args``
+        owner: Any = sys.modules.get(rec.module)
+        for part in rec.qualname.split(".")[:-1]:
+            owner = getattr(owner, part, None)
+        name = positional.pop(0)
+        if isinstance(owner, type):
+            out[name] = InstanceOf(owner)
     func = getattr(py, "__func__", py)
     defaults = getattr(func, "__defaults__", None) or ()
     if defaults:
