@@ -141,6 +141,9 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if c.action == "dehybridize":
         return False, "already-optimal", (f"the existing tf.function pays: eager would take {m.trial_total() or 0:.3f} s "
                                           f"vs {m.eager_total():.3f} s as a graph")
+    if m.trial.steady_calls <= 0:
+        return False, "too-few-calls", (f"every call traced ({m.trial.calls} call(s), {m.trial.traces} trace(s)): "
+                                        "tracing is never paid back on this workload")
     if speedup > 1.0:
         eager_pc = m.base.per_call_s() or 0.0
         graph_pc = m.trial.per_call_s() or 0.0

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hybridize.plan import Plan, Recommendation
 
@@ -80,9 +81,10 @@ def print_table(plan: Plan, console: Console) -> None:
     for col in ("#", "function", "action", "decorator", "speedup", "saved s", "calls", "traces", "confidence"):
         table.add_column(col, overflow="fold")
     for r in plan.recommendations:
-        table.add_row(str(r.rank), f"{r.function}\n[dim]{r.file}:{r.line}[/dim]", r.action,
-                      r.decorator or "(remove @tf.function)", _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls),
-                      _traces(r), r.confidence, markup=True)
+        name = Text(r.function)
+        name.append(f"\n{r.file}:{r.line}", style="dim")
+        table.add_row(str(r.rank), name, r.action, Text(r.decorator or "(remove @tf.function)"), _fmt_x(r.speedup),
+                      _fmt_s(r.saved_s), str(r.calls), _traces(r), r.confidence)
     console.print(table)
     for r in plan.recommendations:
         details = [f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}"]
@@ -95,18 +97,17 @@ def print_table(plan: Plan, console: Console) -> None:
             details.append(f"finding: {finding}")
         for a in r.evidence.get("assumptions") or []:
             details.append(f"assumption: {a}")
-        console.print(f"  [bold]{r.rank}[/bold] {r.function}: " + " | ".join(details), markup=True, highlight=False,
-                      soft_wrap=True)
+        console.print(f"  {r.rank} {r.function}: " + " | ".join(details), markup=False, highlight=False, soft_wrap=True)
     if plan.rejected:
         rej = Table(title="rejected candidates")
         for col in ("function", "where", "reason", "detail"):
             rej.add_column(col, overflow="fold")
         for x in plan.rejected:
-            rej.add_row(x.function, f"{x.file}:{x.line}", x.reason, x.detail)
+            rej.add_row(Text(x.function), Text(f"{x.file}:{x.line}"), x.reason, Text(x.detail))
         console.print(rej)
-    console.print(_summary(plan), highlight=False)
+    console.print(_summary(plan), highlight=False, markup=False)
     for note in plan.meta.get("notes") or []:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def render_json(plan: Plan) -> str:

@@ -179,7 +179,7 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
         plugins.append(PLUGIN)
     env["PYTEST_PLUGINS"] = ",".join(plugins)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    cmd = resolve_command(command)
+    cmd = list(command)  # as the profile ran it: whatever `python`/`pytest` meant there
     start = time.perf_counter()
     if quiet:
         log = run_dir / "output.log"

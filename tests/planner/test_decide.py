@@ -1,0 +1,155 @@
+"""Decision rules over hand-written measurements: acceptance, nesting choice, ranking, result comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.candidates import Candidate, build_candidates
+from hybridize.planner.decide import Measurement, build_plan, choose_nesting, compare_digests
+from hybridize.planner.settings import derive_settings
+from hybridize.planner.trials import FunctionResult
+
+from hybridize.plan import Plan, Settings
+
+
+def t(shape: list[int]) -> dict[str, Any]:
+    return {"kind": "tensor", "dtype": "float32", "shape": shape, "type": "EagerTensor"}
+
+
+def fn(name: str, line: int = 1, *, hybrid: bool = False, tensors: bool = True, tests: list[str] | None = None,
+       shapes: list[list[int]] | None = None) -> dict[str, Any]:
+    sigs = [{"count": 5, "args": {"x": t(s) if tensors else {"kind": "python", "type": "int", "value": 1}}}
+            for s in (shapes or [[4]])]
+    return {"function": name, "file": "pkg/mod.py", "line": line, "calls": 10, "hybrid": hybrid, "signatures": sigs,
+            "tests": tests if tests is not None else ["tests/test_a.py::test_a"], "lines_covered": 3, "lines_total": 4}
+
+
+def report(name: str, *, findings: list[dict[str, Any]] | None = None, calls: list[str] | None = None,
+           verdict: str = "safe") -> dict[str, Any]:
+    return {"function": name, "file": "pkg/mod.py", "line": 1, "verdict": verdict, "hybrid": False,
+            "decorator_args": {}, "findings": findings or [], "assumptions": [], "calls": calls or [],
+            "params": [{"name": "x", "kind": "positional", "has_default": False}]}
+
+
+def cand(name: str, action: str = "convert", static: dict[str, Any] | None = None) -> Candidate:
+    profile = fn(name)
+    return Candidate(name, "pkg/mod.py", 1, action, profile, static if static is not None else report(name),
+                     derive_settings(profile["signatures"]))
+
+
+def fr(calls: int, time_s: float, traces: int = 0, trace_calls: int = 0, trace_time_s: float = 0.0) -> FunctionResult:
+    return FunctionResult(calls=calls, time_s=time_s, traces=traces, trace_calls=trace_calls, trace_time_s=trace_time_s)
+
+
+def plan_of(measurements: list[Measurement], edges: dict[tuple[str, str], int] | None = None) -> Plan:
+    return build_plan(measurements, [], root=Path("/nonexistent"), edges=edges or {}, perf_command=["python", "perf.py"],
+                      meta={}, created="now")
+
+
+def test_candidates_sorting() -> None:
+    blocker = {"code": "HY201", "severity": "blocker", "line": 3, "message": "x.numpy()", "via": []}
+    functions = [fn("m:a"), fn("m:b"), fn("m:pure", tensors=False), fn("m:hyb", hybrid=True, tensors=False),
+                 fn("m:outer.<locals>.inner")]
+    reports = [report("m:a"), report("m:b", findings=[blocker])]
+    cands, rejected = build_candidates(functions, reports)
+    assert {c.function: c.action for c in cands} == {"m:a": "convert", "m:hyb": "dehybridize"}
+    reasons = {r.function: r.reason for r in rejected}
+    assert reasons == {"m:b": "blocker-finding", "m:outer.<locals>.inner": "not-reachable"}
+    assert "HY201 at line 3" in next(r.detail for r in rejected if r.function == "m:b")
+
+
+def test_retracing_tf_function_is_a_tune_candidate() -> None:
+    f = fn("m:h", hybrid=True, shapes=[[1, 3], [2, 3], [3, 3]])
+    cands, _ = build_candidates([f], [report("m:h")])
+    assert cands[0].action == "tune"
+    assert cands[0].trial_settings.input_signature is not None
+
+
+def test_faster_conversion_is_recommended_with_evidence() -> None:
+    m = Measurement(cand("m:a"), fr(100, 1.0), fr(100, 0.3, traces=1, trace_calls=1, trace_time_s=0.1), run="level0",
+                    results_check="match")
+    plan = plan_of([m])
+    assert len(plan.recommendations) == 1
+    r = plan.recommendations[0]
+    assert (r.rank, r.action, r.decorator) == (1, "convert", "@tf.function")
+    assert r.saved_s == 0.7
+    assert r.speedup is not None and r.speedup > 4  # 10 ms eager vs ~2 ms steady graph
+    assert r.traces_after == 1
+    assert r.evidence["tests_count"] == 1 and r.evidence["shapes"] == {"x": ["float32[4]"]}
+    assert r.confidence == "high"
+
+
+def test_slower_or_unpaid_conversions_are_rejected() -> None:
+    slower = Measurement(cand("m:slow"), fr(100, 0.1), fr(100, 0.3, traces=1, trace_calls=1, trace_time_s=0.05))
+    once = Measurement(cand("m:once"), fr(1, 0.01), fr(1, 0.2, traces=1, trace_calls=1, trace_time_s=0.2))
+    few = Measurement(cand("m:few"), fr(10, 0.05), fr(10, 0.2, traces=1, trace_calls=1, trace_time_s=0.19))
+    unexercised = Measurement(cand("m:none"), fr(0, 0.0))
+    plan = plan_of([slower, once, few, unexercised])
+    assert plan.recommendations == []
+    reasons = {r.function: r.reason for r in plan.rejected}
+    assert reasons == {"m:slow": "measured-slower", "m:once": "too-few-calls", "m:few": "too-few-calls",
+                       "m:none": "not-exercised"}
+
+
+def test_test_failure_and_mismatch_reject() -> None:
+    broke = Measurement(cand("m:a"), fr(10, 1.0), fr(10, 0.1), failure={"t.py::test_x": "AssertionError: 1 != 2"})
+    wrong = Measurement(cand("m:b"), fr(10, 1.0), fr(10, 0.1), results_check="mismatch", results_detail="call 1")
+    plan = plan_of([broke, wrong])
+    reasons = {r.function: (r.reason, r.detail) for r in plan.rejected}
+    assert reasons["m:a"][0] == "test-failure" and "t.py::test_x" in reasons["m:a"][1]
+    assert reasons["m:b"][0] == "result-mismatch"
+
+
+def test_outer_preferred_when_it_saves_more() -> None:
+    outer = Measurement(cand("m:outer"), fr(10, 1.0), fr(10, 0.2))
+    inner = Measurement(cand("m:inner"), fr(10, 0.6), fr(10, 0.3))
+    plan = plan_of([outer, inner], edges={("m:outer", "m:inner"): 10})
+    assert [r.function for r in plan.recommendations] == ["m:outer"]
+    assert plan.recommendations[0].evidence["nested"]["covers"] == ["m:inner"]
+    assert {r.function: r.reason for r in plan.rejected} == {"m:inner": "covered-by-caller"}
+
+
+def test_callees_preferred_when_they_save_more() -> None:
+    chosen, covered, better = choose_nesting({"o": 0.1, "a": 0.3, "b": 0.2}, {("o", "a"): 5, ("o", "b"): 5},
+                                             {"o": 5, "a": 5, "b": 5}, ["o", "a", "b"])
+    assert chosen == {"a", "b"} and not covered and better == {"o": ["a", "b"]}
+
+
+def test_callee_with_other_callers_stays_independent() -> None:
+    chosen, covered, _ = choose_nesting({"o": 1.0, "a": 0.3}, {("o", "a"): 5}, {"o": 5, "a": 50}, ["o", "a"])
+    assert chosen == {"o", "a"} and covered == {}
+
+
+def test_ranking_by_seconds_saved_and_tune_decorator() -> None:
+    a = Measurement(cand("m:a"), fr(100, 1.0), fr(100, 0.5))
+    b = Measurement(cand("m:b"), fr(100, 2.0), fr(100, 0.5))
+    tune = cand("m:h", "tune")
+    sig = Settings(reduce_retracing=True)
+    h = Measurement(tune, fr(100, 3.0, traces=50), fr(100, 0.4, traces=2), settings=sig)
+    plan = plan_of([a, b, h])
+    assert [(r.rank, r.function) for r in plan.recommendations] == [(1, "m:h"), (2, "m:b"), (3, "m:a")]
+    top = plan.recommendations[0]
+    assert top.action == "tune" and top.decorator == "@tf.function(reduce_retracing=True)"
+    assert (top.traces_before, top.traces_after) == (50, 2)
+    assert Plan.from_json(plan.to_json()).recommendations[0].settings == sig
+
+
+def test_dehybridize_only_when_eager_is_faster() -> None:
+    slow_graph = Measurement(cand("m:g", "dehybridize"), fr(100, 1.0, traces=100), fr(100, 0.2))
+    good_graph = Measurement(cand("m:k", "dehybridize"), fr(100, 0.2, traces=1), fr(100, 1.0))
+    plan = plan_of([slow_graph, good_graph])
+    assert [(r.function, r.action, r.decorator) for r in plan.recommendations] == [("m:g", "dehybridize", "")]
+    assert {r.function: r.reason for r in plan.rejected} == {"m:k": "already-optimal"}
+
+
+def test_compare_digests() -> None:
+    base = [{"in": [[{"dtype": "float32", "shape": [2], "sum": 2.0}], {}], "out": 3.0}]
+    same = [{"in": [[{"dtype": "float32", "shape": [2], "sum": 2.0}], {}],
+             "out": {"dtype": "float32", "shape": [], "sum": 3.0000001}}]
+    diff = [{"in": base[0]["in"], "out": {"dtype": "float32", "shape": [], "sum": 4.0}}]
+    other_in = [{"in": [[{"dtype": "float32", "shape": [2], "sum": 9.0}], {}], "out": 4.0}]
+    assert compare_digests(base, same)[0] == "match"
+    assert compare_digests(base, diff)[0] == "mismatch"
+    assert compare_digests(base, other_in)[0] == "inconclusive"
+    assert compare_digests([], [])[0] == "not-checked"
