@@ -1,0 +1,73 @@
+"""Fixed, deterministic workload over every function of demo_model; prints the wall time.
+
+Run from this folder: ``python perf.py`` (about 3-6 s eager on a 2-core CPU machine). ``--quick`` runs a tenth of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+import numpy as np
+import tensorflow as tf
+from demo_model import logging_utils
+from demo_model.data import make_classification_data, random_feature_mask
+from demo_model.evaluate import evaluate, predict_proba
+from demo_model.model import build_model, make_optimizer
+from demo_model.numerics import feature_second_moment, summary_statistics
+from demo_model.train import augment_batch, fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a much smaller workload (smoke test)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line instead of text")
+    args = parser.parse_args()
+    scale = 0.1 if args.quick else 1.0
+
+    x_train, y_train = make_classification_data(1024, seed=0)
+    x_test, y_test = make_classification_data(600, seed=1)
+    model = build_model(seed=0)
+    optimizer = make_optimizer(model)
+    rng = np.random.default_rng(0)
+    embeddings = tf.constant(rng.normal(size=(4096, 256)).astype(np.float32))
+
+    start = time.perf_counter()
+    history: list[float] = []
+    results: dict[str, float] = {}
+    epochs = max(1, round(4 * scale))
+    for epoch in range(epochs):
+        # one epoch of the custom GradientTape loop (augment, schedule, step, history, global step)
+        fit(model, optimizer, x_train, y_train, epochs=1, seed=epoch, history=history)
+        # monitoring: statistics over a sliding window of recent losses, once per step of the epoch
+        for end in range(len(history) - 16, len(history)):
+            summary_statistics(tf.constant(history[max(0, end - 32) : end + 1]))
+        # feature diagnostics on a large embedding matrix
+        for _ in range(max(1, round(10 * scale))):
+            feature_second_moment(embeddings)
+        # held-out evaluation (9 batches of 64 + one of 24)
+        results = evaluate(model, x_test, y_test)
+        logging_utils.log_metrics(logging_utils.GLOBAL_STEP, results)
+
+    # serving: requests of varying batch size
+    sizes = rng.integers(1, 17, size=max(4, round(60 * scale)))
+    for i, size in enumerate(sizes):
+        predict_proba(model, tf.constant(x_test[i : i + int(size)]))
+
+    # test-time augmentation with the final (small) strength plus a Python-random feature mask
+    mask_rng = random.Random(0)
+    for xb in np.array_split(x_test, 10):
+        random_feature_mask(augment_batch(tf.constant(xb), 0.1), 0.05, mask_rng)
+
+    wall = time.perf_counter() - start
+    out = {"wall_s": round(wall, 3), "steps": logging_utils.GLOBAL_STEP, **{k: round(v, 4) for k, v in results.items()}}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"perf: {wall:.2f} s wall, {out['steps']} steps, final " + " ".join(f"{k}={v}" for k, v in results.items()))
+
+
+if __name__ == "__main__":
+    main()
