@@ -430,7 +430,9 @@ def convert(module: cst.Module, qualname: str, line: int | None, settings: Setti
     site = locate(module, qualname, line)
     if site.node.asynchronous is not None:
         raise EditError("async", f"{qualname} is an async function: tf.function cannot wrap a coroutine")
-    if _hybrid_decorators(site, aliases) or _call_form_sites(module, site, aliases):
+    # Already a tf.function: convert means "make sure it has these settings". A call form that binds
+    # another name (``fast = tf.function(f)``) leaves ``f`` itself eager, so it does not count.
+    if _hybrid_decorators(site, aliases) or any(_rebinds(module, cs) for cs in _call_form_sites(module, site, aliases)):
         return tune(module, qualname, line, settings, decorator_text)
     alias, fn_text, import_stmt = _alias_for(aliases, settings, decorator_text)
     args = desired_args(settings, decorator_text, alias)
@@ -539,16 +541,28 @@ def dehybridize(module: cst.Module, qualname: str, line: int | None) -> EditOutc
     calls = _call_form_sites(module, site, aliases)
     if not calls:
         return EditOutcome(module, False, "already applied (not a tf.function)")
-    for cs in calls:
-        first = next(a for a in cs.call.args if a.keyword is None or a.keyword.value == "func")
-        targets = cs.assign.targets
-        same = len(targets) == 1 and module.code_for_node(targets[0].target) == module.code_for_node(first.value)
-        if same:
+    # One site at a time, re-found after each edit: removing a statement rebuilds its block.
+    for _ in range(len(calls)):
+        site = locate(result, qualname, line)
+        pending = _call_form_sites(result, site, aliases)
+        if not pending:
+            break
+        cs = pending[0]
+        if _rebinds(result, cs):
             result = _remove_small_statement(result, cs)
         else:
-            replaced = _replace(result, cs.call, first.value)
-            result = replaced
+            result = _replace(result, cs.call, _wrapped_arg(cs.call).value)
     return EditOutcome(result, True, "unwrapped tf.function(...) call")
+
+
+def _wrapped_arg(call: cst.Call) -> cst.Arg:
+    return next(a for a in call.args if a.keyword is None or a.keyword.value == "func")
+
+
+def _rebinds(module: cst.Module, cs: _CallSite) -> bool:
+    """``f = tf.function(f)`` (or ``self.f = tf.function(self.f)``): the wrapper replaces the name itself."""
+    targets = cs.assign.targets
+    return len(targets) == 1 and module.code_for_node(targets[0].target) == module.code_for_node(_wrapped_arg(cs.call).value)
 
 
 def _remove_small_statement(module: cst.Module, cs: _CallSite) -> cst.Module:

@@ -64,7 +64,7 @@ def test_convert_renders_plan_settings() -> None:
     ("import tensorflow\n", "@tensorflow.function(reduce_retracing=True)"),
     ("import tensorflow as T\n", "@T.function(reduce_retracing=True)"),
     ("from tensorflow import function\n", "@function(reduce_retracing=True)"),
-    ("from tensorflow import function as tff\n", "@tff.function(reduce_retracing=True)".replace("tff.function", "tff")),
+    ("from tensorflow import function as tff\n", "@tff(reduce_retracing=True)"),
     ("import tensorflow.compat.v2 as tf\n", "@tf.function(reduce_retracing=True)"),
     ("try:\n    import tensorflow as tf\nexcept ImportError:\n    tf = None\n", "@tf.function(reduce_retracing=True)"),
 ])
@@ -182,6 +182,18 @@ def test_convert_on_an_existing_tf_function_tunes_it() -> None:
     assert run(before, "convert", "f") == before
     assert run(before, "convert", "f", Settings(reduce_retracing=True)) == before.replace(
         "@tf.function", "@tf.function(reduce_retracing=True)")
+
+
+def test_convert_next_to_a_differently_named_wrapper_still_decorates() -> None:
+    before = "import tensorflow as tf\n\ndef f(x):\n    return x\nfast = tf.function(f)\n"
+    assert run(before, "convert", "f") == before.replace("def f", "@tf.function\ndef f")
+    rebound = "import tensorflow as tf\n\ndef f(x):\n    return x\nf = tf.function(f)\n"
+    assert run(rebound, "convert", "f", Settings(jit_compile=True)) == rebound.replace("(f)", "(f, jit_compile=True)")
+
+
+def test_dehybridize_two_rebindings_in_one_block() -> None:
+    before = "import tensorflow as tf\n\ndef f(x):\n    return x\nf = tf.function(f)\nf = tf.function(f)\nX = 1\n"
+    assert run(before, "dehybridize", "f") == "import tensorflow as tf\n\ndef f(x):\n    return x\nX = 1\n"
 
 
 def test_convert_from_decorator_text_when_settings_are_empty() -> None:
