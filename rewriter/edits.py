@@ -204,6 +204,8 @@ def find_functions(module: cst.Module) -> list[FunctionSite]:
 def locate(module: cst.Module, qualname: str, line: int | None) -> FunctionSite:
     matches = [s for s in find_functions(module) if s.qualname == qualname]
     if not matches:
+        if "<lambda>" in qualname:
+            raise EditError("lambda", f"{qualname} is a lambda: there is no def to decorate")
         raise EditError("function-missing", f"function {qualname} is no longer in the file")
     if len(matches) == 1:
         return matches[0]

@@ -215,3 +215,9 @@ def test_cli_reports_refusals_with_nonzero_status(project: Path, capsys: pytest.
     rc, _, err = _cli(["apply", "--root", str(project), "--strict"], capsys)
     assert rc == 1 and "refused   #2 convert pkg.mod:gone" in err and "nothing written" in err
     assert (project / "pkg/mod.py").read_bytes() == MOD
+
+
+def test_unified_diff_marks_a_missing_final_newline() -> None:
+    diff = rw.unified_diff("m.py", b"def f(x):\r\n    return x", b"@tf.function\r\ndef f(x):\r\n    return x")
+    assert diff == ("--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n+@tf.function\n def f(x):\n     return x\n"
+                    "\\ No newline at end of file\n")

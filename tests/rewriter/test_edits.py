@@ -386,3 +386,14 @@ def test_find_functions_reports_def_lines_and_qualnames() -> None:
            "class C:\n    if x:\n        def m(self):\n            pass\n")
     sites = {(s.qualname, s.line) for s in edits.find_functions(cst.parse_module(src))}
     assert sites == {("f", 5), ("f.<locals>.g", 6), ("C.m", 10)}
+
+
+def test_convert_keeps_a_utf8_bom() -> None:
+    before = "\ufeffimport tensorflow as tf\ndef f(x):\n    return 'ß'\n".encode("utf-8")
+    out = edits.convert(cst.parse_module(before), "f", None, Settings())
+    assert out.module.bytes == before.replace(b"def f", b"@tf.function\ndef f")
+
+
+def test_lambda_targets_are_refused_with_a_reason() -> None:
+    with pytest.raises(edits.EditError, match="lambda"):
+        run("import tensorflow as tf\nf = lambda x: x\n", "convert", "<lambda>")
