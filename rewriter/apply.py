@@ -212,7 +212,9 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
                     if o.file == rel and o.status == "applied":
                         o.status, o.code, o.message = "refused", "internal", f"edit produced invalid source: {exc}"
                 continue
-            work.append(_FileWork(rel, path, original, new, mode))
+            # Backups and undo key on the real path under the root, never on the plan's spelling of it
+            # (an absolute or ``..`` path in the plan must not steer where a backup is written).
+            work.append(_FileWork(path.relative_to(root.resolve()).as_posix(), path, original, new, mode))
     return outcomes, work
 
 

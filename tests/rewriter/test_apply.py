@@ -221,3 +221,14 @@ def test_unified_diff_marks_a_missing_final_newline() -> None:
     diff = rw.unified_diff("m.py", b"def f(x):\r\n    return x", b"@tf.function\r\ndef f(x):\r\n    return x")
     assert diff == ("--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n+@tf.function\n def f(x):\n     return x\n"
                     "\\ No newline at end of file\n")
+
+
+def test_absolute_path_inside_the_root_is_backed_up_under_its_relative_name(project: Path) -> None:
+    absolute = str(project / "pkg" / "mod.py")
+    plan = make_plan(project, [rec(1, "pkg.mod:f", file=absolute)])
+    plan.file_hashes[absolute] = file_sha256(project / "pkg/mod.py")
+    result = apply(project, plan)
+    assert result.written and result.changed_files == ["pkg/mod.py"]
+    assert (Path(result.backup or "") / "files" / "pkg" / "mod.py").read_bytes() == MOD
+    assert rw.undo_last(project, project / ".hybridize") == ["pkg/mod.py"]
+    assert (project / "pkg/mod.py").read_bytes() == MOD
