@@ -325,7 +325,6 @@ def _collect_body(index: Index, mod: ModuleInfo, body: list[ast.stmt], prefix: s
                 mod.classes[node.name] = info
             index.classes[info.fqname] = info
             _collect_body(index, mod, node.body, prefix=f"{qual}.", cls=info, parent=parent)
-            _collect_attr_types(mod, info)
             # Class-body `call = tf.function(call)`.
             for stmt in node.body:
                 if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and stmt.value.args
@@ -376,27 +375,3 @@ def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, pref
     if isinstance(node, ast.Lambda):
         return
     _collect_body(index, mod, node.body, prefix=f"{qual}.<locals>.", cls=None, parent=info)
-
-
-def _collect_attr_types(mod: ModuleInfo, cls: ClassInfo) -> None:
-    """``self.X = Ctor(...)`` anywhere in the class's methods: remember Ctor's dotted name for ``self.X(...)``."""
-    for method in cls.methods.values():
-        if isinstance(method.node, ast.Lambda):
-            continue
-        for node in ast.walk(method.node):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                        cls.attrs.add(t.attr)
-            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):
-                continue
-            for target in node.targets:
-                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                        and target.value.id == "self"):
-                    first = node.value.args[0] if node.value.args else None
-                    if (isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name)
-                            and first.value.id == "self" and first.attr in cls.methods):
-                        cls.methods[first.attr].wrapped_by.append((node.lineno, node.value))
-                    text = dotted_name(node.value.func)
-                    if text:
-                        cls.attr_types.setdefault(target.attr, mod.resolve_dotted(text))

@@ -125,7 +125,43 @@ def _targets(node: ast.AST) -> list[ast.expr]:
     return [node]  # type: ignore[list-item]
 
 
-class _Scope(ast.NodeVisitor):
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+class FastVisitor(ast.NodeVisitor):
+    """``ast.NodeVisitor`` with cached dispatch and without descending into ``ctx`` nodes (about 2x faster)."""
+
+    def visit(self, node: ast.AST) -> None:
+        cls = node.__class__
+        table = self.__class__.__dict__.get("_table")
+        if table is None:
+            table = {}
+            self.__class__._table = table  # type: ignore[attr-defined]
+        method = table.get(cls)
+        if method is None:
+            method = getattr(self.__class__, "visit_" + cls.__name__, None) or FastVisitor.generic_visit
+            table[cls] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        cls = node.__class__
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
+        for name in fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        return
+
+
+class _Scope(FastVisitor):
     """Pre-pass: names bound in the function (excluding nested defs), globals/nonlocals declared."""
 
     def __init__(self) -> None:
@@ -134,6 +170,17 @@ class _Scope(ast.NodeVisitor):
         self.nonlocals: set[str] = set()
         self.yields: list[int] = []
         self.loads: set[str] = set()
+        self.calls: list[ast.Call] = []
+        self.self_attrs: list[tuple[str, ast.expr, int]] = []  # self.X = value
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.calls.append(node)
+        self.generic_visit(node)
+
+    def _self_attr(self, target: ast.AST, value: ast.expr | None, line: int) -> None:
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self" \
+                and value is not None:
+            self.self_attrs.append((target.attr, value, line))
 
     def bind(self, target: ast.AST, how: str, value: ast.AST | None) -> None:
         for t in _targets(target):
@@ -156,6 +203,7 @@ class _Scope(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
+            self._self_attr(t, node.value, node.lineno)
             if isinstance(t, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) \
                     and len(t.elts) == len(node.value.elts):
                 for te, ve in zip(t.elts, node.value.elts, strict=True):
@@ -167,9 +215,11 @@ class _Scope(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.bind(node.target, "assign", node.value)
+        self._self_attr(node.target, node.value, node.lineno)
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._self_attr(node.target, node.value, node.lineno)
         if isinstance(node.target, ast.Name):
             self.bound.setdefault(node.target.id, []).append(("aug", None))
         self.generic_visit(node)
@@ -249,7 +299,7 @@ def _param(arg: ast.arg, kind: str, default: ast.expr | None) -> Param:
     return Param(name=arg.arg, kind=kind, has_default=default is not None, default=value, annotation=ann)
 
 
-class FunctionRules(ast.NodeVisitor):
+class FunctionRules(FastVisitor):
     """The walk over one function body that emits findings and call edges."""
 
     def __init__(self, index: Index, info: FuncInfo) -> None:
@@ -265,7 +315,8 @@ class FunctionRules(ast.NodeVisitor):
         self.reported: set[tuple[str, int]] = set()
 
     # ----- set-up --------------------------------------------------------------------------------------------
-    def run(self) -> FuncFacts:
+    def prepare(self) -> None:
+        """Pre-pass (run for every function before any ``run``): names, and ``self.X = ...`` for the class."""
         node = self.info.node
         facts = self.facts
         facts.params = _param_list(node)
@@ -278,10 +329,29 @@ class FunctionRules(ast.NodeVisitor):
         for stmt in body:
             scope.visit(stmt)
         self.scope = scope
+        self.body = body
+        cls = self.info.cls
+        if cls is not None and self.self_name == "self":
+            for attr, value, _line in scope.self_attrs:
+                cls.attrs.add(attr)
+                if isinstance(value, ast.Call):
+                    first = value.args[0] if value.args else None
+                    if (isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name)
+                            and first.value.id == "self" and first.attr in cls.methods):
+                        cls.methods[first.attr].wrapped_by.append((value.lineno, value))
+                    text = dotted_name(value.func)
+                    if text:
+                        cls.attr_types.setdefault(attr, self.mod.resolve_dotted(text))
+
+    def run(self) -> FuncFacts:
+        facts = self.facts
+        node = self.info.node
+        body = self.body
+        scope = self.scope
         self.local_names = (set(scope.bound) - scope.globals - scope.nonlocals) | self.param_names
         facts.locals_ = set(self.local_names)
         self._classify_names()
-        self._tensor_evidence(body)
+        self._tensor_evidence()
         self.guarded_function = self.info.name in GUARD_NAMES or any(
             (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once")
             for d in ([] if isinstance(node, ast.Lambda) else node.decorator_list))
@@ -330,7 +400,7 @@ class FunctionRules(ast.NodeVisitor):
                 break
         self.outside = outside
 
-    def _tensor_evidence(self, body: list[ast.AST]) -> None:
+    def _tensor_evidence(self) -> None:
         facts = self.facts
         info = self.info
         skip = {self.self_name} if self.self_name else set()
@@ -360,15 +430,16 @@ class FunctionRules(ast.NodeVisitor):
             facts.speculative = True
         # Usage: a parameter passed straight to a TensorFlow op, or named like a tensor.
         names = {p.name for p in candidates if p.kind in ("positional", "keyword-only")}
-        for stmt in body:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Call):
-                    fq = self._resolve_func(node.func)
-                    if fq and (fq.startswith("tensorflow.") or fq.startswith("keras.ops.")) and not any(
-                            fq.startswith(n) for n in NON_TENSOR_TF):
-                        for arg in [*node.args, *(k.value for k in node.keywords)]:
-                            if isinstance(arg, ast.Name) and arg.id in names:
-                                tensors.add(arg.id)
+        for node in self.scope.calls:
+            if not any(isinstance(a, ast.Name) and a.id in names for a in node.args) and not any(
+                    isinstance(k.value, ast.Name) and k.value.id in names for k in node.keywords):
+                continue
+            fq = self._resolve_func(node.func)
+            if fq and (fq.startswith("tensorflow.") or fq.startswith("keras.ops.")) and not any(
+                    fq.startswith(n) for n in NON_TENSOR_TF):
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    if isinstance(arg, ast.Name) and arg.id in names:
+                        tensors.add(arg.id)
         for p in candidates:
             if p.name in TENSOR_NAMES and p.name not in primitive:
                 tensors.add(p.name)
@@ -635,7 +706,7 @@ class FunctionRules(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in ("trainable_variables", "trainable_weights") and isinstance(node.ctx, ast.Load) \
                 and self.info.name not in GUARD_NAMES:
-            recv = ast.unparse(node.value)
+            recv = dotted_name(node.value) or ast.unparse(node.value)
             called = any(text in (recv, f"{recv}.__call__", f"{recv}.call") and line <= node.lineno
                          for line, text in self.called_texts)
             if not called:
@@ -653,7 +724,9 @@ class FunctionRules(ast.NodeVisitor):
             self.visit(node.func.value)
         elif not isinstance(node.func, ast.Name):
             self.visit(node.func)
-        self.called_texts.append((node.lineno, ast.unparse(node.func)))
+        text = dotted_name(node.func)
+        if text is not None:
+            self.called_texts.append((node.lineno, text))
         self._call(node)
 
     def _call(self, node: ast.Call) -> None:
@@ -935,4 +1008,7 @@ class FunctionRules(ast.NodeVisitor):
 
 
 def analyse_function(index: Index, info: FuncInfo) -> FuncFacts:
-    return FunctionRules(index, info).run()
+    """One function alone (tests); the engine runs ``prepare`` on all functions first."""
+    rules = FunctionRules(index, info)
+    rules.prepare()
+    return rules.run()
