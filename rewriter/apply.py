@@ -183,7 +183,8 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
         if expected is None:
             refuse_all("no-hash", f"{rel}: the plan records no hash for this file, cannot tell whether it changed")
             continue
-        if current != expected and current not in derived.get(rel, []):
+        norm = path.relative_to(root.resolve()).as_posix()
+        if current != expected and current not in derived.get(norm, []):
             refuse_all("stale", f"{rel}: changed since the plan was made (run `hybridize profile` again)")
             continue
         if check_write:
@@ -214,7 +215,7 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
                 continue
             # Backups and undo key on the real path under the root, never on the plan's spelling of it
             # (an absolute or ``..`` path in the plan must not steer where a backup is written).
-            work.append(_FileWork(path.relative_to(root.resolve()).as_posix(), path, original, new, mode))
+            work.append(_FileWork(norm, path, original, new, mode))
     return outcomes, work
 
 
@@ -260,7 +261,7 @@ def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None 
     for w in work:
         chain = derived.setdefault(w.rel, [])
         for h in (sha256_bytes(w.original), sha256_bytes(w.new)):
-            if h not in chain and h != plan.file_hashes.get(w.rel):
+            if h not in chain:
                 chain.append(h)
     _save_state(data_dir, digest, derived)
     return result

@@ -230,5 +230,6 @@ def test_absolute_path_inside_the_root_is_backed_up_under_its_relative_name(proj
     result = apply(project, plan)
     assert result.written and result.changed_files == ["pkg/mod.py"]
     assert (Path(result.backup or "") / "files" / "pkg" / "mod.py").read_bytes() == MOD
+    assert [o.status for o in apply(project, plan).outcomes] == ["unchanged"]
     assert rw.undo_last(project, project / ".hybridize") == ["pkg/mod.py"]
     assert (project / "pkg/mod.py").read_bytes() == MOD
