@@ -75,7 +75,7 @@ class Trials:
 
     def __init__(self, root: Path, data_dir: Path, perf: list[str], test: list[str], candidates: list[Candidate],
                  budget_s: float | None, console: Console, baseline_tests: dict[str, str],
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, test_exit: int = 0) -> None:
         self.root = root
         self.work = data_dir / "trials"
         shutil.rmtree(self.work, ignore_errors=True)
@@ -89,7 +89,9 @@ class Trials:
         self.started = time.monotonic()
         self.runs: list[dict[str, Any]] = []
         self.baseline: TrialResult | None = None
-        self.baseline_tests = dict(baseline_tests)
+        self.test_baseline = dict(baseline_tests)  # the test command's outcomes in the profile run
+        self.perf_baseline: dict[str, str] = {}  # the performance command's outcomes in the baseline trial
+        self.test_exit = test_exit  # the test command's exit status in the profile run
         self.measurements: dict[str, Measurement] = {}
         self.notes: list[str] = []
         self.timeout_s = timeout_s
@@ -133,8 +135,9 @@ class Trials:
         self.baseline = base
         for key, n in base.edges.items():
             self.edges[key] = self.edges.get(key, 0) + n
-        if not self.baseline_tests and base.tests:
-            self.baseline_tests = {k: str(v.get("outcome")) for k, v in base.tests.items()}
+        self.perf_baseline = {k: str(v.get("outcome")) for k, v in base.tests.items()}
+        if not self.perf_baseline and self.perf == self.test:
+            self.perf_baseline = dict(self.test_baseline)
         for c in self.candidates:
             self.measurements[c.function] = Measurement(c, base.func(c.function))
         return base
@@ -166,8 +169,10 @@ class Trials:
             groups.setdefault(depth[n], []).append(n)
         return [groups[k] for k in sorted(groups)]
 
-    def newly_failing(self, result: TrialResult) -> dict[str, str]:
-        return {t: msg for t, msg in result.failed_tests().items() if self.baseline_tests.get(t) == "passed"}
+    def newly_failing(self, result: TrialResult, reference: dict[str, str] | None = None) -> dict[str, str]:
+        """Tests that passed at baseline (of the same command) and fail in ``result``."""
+        ref = self.perf_baseline if reference is None else reference
+        return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
     def run_level(self, index: int, names: list[str]) -> None:
         converted = {n: self.by_name[n].trial_settings for n in names}
@@ -205,7 +210,7 @@ class Trials:
         tail = output_tail(self.work, label) if crashed else ""
         for n, tests in culprits.items():
             m = self.measurements[n]
-            if tests:
+            if tests and "(command)" not in tests:
                 m.failure = tests
             else:
                 how = "timed out" if result.timed_out else f"exited {result.exit_code}"
@@ -213,37 +218,37 @@ class Trials:
                 m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
 
     def bisect(self, command: list[str], names: list[str], converted: dict[str, Settings | None],
-               tests: list[str] | None, label: str, counter: list[int]) -> dict[str, dict[str, str]]:
-        """Conversions that on their own make ``tests`` fail (or the command fail): halving, a run per half."""
-        if len(names) == 1 and counter[0] > 0:
-            return self._probe_one(command, names[0], converted, tests, label, counter)
+               tests: list[str] | None, label: str, counter: list[int], reference: dict[str, str] | None = None,
+               exit_code: int | None = None) -> dict[str, dict[str, str]]:
+        """Conversions that on their own make ``tests`` fail (or the command fail): halving, a run per half.
+
+        With ``tests`` (pytest), each run is restricted to those tests, so a bisection step costs a few
+        tests, not the suite. A failure that needs two conversions together rejects the whole group.
+        """
         if len(names) == 1:
-            return self._probe_one(command, names[0], converted, tests, label, counter)
+            failing = self._fails(command, names, converted, tests, label, counter, exit_code)
+            return {} if failing is None else {names[0]: failing}
         if counter[0] >= MAX_BISECT_RUNS:
-            return {n: dict.fromkeys(tests or [], "not isolated (bisection run limit)") for n in names}
+            return {n: dict.fromkeys(tests or ["(command)"], "not isolated (bisection run limit)") for n in names}
         half = len(names) // 2
         out: dict[str, dict[str, str]] = {}
         any_failed = False
         for part in (names[:half], names[half:]):
-            failing = self._fails(command, part, converted, tests, label, counter)
+            failing = self._fails(command, part, converted, tests, label, counter, exit_code)
             if failing is not None:
                 any_failed = True
-                out.update(self.bisect(command, part, converted, list(failing) or tests, label, counter))
+                narrowed = [t for t in failing if t in (tests or [])] or tests
+                out.update(self.bisect(command, part, converted, narrowed, label, counter, reference, exit_code))
         if not any_failed:  # only the combination fails: reject all of them
-            return {n: dict.fromkeys(tests or [], "fails only in combination with other conversions") for n in names}
+            return {n: dict.fromkeys(tests or ["(command)"], "fails only in combination with other conversions")
+                    for n in names}
         return out
 
-    def _probe_one(self, command: list[str], name: str, converted: dict[str, Settings | None], tests: list[str] | None,
-                   label: str, counter: list[int]) -> dict[str, dict[str, str]]:
-        failing = self._fails(command, [name], converted, tests, label, counter)
-        if failing is None:
-            return {}
-        return {name: failing}
-
     def _fails(self, command: list[str], part: list[str], converted: dict[str, Settings | None], tests: list[str] | None,
-               label: str, counter: list[int]) -> dict[str, str] | None:
+               label: str, counter: list[int], exit_code: int | None = None) -> dict[str, str] | None:
         """Run with only ``part`` converted (restricted to ``tests``): the failures, or None when clean."""
         assert self.baseline is not None
+        expected = self.baseline.exit_code if exit_code is None else exit_code
         counter[0] += 1
         result = self.run(f"{label}-bisect{counter[0]}", command, self.targets({n: converted.get(n) for n in part}),
                           only_tests=tests)
@@ -252,8 +257,9 @@ class Trials:
             if not result.tests and result.exit_code != 0:
                 failing = dict.fromkeys(tests, f"the run exited {result.exit_code}")
             return failing or None
-        if result.exit_code != self.baseline.exit_code or result.timed_out:
-            return {}
+        if result.exit_code != expected or result.timed_out:
+            how = "timed out" if result.timed_out else f"exited {result.exit_code} (baseline {expected})"
+            return {"(command)": how}
         return None
 
     def run_correctness(self) -> None:
@@ -261,7 +267,9 @@ class Trials:
         names = [c.function for c in self.candidates]
         converted = {n: self.by_name[n].trial_settings for n in names}
         result = self.run("tests", self.test, self.targets(converted))
-        failing = self.newly_failing(result)
+        failing = self.newly_failing(result, self.test_baseline)
+        if not failing and not result.tests and result.exit_code != self.test_exit:
+            failing = {"(test command)": f"exited {result.exit_code} (baseline {self.test_exit})"}
         if not failing:
             return
         exercised = [n for n in names if set(self.by_name[n].profile.get("tests") or []) & set(failing)]
@@ -269,7 +277,8 @@ class Trials:
         suspects = sorted(set(exercised) | set(errored)) or names
         self.console.print(f"[yellow]hybridize: tests: {len(failing)} test(s) newly failing; isolating among "
                            f"{len(suspects)} conversion(s)[/yellow]")
-        culprits = self.bisect(self.test, suspects, converted, list(failing), "tests", [0])
+        tests = [t for t in failing if t != "(test command)"] or None
+        culprits = self.bisect(self.test, suspects, converted, tests, "tests", [0], self.test_baseline, self.test_exit)
         for n, tests in culprits.items():
             self.measurements[n].failure = tests or {"(test command)": "fails under conversion"}
 
@@ -327,13 +336,24 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     config = load_config(root)
     perf = list(perf_command or config.perf_command or command)
     budget = budget_s if budget_s is not None else config.budget_s
+    user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available)
-    baseline_tests = {str(k): str(v) for k, v in (inputs.meta.get("tests") or {}).items()} if perf == list(command) else {}
+    baseline_tests = {str(k): str(v.get("outcome") if isinstance(v, dict) else v)
+                      for k, v in (inputs.meta.get("tests") or {}).items()}
+    if budget is None:
+        # Optional runs (alternative settings, jit_compile) only while the whole planning stays near
+        # 3x the traced run; the baseline, the levels and the correctness checks always run.
+        budget = max(3.0 * float(inputs.meta.get("duration_s") or 0.0), 30.0)
+        meta_budget_note = f"default budget {budget:.0f} s (3x the traced run) for optional trials"
+    else:
+        meta_budget_note = f"budget {budget:.0f} s"
     meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
                             "budget_s": budget, "static_available": inputs.static_available,
                             "candidates": len(candidates), "static_errors": inputs.static_errors[:20]}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests)
+    trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
+                    test_exit=int(inputs.meta.get("exit_code", 0) or 0))
+    trials.notes.append(meta_budget_note)
     status = 0
     interrupted = False
     try:
@@ -355,7 +375,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
             else:
                 levels = trials.levels()
                 for i, names in enumerate(levels):
-                    if i > 0 and not trials.has_budget(base.duration_s * 1.2):
+                    if i > 0 and user_budget and not trials.has_budget(base.duration_s * 1.2):
                         trials.notes.append(f"budget reached: nesting level {i} ({len(names)} function(s)) not measured")
                         break
                     trials.run_level(i, names)
