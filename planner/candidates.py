@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings
+from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings, predict_traces
 
 from hybridize.plan import Rejection, Settings
 
@@ -74,6 +74,58 @@ def _rejection(fn: dict[str, Any], reason: str, detail: str, **evidence: Any) ->
                      reason=reason, detail=detail, evidence=evidence)
 
 
+def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | None, overflow: bool = False,
+                    workload: list[dict[str, Any]] | None = None) -> SettingsChoice:
+    """Settings covering every signature seen; traces predicted on ``workload`` (the performance run) when given."""
+    params = (report or {}).get("params")
+    codes = {f.get("code") for f in (report or {}).get("findings", [])}
+    choice = derive_settings(signatures, params, overflow=overflow)
+    if "HY206" in codes and choice.kind != "plain":
+        plain = [a for a in choice.alternatives if a[0] == "plain"]
+        choice = SettingsChoice("plain", Settings(), plain[0][2] if plain else predict_traces("plain", signatures),
+                                choice.predicted_exact,
+                                [*choice.notes, "shape-dependent Python branch (HY206): shapes are not relaxed"],
+                                choice.retrace_params, choice.shapes)
+    if workload:
+        choice.predicted_traces = predict_traces(choice.kind, workload)
+        choice.alternatives = [(k, s, predict_traces(k, workload)) for k, s, _ in choice.alternatives]
+    return choice
+
+
+def classify_hybrid(c: Candidate, workload: list[dict[str, Any]] | None = None,
+                    observed_traces: int | None = None) -> None:
+    """An existing tf.function: tune when better settings cut its traces, otherwise probe removing it."""
+    fn = c.profile
+    sigs = list(fn.get("signatures") or [])
+    if workload:
+        sigs = _union(sigs, workload)
+    choice = choose_settings(sigs, c.static, bool(fn.get("signatures_overflow")), workload)
+    traces = observed_traces if observed_traces is not None else int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
+    current_traces = max(traces, predict_traces("plain", workload or sigs))
+    c.choice = choice
+    if choice.kind != "plain" and choice.settings != c.current and current_traces > choice.predicted_traces:
+        c.action = "tune"
+    else:
+        c.action = "dehybridize"
+
+
+def _union(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from hybridize.planner.trials import merge_signatures
+
+    return merge_signatures(a, b)
+
+
+def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | None = None) -> None:
+    """Re-derive settings once the baseline trial has recorded the performance command's own signatures."""
+    if not workload:
+        return
+    if c.current is not None:  # an existing tf.function
+        classify_hybrid(c, workload, observed_traces)
+        return
+    sigs = _union(list(c.profile.get("signatures") or []), workload)
+    c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload)
+
+
 def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
                      static_available: bool = True) -> tuple[list[Candidate], list[Rejection]]:
     """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections."""
@@ -99,26 +151,11 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
             rejected.append(_rejection(fn, "not-reachable", "a nested function: the decorator cannot be tried "
                                        "from its module (convert its enclosing function instead)"))
             continue
-        params = (report or {}).get("params")
-        codes = {f.get("code") for f in (report or {}).get("findings", [])}
         if hybrid:
-            current = _static_settings(report)
-            traces = int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
-            if not tensors:
-                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report,
-                                            None, current, assumptions))
-                continue
-            choice = derive_settings(fn.get("signatures") or [], params, overflow=bool(fn.get("signatures_overflow")))
-            if "HY206" in codes and choice.kind != "plain":
-                choice.notes.append("shape-dependent Python branch (HY206): shapes are not relaxed")
-            retraces = max(traces, choice.alternatives[-1][2] if choice.alternatives else 1)
-            if choice.kind != "plain" and retraces > 1 and "HY206" not in codes and choice.settings != current:
-                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "tune", fn, report,
-                                            choice, current, assumptions))
-            else:
-                # No better settings to try: measure whether the existing decorator pays at all.
-                candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report,
-                                            choice, current, assumptions))
+            c = Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report, None,
+                          _static_settings(report), assumptions)
+            classify_hybrid(c)
+            candidates.append(c)
             continue
         blockers = _blockers(report)
         if blockers:
@@ -128,13 +165,7 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                                        f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
                                        findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
             continue
-        choice = derive_settings(fn.get("signatures") or [], params, overflow=bool(fn.get("signatures_overflow")))
-        if "HY206" in codes and choice.kind != "plain":
-            relaxed_alt = [a for a in choice.alternatives if a[0] == "plain"]
-            plain_traces = relaxed_alt[0][2] if relaxed_alt else choice.predicted_traces
-            choice = SettingsChoice("plain", Settings(), plain_traces, choice.predicted_exact,
-                                    [*choice.notes, "shape-dependent Python branch (HY206): shapes are not relaxed"],
-                                    choice.retrace_params, choice.shapes)
+        choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")))
         candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,
                                     None, assumptions))
     return candidates, rejected

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hybridize.planner.candidates import Candidate, build_candidates
+from hybridize.planner.candidates import Candidate, build_candidates, refine
 from hybridize.planner.decide import Measurement, build_plan, compare_digests
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from rich.console import Console
@@ -105,25 +105,26 @@ class Trials:
         return self.budget_s is None or self.elapsed() + estimate <= self.budget_s
 
     def run(self, label: str, command: list[str], targets: list[dict[str, Any]], *,
-            only_tests: list[str] | None = None, digests: bool = False) -> TrialResult:
+            only_tests: list[str] | None = None, digests: bool = False, signatures: bool = False) -> TrialResult:
         self.console.print(f"[dim]hybridize: trial {label}: {len(targets)} function(s)"
                            f"{f', {len(only_tests)} test(s)' if only_tests else ''}[/dim]")
         timeout = self.timeout_s
         if timeout is None and self.baseline is not None:
             timeout = max(120.0, 5 * self.baseline.duration_s)
         result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
-                           timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0)
+                           timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
+                           record_signatures=signatures)
         summary = result.summary()
         summary["functions_converted"] = sum(1 for t in targets if t["mode"] != "time")
         self.runs.append(summary)
         return result
 
-    def targets(self, converted: dict[str, Settings | None]) -> list[dict[str, Any]]:
+    def targets(self, converted: dict[str, Settings | None], eager: set[str] | None = None) -> list[dict[str, Any]]:
         """Every candidate: the ``converted`` ones in their trial mode (with settings), the rest timed as they are."""
         out = []
         for c in self.candidates:
             if c.function in converted:
-                mode = "eager" if c.action == "dehybridize" else "graph"
+                mode = "eager" if c.action == "dehybridize" or c.function in (eager or ()) else "graph"
                 out.append(c.target(mode, converted[c.function]))
             else:
                 out.append(c.target("time"))
@@ -131,7 +132,7 @@ class Trials:
 
     # -- steps ---------------------------------------------------------------------------------------------
     def run_baseline(self) -> TrialResult:
-        base = self.run("baseline", self.perf, self.targets({}), digests=True)
+        base = self.run("baseline", self.perf, self.targets({}), digests=True, signatures=True)
         self.baseline = base
         for key, n in base.edges.items():
             self.edges[key] = self.edges.get(key, 0) + n
@@ -139,7 +140,9 @@ class Trials:
         if not self.perf_baseline and self.perf == self.test:
             self.perf_baseline = dict(self.test_baseline)
         for c in self.candidates:
-            self.measurements[c.function] = Measurement(c, base.func(c.function))
+            fr = base.func(c.function)
+            refine(c, fr.signatures, fr.traces if c.current is not None else None)
+            self.measurements[c.function] = Measurement(c, fr)
         return base
 
     def levels(self) -> list[list[str]]:
@@ -283,24 +286,25 @@ class Trials:
             self.measurements[n].failure = tests or {"(test command)": "fails under conversion"}
 
     def try_variants(self, levels: list[list[str]]) -> None:
-        """Within the budget: the best other settings, then ``jit_compile=True``, for conversions that paid."""
+        """Within the budget: the best other settings, removing a retuned decorator, then ``jit_compile=True``."""
         assert self.baseline is not None
-        for variant in ("alternative", "jit_compile"):
+        for variant in ("alternative", "dehybridize", "jit_compile"):
             for i, names in enumerate(levels):
                 chosen: dict[str, Settings | None] = {}
                 for n in names:
                     m = self.measurements[n]
                     c = m.candidate
-                    if c.action == "dehybridize" or m.failure or m.crash or (m.saved_s() or 0) <= 0:
+                    if c.action == "dehybridize" or m.failure or m.crash or m.trial is None or m.trial.calls == 0:
                         continue
                     base_settings = m.settings or c.trial_settings
                     if variant == "alternative":
                         if c.choice is None or not c.choice.alternatives:
                             continue
                         chosen[n] = c.choice.alternatives[0][1]
-                    else:
-                        if base_settings.jit_compile is not None:
-                            continue
+                    elif variant == "dehybridize":
+                        if c.action == "tune":
+                            chosen[n] = None
+                    elif base_settings.jit_compile is None and (m.saved_s() or 0) > 0:
                         chosen[n] = Settings(reduce_retracing=base_settings.reduce_retracing,
                                              input_signature=base_settings.input_signature, jit_compile=True)
                 if not chosen:
@@ -308,7 +312,8 @@ class Trials:
                 if not self.has_budget(self.baseline.duration_s * 1.2):
                     self.notes.append(f"budget reached: {variant} settings not tried for level {i}")
                     return
-                result = self.run(f"{variant}{i}", self.perf, self.targets(chosen))
+                eager = set(chosen) if variant == "dehybridize" else None
+                result = self.run(f"{variant}{i}", self.perf, self.targets(chosen, eager))
                 if self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
                     self.notes.append(f"{variant} settings broke the run at level {i}: kept the first choice")
                     continue
@@ -320,12 +325,16 @@ class Trials:
                     entry = {"variant": variant, "settings": settings.to_json() if settings else {},
                              "saved_s": None if saved_alt is None else round(saved_alt, 4), "traces": fr.traces,
                              "errors": dict(list(fr.errors.items())[:3])}
-                    kept = (not fr.errors and saved_alt is not None and saved_main is not None
-                            and saved_alt > saved_main * 1.1 + 0.001)
+                    kept = (not fr.errors and saved_alt is not None and
+                            (saved_main is None or saved_alt > saved_main + max(0.1 * abs(saved_main), 0.002)))
                     entry["kept"] = kept
                     m.alternatives.append(entry)
                     if kept:
-                        m.trial, m.settings, m.run = fr, settings, result.label
+                        m.trial, m.run = fr, result.label
+                        if variant == "dehybridize":
+                            m.candidate.action = "dehybridize"
+                        else:
+                            m.settings = settings
 
 
 def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,

@@ -254,7 +254,7 @@ def derive_settings(
             if types <= {"bool"}:
                 blockers.append(f"`{info.name}` is a Python bool (a flag: freezing it would change behaviour)")
                 continue
-            if len(values) > 1 and types <= set(_NUMBER_TYPES) and not info.has_default:
+            if len(values) > 1 and types <= set(_NUMBER_TYPES):  # callers pass it: a default is not frozen
                 dtype = "float32" if "float" in types else "int32"
                 specs.append(TensorSpecModel(shape=[], dtype=dtype))
                 continue
@@ -301,3 +301,20 @@ def break_even_calls(eager_per_call_s: float, graph_per_call_s: float, trace_s: 
     if gain <= 0:
         return None
     return trace_s / gain
+
+
+def predict_traces(kind: str, signatures: Sequence[dict[str, Any]]) -> int:
+    """Traces the chosen settings should make on a run that passes ``signatures`` (checked by the trial)."""
+    sigs = [s for s in signatures if isinstance(s.get("args"), dict)]
+    if not sigs:
+        return 0
+    if kind == "input_signature":
+        return 1
+    names = list(sigs[0]["args"])
+    skip = []
+    if names and names[0] in ("self", "cls"):
+        kinds = {str(s["args"].get(names[0], {}).get("kind")) for s in sigs}
+        if _is_self(names[0], 0, kinds):
+            skip.append(names[0])
+    keys = [signature_key(s["args"], skip) for s in sigs]
+    return predict_reduce_retracing(keys) if kind == "reduce_retracing" else predict_plain(keys)

@@ -38,8 +38,8 @@ _state: _State | None = None
 
 
 class _Stats:
-    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "time_s", "trace_calls", "trace_time_s",
-                 "traces")
+    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "sigs", "time_s", "trace_calls",
+                 "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -51,12 +51,14 @@ class _Stats:
         self.instances: dict[int, int] = {}  # id(bound tf.function) -> its tracing count
         self.errors: dict[str, int] = {}
         self.digests: list[dict[str, Any]] = []
+        self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
 
     def to_json(self) -> dict[str, Any]:
         traces = self.traces + sum(self.instances.values())
         return {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
                 "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
-                "errors": self.errors, "digests": self.digests}
+                "errors": self.errors, "digests": self.digests,
+                "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
 
 
 class _State:
@@ -73,6 +75,7 @@ class _State:
         self.hook_errors: list[str] = []
         self.tests: dict[str, dict[str, Any]] = {}
         self.digest_calls = int(config.get("digest_calls", 0))
+        self.record_signatures = bool(config.get("record_signatures", False))
         self.local = threading.local()
         self.started = time.time()
 
@@ -126,8 +129,22 @@ def _executing_eagerly() -> bool:
         return True
 
 
+def _array_digest(value: Any) -> dict[str, Any]:
+    import numpy as np
+
+    arr = np.asarray(value)
+    out: dict[str, Any] = {"dtype": str(arr.dtype), "shape": list(arr.shape)}
+    if arr.dtype.kind in "biuf":
+        flat = arr.astype(np.float64).ravel()
+        # sum, sum of squares and a position-weighted sum: equal sums of different arrays (softmax rows) still differ
+        weights = np.cos(np.arange(flat.size, dtype=np.float64) * 0.7)
+        for key, total in (("sum", flat.sum()), ("sq", (flat * flat).sum()), ("w", (flat * weights).sum())):
+            out[key] = float(total) if math.isfinite(total) else str(total)
+    return out
+
+
 def _digest_value(value: Any, depth: int = 0) -> Any:
-    """A small, comparable summary of a value: tensors by dtype, shape and sum; never the values themselves."""
+    """A small, comparable summary of a value: tensors by dtype, shape and sums; objects by their variables."""
     if depth > 3:
         return None
     if isinstance(value, bool | int | float | str) or value is None:
@@ -137,19 +154,66 @@ def _digest_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {str(k): _digest_value(v, depth + 1) for k, v in list(value.items())[:16]}
     tf = _tf()
-    if (tf is not None and (isinstance(value, tf.Tensor | tf.Variable))) or hasattr(value, "__array__"):
+    if (tf is not None and isinstance(value, tf.Tensor | tf.Variable)) or hasattr(value, "__array__"):
         try:
-            import numpy as np
-
-            arr = np.asarray(value)
-            if arr.dtype.kind in "biuf":
-                total = float(arr.astype(np.float64).sum())
-                return {"dtype": str(arr.dtype), "shape": list(arr.shape),
-                        "sum": total if math.isfinite(total) else str(total)}
-            return {"dtype": str(arr.dtype), "shape": list(arr.shape)}
+            return _array_digest(value)
         except Exception:
             return {"type": type(value).__name__}
+    variables = getattr(value, "variables", None) if not isinstance(value, type) else None
+    if variables is not None and not callable(variables):
+        try:  # a Keras layer/model or tf.Module: its state is part of the input
+            return {"type": type(value).__name__, "vars": [_array_digest(v) for v in list(variables)[:64]]}
+        except Exception:
+            pass
     return {"type": type(value).__name__}
+
+
+MAX_SIGNATURES = 64
+
+
+def _describe(value: Any) -> dict[str, Any]:
+    """One argument as the profile describes it (kind, dtype, shape, Python value), never reading tensor values."""
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, bool | int | float):
+        return {"kind": "python", "type": type(value).__name__, "value": value}
+    if isinstance(value, str):
+        return {"kind": "python", "type": "str", "value": value[:64]}
+    tf = _tf()
+    if tf is not None:
+        if isinstance(value, tf.Variable):
+            return {"kind": "variable", "dtype": value.dtype.name, "shape": list(value.shape.as_list())
+                    if value.shape.rank is not None else None}
+        if isinstance(value, tf.Tensor):
+            shape = value.shape
+            return {"kind": "tensor", "dtype": value.dtype.name,
+                    "shape": None if shape.rank is None else list(shape.as_list())}
+    cls = type(value)
+    if cls.__name__ == "ndarray":
+        return {"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}
+    if isinstance(value, list | tuple | dict):
+        return {"kind": "container", "type": cls.__name__, "len": len(value)}
+    return {"kind": "object", "type": f"{cls.__module__}.{cls.__qualname__}"}
+
+
+def _record_signature(stats: _Stats, signature: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    described = {}
+    for name, value in bound.arguments.items():
+        param = signature.parameters[name]
+        if param.kind == param.VAR_POSITIONAL:
+            described[name] = {"kind": "container", "type": "tuple", "len": len(value)}
+        elif param.kind == param.VAR_KEYWORD:
+            described[name] = {"kind": "container", "type": "dict", "len": len(value), "keys": sorted(value)[:16]}
+        else:
+            described[name] = _describe(value)
+    key = json.dumps(described, sort_keys=True, default=str)
+    entry = stats.sigs.get(key)
+    if entry is not None:
+        entry[0] += 1
+    elif len(stats.sigs) < MAX_SIGNATURES:
+        stats.sigs[key] = [1, described]
 
 
 def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: Callable[[Any], int] | None,
@@ -157,6 +221,14 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
     stats = state.stats_for(name)
     local = state.local
     edges = state.edges
+    signature = None
+    if state.record_signatures:
+        try:
+            import inspect
+
+            signature = inspect.signature(original)
+        except (TypeError, ValueError):
+            signature = None
 
     @functools.wraps(original)
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -169,10 +241,15 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
         if stack:
             key = (stack[-1], name)
             edges[key] = edges.get(key, 0) + 1
+        if signature is not None:
+            try:
+                _record_signature(stats, signature, args, kwargs)
+            except Exception:
+                pass
         digest = None
         if len(stats.digests) < state.digest_calls:
             try:
-                digest = {"in": _digest_value((args[1:] if is_method else args, kwargs))}
+                digest = {"in": _digest_value((args, kwargs))}
             except Exception:
                 digest = None
         before = -1

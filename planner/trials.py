@@ -34,6 +34,7 @@ class FunctionResult:
     traces: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     digests: list[dict[str, Any]] = field(default_factory=list)
+    signatures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def steady_calls(self) -> int:
@@ -79,6 +80,18 @@ class TrialResult:
                 "hook_errors": self.hook_errors[:20]}
 
 
+def merge_signatures(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Union of two signature lists in first-seen order, counts added."""
+    out: dict[str, dict[str, Any]] = {}
+    for sig in [*a, *b]:
+        key = json.dumps(sig.get("args"), sort_keys=True, default=str)
+        if key in out:
+            out[key]["count"] = int(out[key].get("count", 0)) + int(sig.get("count", 0))
+        else:
+            out[key] = {"count": int(sig.get("count", 0)), "args": sig.get("args")}
+    return list(out.values())
+
+
 def merge_results(label: str, command: list[str], exit_code: int, duration_s: float, out_dir: Path,
                   timed_out: bool = False) -> TrialResult:
     """Sum the per-process files of one trial."""
@@ -102,6 +115,7 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             for err, n in st.get("errors", {}).items():
                 fr.errors[err] = fr.errors.get(err, 0) + int(n)
             fr.digests.extend(st.get("digests", []))
+            fr.signatures = merge_signatures(fr.signatures, st.get("signatures", []))
         for a, b, n in data.get("edges", []):
             result.edges[(a, b)] = result.edges.get((a, b), 0) + int(n)
         for nodeid, outcome in data.get("tests", {}).items():
@@ -162,14 +176,14 @@ def resolve_command(cmd: list[str]) -> list[str]:
 
 def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, targets: list[dict[str, Any]],
               timeout_s: float | None = None, only_tests: list[str] | None = None, digest_calls: int = 0,
-              quiet: bool = True) -> TrialResult:
+              record_signatures: bool = False, quiet: bool = True) -> TrialResult:
     """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a failing run."""
     run_dir = work_dir / label
     shutil.rmtree(run_dir, ignore_errors=True)
     out_dir = run_dir / "out"
     out_dir.mkdir(parents=True)
     config = {"out_dir": str(out_dir), "root": str(root), "targets": targets, "only_tests": only_tests,
-              "digest_calls": digest_calls}
+              "digest_calls": digest_calls, "record_signatures": record_signatures}
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = dict(os.environ)
