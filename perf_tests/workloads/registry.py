@@ -1,0 +1,181 @@
+"""The workload list, in-process placement (the oracle or any plan), side-by-side timing, standalone copies."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+NAMES: tuple[str, ...] = (
+    "keras_training",
+    "cnn_inference",
+    "rnn_sequence",
+    "actor_critic",
+    "numeric_library",
+    "big_kernel",
+    "varying_batch",
+    "python_scalars",
+    "side_effects",
+)
+Placement = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    module: ModuleType
+
+    @property
+    def oracle(self) -> dict[str, dict[str, Any]]:
+        return dict(self.module.ORACLE)
+
+    @property
+    def source(self) -> Path:
+        return HERE / f"{self.name}.py"
+
+    @property
+    def test_file(self) -> Path:
+        return HERE / "tests" / f"test_{self.name}.py"
+
+    def bench(self, quick: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = getattr(self.module, f"bench_{self.name}")(quick=quick)
+        return result
+
+
+def load(name: str) -> Workload:
+    if name not in NAMES:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(NAMES)}")
+    return Workload(name, importlib.import_module(f"{__package__}.{name}" if __package__ else name))
+
+
+def all_workloads() -> list[Workload]:
+    return [load(name) for name in NAMES]
+
+
+def _settings_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``hybridize.plan.Settings`` JSON -> ``tf.function`` keyword arguments."""
+    import tensorflow as tf
+
+    kwargs: dict[str, Any] = {k: v for k, v in settings.items() if k in ("reduce_retracing", "jit_compile", "autograph")}
+    if settings.get("input_signature") is not None:
+        kwargs["input_signature"] = [
+            tf.TensorSpec(shape=spec.get("shape"), dtype=getattr(tf, spec["dtype"]), name=spec.get("name"))
+            for spec in settings["input_signature"]
+        ]
+    return kwargs
+
+
+@contextlib.contextmanager
+def placed(module: ModuleType, placement: Placement) -> Iterator[dict[str, Any]]:
+    """Apply a placement to ``module`` in-process (rebinding its globals), restore on exit.
+
+    ``convert``/``tune`` wrap the plain Python function in ``tf.function(**settings)``; ``dehybridize`` unwraps an
+    existing tf.function; ``keep`` and unknown actions leave the function alone. Callers inside the module look the
+    name up at call time, so they see the new binding. Yields ``{qualname: wrapped object}``.
+    """
+    import tensorflow as tf
+
+    saved: dict[str, Any] = {}
+    applied: dict[str, Any] = {}
+    try:
+        for qualname, entry in placement.items():
+            if "." in qualname or not hasattr(module, qualname):
+                continue
+            action = entry.get("action")
+            original = getattr(module, qualname)
+            python_fn = getattr(original, "python_function", original)
+            if action in ("convert", "tune"):
+                new = tf.function(python_fn, **_settings_kwargs(entry.get("settings") or {}))
+            elif action == "dehybridize":
+                new = python_fn
+            else:
+                continue
+            saved[qualname] = original
+            setattr(module, qualname, new)
+            applied[qualname] = new
+        yield applied
+    finally:
+        for qualname, original in saved.items():
+            setattr(module, qualname, original)
+
+
+def convert_everything(module: ModuleType) -> dict[str, dict[str, Any]]:
+    """The naive placement: every listed candidate (oracle keys) converted with default settings."""
+    return {name: {"action": "convert", "settings": {}} for name in module.ORACLE}
+
+
+def compare(name: str, quick: bool = False, placement: Placement | None = None, repeats: int = 1) -> dict[str, Any]:
+    """Eager vs ``placement`` (default: the oracle) side by side in this process; best of ``repeats`` each.
+
+    Returns the two wall times, the ratio eager/placed, and the largest relative difference between outputs.
+    """
+    workload = load(name)
+    placement = workload.oracle if placement is None else placement
+    eager_runs, placed_runs = [], []
+    for _ in range(repeats):
+        eager_runs.append(workload.bench(quick=quick))
+        with placed(workload.module, placement):
+            placed_runs.append(workload.bench(quick=quick))
+    eager = min(eager_runs, key=lambda r: r["wall_s"])
+    best = min(placed_runs, key=lambda r: r["wall_s"])
+    diffs = [
+        abs(best["outputs"][k] - v) / max(abs(v), 1e-6)
+        for k, v in eager["outputs"].items()
+        if k in best["outputs"]
+    ]
+    return {
+        "workload": name,
+        "eager_s": eager["wall_s"],
+        "placed_s": best["wall_s"],
+        "speedup": eager["wall_s"] / best["wall_s"] if best["wall_s"] > 0 else float("nan"),
+        "max_rel_output_diff": max(diffs, default=0.0),
+        "outputs_eager": eager["outputs"],
+        "outputs_placed": best["outputs"],
+    }
+
+
+def materialize(name: str, dest: Path) -> Path:
+    """Write workload ``name`` as a standalone project in ``dest`` (for ``hybridize profile`` / ``apply``).
+
+    Layout: ``<name>.py``, ``tests/test_<name>.py`` (imports rewritten to top level), ``bench.py`` (the perf
+    command) and a ``pyproject.toml`` with ``[tool.hybridize]``. Function ids there are ``"<name>:<qualname>"``.
+    """
+    load(name)  # validates the name
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HERE / f"{name}.py", dest / f"{name}.py")
+    (dest / "tests").mkdir(exist_ok=True)
+    (dest / "tests" / "__init__.py").write_text("", encoding="utf-8")
+    test_src = (HERE / "tests" / f"test_{name}.py").read_text(encoding="utf-8")
+    test_src = re.sub(rf"^from \.\. import {name} as wl$", f"import {name} as wl", test_src, flags=re.M)
+    (dest / "tests" / f"test_{name}.py").write_text(test_src, encoding="utf-8")
+    (dest / "bench.py").write_text(
+        f'"""Perf command for the {name} workload: prints the wall time of its fixed workload."""\n'
+        "import json\nimport sys\n\n"
+        f"import {name}\n\n"
+        f'result = {name}.bench_{name}(quick="--quick" in sys.argv)\n'
+        'print(json.dumps(result))\n',
+        encoding="utf-8",
+    )
+    (dest / "pyproject.toml").write_text(
+        f'[project]\nname = "workload-{name.replace("_", "-")}"\nversion = "0"\n\n'
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\naddopts = "-p no:cacheprovider"\n\n'
+        f'[tool.hybridize]\npaths = ["{name}.py"]\nperf-command = "python bench.py"\n'
+        'test-command = "python -m pytest -q tests"\n',
+        encoding="utf-8",
+    )
+    return dest
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``(fn(*args, **kwargs), seconds)``: the workloads' own timer."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
