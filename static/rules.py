@@ -54,10 +54,22 @@ NON_TENSOR_TF = {"tensorflow.executing_eagerly", "tensorflow.is_tensor", "tensor
                  "tensorflow.get_logger", "tensorflow.config", "tensorflow.nest", "tensorflow.GradientTape",
                  "tensorflow.distribute", "tensorflow.summary", "tensorflow.debugging", "tensorflow.print",
                  "tensorflow.function", "tensorflow.keras", "tensorflow.data", "tensorflow.dtypes", "tensorflow.Module"}
-TENSOR_NAMES = {"x", "inputs", "input", "tensor", "tensors", "images", "image", "logits", "labels", "y_true", "y_pred",
+TENSOR_NAMES = {"x", "inputs", "input", "tensor", "images", "image", "logits", "labels", "y_true", "y_pred",
                 "features", "inputs_", "input_tensor", "seed_input", "batch_x", "batch_y", "x_batch", "y_batch"}
 SPECULATIVE = re.compile(r"^(.*(train|test).*_step|call|__call__|run_model|.*inference)$")
 MODEL_BASE = re.compile(r"(Model|Layer|Module)$")
+# Callables named like these (or annotated as Keras / tf.Module types) are assumed to be layers or models: calling
+# them is graph-compatible by the library's design, so they are an assumption rather than an unresolved call.
+LAYERISH = re.compile(r"(^|_)(model|layer|net|network|block|encoder|decoder|module|head|cell|backbone|mlp|"
+                      r"classifier|discriminator|generator|dense|conv|rnn|lstm|gru|embedding|attention)s?(_?\d+)?$",
+                      re.IGNORECASE)
+LAYERISH_ANNOTATION = re.compile(r"Model|Layer|Module|keras|Sequential")
+RNG_CTORS = ("default_rng", "RandomState", "Random", "Generator", "SeedSequence", "PCG64", "Philox", "SFC64",
+             "MT19937", "BitGenerator", "SystemRandom")
+CONSTRUCTOR_NAMES = {"__init__", "__new__", "__post_init__", "__init_subclass__", "__setstate__"}
+CONTAINER_ANNOTATION = re.compile(r"^(typing\.)?(Sequence|List|list|Tuple|tuple|Dict|dict|Iterable|Mapping|Set|set|"
+                                  r"Collection|Iterator)\b")
+NOT_TENSOR_NAME = re.compile(r"(^|_)(shape|shapes|size|sizes|dims?|axis|axes|dtype|name|rank|ndims|perm)$")
 GUARD_NAMES = {"__init__", "build", "_build", "_initialize", "initialize", "_create_variables", "create_variables",
                "_init_variables", "setup", "_setup", "_create_slots", "_create_slot"}
 
@@ -373,7 +385,7 @@ class FunctionRules(FastVisitor):
 
     def _classify_names(self) -> None:
         """outside = parameters, free names, and locals that alias them; fresh = created inside."""
-        outside = set(self.param_names)
+        outside = {p.name for p in self.facts.params if p.kind not in ("var-positional", "var-keyword")}
         bound = self.scope.bound
         outside |= {n for n in self.scope.loads if n not in self.local_names and n not in BUILTINS}
         outside |= self.scope.globals | self.scope.nonlocals
@@ -412,10 +424,12 @@ class FunctionRules(FastVisitor):
                 primitive.append(p.name)
         facts.primitive_params = primitive
         tensors: set[str] = set()
+        strong: set[str] = set()  # annotation or conventional name: enough for the len() rule
         for p in candidates:
             ann = p.annotation or ""
-            if "Tensor" in ann or "tf.Variable" in ann:
+            if ("Tensor" in ann or "tf.Variable" in ann) and not CONTAINER_ANNOTATION.match(ann):
                 tensors.add(p.name)
+                strong.add(p.name)
         speculative = False
         if SPECULATIVE.match(info.name) and info.name not in ("__init__",):
             if info.name in ("call", "__call__"):
@@ -438,22 +452,24 @@ class FunctionRules(FastVisitor):
             if fq and (fq.startswith("tensorflow.") or fq.startswith("keras.ops.")) and not any(
                     fq.startswith(n) for n in NON_TENSOR_TF):
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
-                    if isinstance(arg, ast.Name) and arg.id in names:
+                    if isinstance(arg, ast.Name) and arg.id in names and not NOT_TENSOR_NAME.search(arg.id):
                         tensors.add(arg.id)
         for p in candidates:
-            if p.name in TENSOR_NAMES and p.name not in primitive:
+            if p.name in TENSOR_NAMES and p.name not in primitive and not CONTAINER_ANNOTATION.match(p.annotation or ""):
                 tensors.add(p.name)
+                strong.add(p.name)
         self.tensors = set(tensors)
+        self.strong_tensors = strong
         facts.tensor_params = [p.name for p in candidates if p.name in tensors]
         # Locals assigned from tensor expressions.
         for _ in range(2):
             for name, bindings in self.scope.bound.items():
                 if name in self.tensors or name in self.param_names:
                     continue
-                for how, value in bindings:
-                    if how == "assign" and value is not None and self.tensorish(value):  # type: ignore[arg-type]
-                        self.tensors.add(name)
-                        break
+                if bindings and all(how in ("assign", "aug") and (value is None or self.tensorish(value))  # type: ignore[arg-type]
+                                    for how, value in bindings) and any(how == "assign" for how, _ in bindings):
+                    self.tensors.add(name)
+                    self.strong_tensors.add(name)
 
     # ----- helpers -------------------------------------------------------------------------------------------
     def _resolve_func(self, func: ast.expr) -> str | None:
@@ -559,6 +575,9 @@ class FunctionRules(FastVisitor):
                                                 f"write happens once per trace", closure_name=t.id)
             elif isinstance(t, ast.Attribute):
                 root = self._outside_root(t.value)
+                if root is not None and root == self.self_name and (
+                        self.info.name in CONSTRUCTOR_NAMES or self.guarded_function or self.guard_depth):
+                    continue  # a constructor, or first-call initialisation (`@once`, `if self.w is None:`)
                 if root is not None:
                     what = "self" if root == self.self_name else f"`{root}`"
                     self._report("HY104", line, f"attribute write `{ast.unparse(t)}` on {what} (not created here): "
@@ -645,8 +664,16 @@ class FunctionRules(FastVisitor):
         guard = self._is_guard(node.test)
         self.if_tests.append(node.test)
         self.guard_depth += guard
+        # `if isinstance(x, (list, tuple)):` -> x is a Python container in the body, not a tensor.
+        containers = {t.args[0].id for t in ast.walk(node.test) if isinstance(t, ast.Call) and isinstance(t.func, ast.Name)
+                      and t.func.id == "isinstance" and len(t.args) == 2 and isinstance(t.args[0], ast.Name)
+                      and not isinstance(node.test, ast.UnaryOp)}
+        saved = (self.tensors, self.strong_tensors)
+        if containers:
+            self.tensors, self.strong_tensors = self.tensors - containers, self.strong_tensors - containers
         for stmt in node.body:
             self.visit(stmt)
+        self.tensors, self.strong_tensors = saved
         self.if_tests.pop()
         for stmt in node.orelse:
             self.visit(stmt)
@@ -705,6 +732,7 @@ class FunctionRules(FastVisitor):
     # ----- expressions ---------------------------------------------------------------------------------------
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in ("trainable_variables", "trainable_weights") and isinstance(node.ctx, ast.Load) \
+                and dotted_name(node.value) is not None \
                 and self.info.name not in GUARD_NAMES:
             recv = dotted_name(node.value) or ast.unparse(node.value)
             called = any(text in (recv, f"{recv}.__call__", f"{recv}.call") and line <= node.lineno
@@ -742,7 +770,9 @@ class FunctionRules(FastVisitor):
         if isinstance(func, ast.Name):
             name = func.id
             if name in self.local_names and name not in self.info.local_defs:
-                if name in self.param_names:
+                if self._layerish(name):
+                    facts.assume(f"`{name}(...)` assumed a Keras layer / model / tf.Module (graph-compatible)")
+                elif name in self.param_names:
                     self._report("HY501", line, f"call of parameter `{name}(...)`: the callee is chosen by the caller")
                     facts.assume(f"`{name}(...)` (a parameter) assumed free of Python side effects")
                 elif not any(how == "import" for how, _ in self.scope.bound.get(name, [])):
@@ -775,6 +805,15 @@ class FunctionRules(FastVisitor):
             facts.assume(f"`{short}` is a module-level value, assumed a graph-compatible callable")
             return
         self._external(fq, node, forwards)
+
+    def _layerish(self, name: str) -> bool:
+        """A parameter or local that is (by name or annotation) a layer or model."""
+        if LAYERISH.search(name):
+            return True
+        for p in self.facts.params:
+            if p.name == name and p.annotation and LAYERISH_ANNOTATION.search(p.annotation):
+                return True
+        return False
 
     def _enclosing_def(self, name: str) -> FuncInfo | None:
         parent = self.info.parent
@@ -814,7 +853,7 @@ class FunctionRules(FastVisitor):
             self._report("HY106", line, f"`{name}(...)` (I/O / interpreter) runs only while tracing")
         elif name == "next":
             it = args[0] if args else None
-            if it is not None and not self._is_dataset_iterator(it):
+            if it is not None and self._outside_root(it) is not None and not self._is_dataset_iterator(it):
                 self._report("HY110", line, f"`next({ast.unparse(it)[:40]})`: a Python iterator gives the same element "
                                             "on every call of the graph (tf.data iterators are fine)")
         elif name in ("float", "int", "bool", "complex") and args and self.tensorish(args[0]):
@@ -827,7 +866,7 @@ class FunctionRules(FastVisitor):
         elif name in ("getattr", "hasattr", "delattr") and len(args) >= 2 and not isinstance(args[1], ast.Constant):
             self._report("HY502", line, f"`{name}(..., {ast.unparse(args[1])[:30]})`: the attribute is chosen at run time")
             self.facts.assume(f"`{name}` with a dynamic name at line {line} assumed to reach graph-compatible code")
-        elif name == "len" and args and isinstance(args[0], ast.Name) and args[0].id in self.tensors:
+        elif name == "len" and args and isinstance(args[0], ast.Name) and args[0].id in self.strong_tensors:
             self._shape_use(ast.Subscript(value=ast.Attribute(value=args[0], attr="shape"), slice=ast.Constant(0)),
                             line, "`len()` of a tensor")
 
@@ -865,9 +904,10 @@ class FunctionRules(FastVisitor):
         line = node.lineno
         facts = self.facts
         if not isinstance(func, ast.Attribute):
-            if isinstance(func, ast.Call) and (self._resolve_func(func.func) in ("tensorflow.function",)
-                                               or (isinstance(func.func, ast.Name) and func.func.id == "getattr")):
-                return
+            if isinstance(func, ast.Call):
+                inner = self._resolve_func(func.func) or ""
+                if inner.partition(".")[0] in ("tensorflow", "keras", "tf_keras", "sonnet") or inner == "getattr":
+                    return  # a library-made callable: `keras.layers.Dense(3)(x)`, `tf.function(g)(x)`
             self._report("HY501", line, f"call of `{ast.unparse(func)[:50]}`: the callee is computed at run time")
             facts.assume(f"`{ast.unparse(func)[:50]}(...)` at line {line} assumed free of Python side effects")
             return
@@ -882,10 +922,28 @@ class FunctionRules(FastVisitor):
         if method in HOST_READS and self.tensorish(recv):
             self._report("HY201", line, f"`{ast.unparse(func)}()` reads a concrete tensor value")
             return
+        # self.attr.method(...) on an attribute of a known project class: follow it.
+        cls = self.info.cls
+        if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == self.self_name \
+                and cls is not None and recv.attr in cls.attr_types:
+            typed = self.index.lookup(cls.attr_types[recv.attr])
+            if isinstance(typed, ClassInfo):
+                found = self.index.find_method(typed, method)
+                if found is not None:
+                    self._edge(found, line, "call")
+                    return
+            if cls.attr_types[recv.attr].split(".")[-1] not in ("list", "dict", "set", "deque", "OrderedDict",
+                                                                "defaultdict", "Counter"):
+                method_is_mutator = False
+            else:
+                method_is_mutator = method in MUTATORS
+        else:
+            method_is_mutator = method in MUTATORS
         # Mutation of an outside container.
-        if method in MUTATORS:
+        if method_is_mutator:
             owner = self._outside_root(recv)
-            if owner is not None and not (root is not None and root in self.tensors):
+            first_call = owner == self.self_name and (self.guarded_function or self.guard_depth)
+            if owner is not None and not first_call and not (root is not None and root in self.tensors):
                 self._report("HY105", line, f"`{ast.unparse(func)[:50]}(...)` mutates `{ast.unparse(recv)[:40]}`, "
                                             "which was not created here: happens once per trace",
                              closure_name=self._closure(owner))
@@ -899,8 +957,9 @@ class FunctionRules(FastVisitor):
         if method in ("add_weight", "add_variable") and root == self.self_name:
             self._creation(node, f"`{ast.unparse(func)}(...)` creates a variable", "HY306")
             return
+        if method in MUTATORS and not method_is_mutator:
+            return
         # Methods on self: resolve through the project's classes.
-        cls = self.info.cls
         if root == self.self_name and cls is not None and isinstance(recv, ast.Name):
             target = self.index.find_method(cls, method)
             if target is not None:
@@ -911,7 +970,9 @@ class FunctionRules(FastVisitor):
                 return
             bases = self.index.all_bases(cls)
             external = [b for b in bases if self.index.lookup(b) is None]
-            if self.index.has_attr(cls, method):
+            if self.index.has_attr(cls, method) and self._layerish(method):
+                facts.assume(f"`self.{method}(...)` assumed a Keras layer / model / tf.Module (graph-compatible)")
+            elif self.index.has_attr(cls, method):
                 self._report("HY501", line, f"`self.{method}(...)` calls an attribute set at run time (a sub-layer or "
                                             "callback?): its code is not known statically")
                 facts.assume(f"`self.{method}(...)` (an attribute) assumed a graph-compatible callable")
@@ -980,7 +1041,7 @@ class FunctionRules(FastVisitor):
         top = fq.partition(".")[0]
         if fq in TIME_NAMES:
             self._report("HY109", line, f"`{fq}()` reads the clock once while tracing; the graph keeps that constant")
-        elif fq.startswith(RANDOM_PREFIXES) and not fq.endswith(("seed", "SeedSequence")):
+        elif fq.startswith(RANDOM_PREFIXES) and not fq.endswith(RNG_CTORS):
             self._report("HY108", line, f"`{fq}()` is a Python/NumPy random number: frozen into the graph as a "
                                         "constant (use tf.random)")
         elif fq.startswith(("logging.", "absl.logging.")) or fq == "warnings.warn" or (
