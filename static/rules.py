@@ -61,7 +61,8 @@ MODEL_BASE = re.compile(r"(Model|Layer|Module)$")
 # Callables named like these (or annotated as Keras / tf.Module types) are assumed to be layers or models: calling
 # them is graph-compatible by the library's design, so they are an assumption rather than an unresolved call.
 LAYERISH = re.compile(r"(^|_)(model|layer|net|network|block|encoder|decoder|module|head|cell|backbone|mlp|"
-                      r"classifier|discriminator|generator|dense|conv|rnn|lstm|gru|embedding|attention)s?(_?\d+)?$",
+                      r"classifier|discriminator|generator|dense|conv|rnn|lstm|gru|embedding|attention|init|initializer|initialiser|"
+                      r"activation|regularizer|constraint|loss|metric|optimizer|core|linear|norm)s?(_?\d+)?$",
                       re.IGNORECASE)
 LAYERISH_ANNOTATION = re.compile(r"Model|Layer|Module|keras|Sequential")
 RNG_CTORS = ("default_rng", "RandomState", "Random", "Generator", "SeedSequence", "PCG64", "Philox", "SFC64",
@@ -790,6 +791,9 @@ class FunctionRules(FastVisitor):
                     and name not in self.mod.classes and name not in self.mod.global_values:
                 self._builtin(name, node)
                 return
+        if fq is None and isinstance(func, ast.Name) and func.id in self.mod.global_values:
+            self._global_object_call(func.id, node)
+            return
         if fq is None:
             self._dynamic_call(node, forwards)
             return
@@ -805,6 +809,22 @@ class FunctionRules(FastVisitor):
             facts.assume(f"`{short}` is a module-level value, assumed a graph-compatible callable")
             return
         self._external(fq, node, forwards)
+
+    def _global_object_call(self, name: str, node: ast.Call) -> None:
+        """``net(x)`` where ``net = Something(...)`` at module level."""
+        value = self.mod.global_values[name]
+        ctor = dotted_name(value.func) if isinstance(value, ast.Call) else None
+        fq = self.mod.resolve_dotted(ctor) if ctor else None
+        if fq is not None:
+            if isinstance(self.index.lookup(fq), ClassInfo):
+                self._typed_call(fq, node, name)
+                return
+            top = fq.partition(".")[0]
+            if top in KNOWN_LIBS or LAYERISH.search(name):
+                self.facts.assume(f"`{name}(...)` is a module-level `{fq}(...)` object, assumed graph-compatible")
+                return
+        self._report("HY501", node.lineno, f"call of module-level object `{name}(...)`: its code is not known statically")
+        self.facts.assume(f"`{name}(...)` (a module-level object) assumed free of Python side effects")
 
     def _layerish(self, name: str) -> bool:
         """A parameter or local that is (by name or annotation) a layer or model."""

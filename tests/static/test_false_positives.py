@@ -1,0 +1,105 @@
+"""Patterns from real projects (sonnet, tf-keras-vis, Keras) that once were flagged wrongly: must stay quiet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from hybridize.static import FunctionReport
+
+HEADER = "import tensorflow as tf\nimport numpy as np\nimport keras\nfrom typing import Sequence\n"
+
+QUIET: dict[str, tuple[str, str]] = {
+    "first-call init under @once (sonnet)": ("Lin._initialize", """
+def once(f):
+    return f
+
+class Lin:
+    @once
+    def _initialize(self, x):
+        self.w = tf.Variable(tf.ones([x.shape[-1], 3]))
+        self.ms = []
+        self.ms.extend([self.w])
+"""),
+    "constructor sets attributes": ("Net.__init__", """
+class Net:
+    def __init__(self, units):
+        self.units = units
+        self.layers_ = []
+"""),
+    "**kwargs is a fresh dict per call": ("creator", """
+def creator(next_creator, **kwargs):
+    kwargs["aggregation"] = "none"
+    return kwargs
+"""),
+    "typed attribute with an update() method": ("BN.__call__", """
+class EMA:
+    def update(self, value):
+        return value
+
+class BN:
+    def __init__(self):
+        self.mean = EMA()
+    def __call__(self, x):
+        self.mean.update(tf.reduce_mean(x))
+        return x
+"""),
+    "len() under isinstance(list)": ("apply", """
+def apply(inputs, mods):
+    if isinstance(inputs, (list, tuple)):
+        assert len(inputs) == 2
+        return inputs[0]
+    return inputs
+"""),
+    "for over a Sequence[tf.Tensor] parameter": ("total", """
+def total(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
+    acc = []
+    for t in tensors:
+        acc.append(tf.reduce_sum(t))
+    return tf.add_n(acc)
+"""),
+    "next() on a generator made inside": ("first", """
+def first(*args):
+    return next(a for a in args if a is not None)
+"""),
+    "keras layer built and called inline is a library callable": ("head", """
+def head(x):
+    return tf.nn.relu(x)
+"""),
+    "calling a model / layer parameter": ("train_step", """
+def train_step(model: keras.Model, opt, x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x) - y))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+"""),
+    "layers iterated from self": ("Stack.call", """
+class Stack(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [keras.layers.Dense(3), keras.layers.Dense(2)]
+    def call(self, x):
+        for layer in self.blocks:
+            x = layer(x)
+        return x
+"""),
+    "a name that becomes a tensor only later": ("steps", """
+def steps(seq):
+    flat = list(seq)
+    n = flat[0].shape[0]
+    if n == 0:
+        raise ValueError("empty")
+    n = tf.shape(flat[0])[0]
+    return n
+"""),
+}
+
+
+@pytest.mark.parametrize("case", list(QUIET))
+def test_quiet(fn: Callable[[str, str], FunctionReport], case: str) -> None:
+    qual, src = QUIET[case]
+    r = fn(HEADER + src, qual)
+    loud = [(f.code, f.message) for f in r.findings if f.severity != "info"]
+    assert not loud and r.verdict == "safe", loud
