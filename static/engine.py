@@ -145,6 +145,15 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
                 for p in source:
                     if not _keeps(p, info, e, facts[fid]):
                         continue
+                    if e.guarded:  # reached only on the first call (`@once`, `if self.w is None:`, build)
+                        if p.finding.closure_name == "self":
+                            continue
+                        if p.finding.code in ("HY306", "HY307"):
+                            f0 = p.finding
+                            p = _Prop(Finding(code="HY309", line=f0.line, file=f0.file, closure_name=f0.closure_name,
+                                              message=f"{f0.message.split(' in the body')[0]} on the first call only "
+                                                      "(the call is guarded): allowed once under tf.function"),
+                                      p.origin, p.path)
                     key = (p.origin.id, p.finding.code, p.finding.line)
                     path = [callee, *p.path] if p.path or p.origin.id != callee else [callee]
                     if key not in items or len(path) < len(items[key].path):

@@ -34,6 +34,7 @@ class ClassInfo:
     methods: dict[str, FuncInfo] = field(default_factory=dict)
     attr_types: dict[str, str] = field(default_factory=dict)  # self.X = Ctor(...) -> dotted name of Ctor
     attrs: set[str] = field(default_factory=set)  # every self.X assigned in the class's methods
+    container_attrs: set[str] = field(default_factory=set)  # self.X = [] / {} / dict() ...
 
     @property
     def fqname(self) -> str:

@@ -17,6 +17,7 @@ from hybridize.static.index import ClassInfo, FuncInfo, Index, ModuleInfo, dotte
 from hybridize.static.model import Finding, Param
 
 BUILTINS = set(dir(builtins))
+AMBIGUOUS_MUTATORS = {"update", "add", "pop", "clear", "remove", "discard"}
 MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add", "discard",
             "popitem", "sort", "reverse", "appendleft", "extendleft", "popleft", "__setitem__", "__delitem__"}
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "vlog"}
@@ -62,7 +63,7 @@ MODEL_BASE = re.compile(r"(Model|Layer|Module)$")
 # them is graph-compatible by the library's design, so they are an assumption rather than an unresolved call.
 LAYERISH = re.compile(r"(^|_)(model|layer|net|network|block|encoder|decoder|module|head|cell|backbone|mlp|"
                       r"classifier|discriminator|generator|dense|conv|rnn|lstm|gru|embedding|attention|init|initializer|initialiser|"
-                      r"activation|regularizer|constraint|loss|metric|optimizer|core|linear|norm)s?(_?\d+)?$",
+                      r"activation|regularizer|constraint|loss|metric|optimizer|core|linear|norm|mod)s?(_?\d+)?$",
                       re.IGNORECASE)
 LAYERISH_ANNOTATION = re.compile(r"Model|Layer|Module|keras|Sequential")
 RNG_CTORS = ("default_rng", "RandomState", "Random", "Generator", "SeedSequence", "PCG64", "Philox", "SFC64",
@@ -80,6 +81,7 @@ class Edge:
     callee: FuncInfo
     line: int
     kind: str  # "call" | "ctor"
+    guarded: bool = False  # inside first-call initialisation (`@once`, `if self.w is None:`, build)
 
 
 @dataclass
@@ -125,6 +127,16 @@ def _root_passes_calls(node: ast.AST) -> bool:
             return True
         node = node.value
     return False
+
+
+CONTAINER_CTORS = {"list", "dict", "set", "deque", "OrderedDict", "defaultdict", "Counter", "collections.deque",
+                   "collections.OrderedDict", "collections.defaultdict", "collections.Counter"}
+
+
+def _is_container_value(v: ast.expr) -> bool:
+    if isinstance(v, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
+        return True
+    return isinstance(v, ast.Call) and dotted_name(v.func) in CONTAINER_CTORS
 
 
 def _targets(node: ast.AST) -> list[ast.expr]:
@@ -184,6 +196,7 @@ class _Scope(FastVisitor):
         self.yields: list[int] = []
         self.loads: set[str] = set()
         self.calls: list[ast.Call] = []
+        self.lines: dict[str, list[int]] = {}  # parallel to ``bound``: the line of each binding
         self.self_attrs: list[tuple[str, ast.expr, int]] = []  # self.X = value
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -195,23 +208,27 @@ class _Scope(FastVisitor):
                 and value is not None:
             self.self_attrs.append((target.attr, value, line))
 
+    def _add(self, name: str, how: str, value: ast.AST | None, line: int) -> None:
+        self.bound.setdefault(name, []).append((how, value))
+        self.lines.setdefault(name, []).append(line)
+
     def bind(self, target: ast.AST, how: str, value: ast.AST | None) -> None:
         for t in _targets(target):
             if isinstance(t, ast.Name):
-                self.bound.setdefault(t.id, []).append((how, value))
+                self._add(t.id, how, value, t.lineno)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self.bound.setdefault(node.name, []).append(("def", None))
+        self._add(node.name, "def", None, node.lineno)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self.bound.setdefault(node.name, []).append(("def", None))
+        self._add(node.name, "def", None, node.lineno)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.bound.setdefault(node.name, []).append(("def", None))
+        self._add(node.name, "def", None, node.lineno)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs:
-            self.bound.setdefault(a.arg, []).append(("fresh", None))
+            self._add(a.arg, "fresh", None, node.lineno)
         self.visit(node.body)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -234,7 +251,7 @@ class _Scope(FastVisitor):
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._self_attr(node.target, node.value, node.lineno)
         if isinstance(node.target, ast.Name):
-            self.bound.setdefault(node.target.id, []).append(("aug", None))
+            self._add(node.target.id, "aug", None, node.lineno)
         self.generic_visit(node)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
@@ -258,16 +275,16 @@ class _Scope(FastVisitor):
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
-            self.bound.setdefault(node.name, []).append(("fresh", None))
+            self._add(node.name, "fresh", None, node.lineno)
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
-            self.bound.setdefault((a.asname or a.name).split(".")[0], []).append(("import", None))
+            self._add((a.asname or a.name).split(".")[0], "import", None, node.lineno)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for a in node.names:
-            self.bound.setdefault(a.asname or a.name, []).append(("import", None))
+            self._add(a.asname or a.name, "import", None, node.lineno)
 
     def visit_Global(self, node: ast.Global) -> None:
         self.globals.update(node.names)
@@ -347,6 +364,8 @@ class FunctionRules(FastVisitor):
         if cls is not None and self.self_name == "self":
             for attr, value, _line in scope.self_attrs:
                 cls.attrs.add(attr)
+                if _is_container_value(value):
+                    cls.container_attrs.add(attr)
                 if isinstance(value, ast.Call):
                     first = value.args[0] if value.args else None
                     if (isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name)
@@ -412,6 +431,39 @@ class FunctionRules(FastVisitor):
             if not changed:
                 break
         self.outside = outside
+        # Per binding (line, aliases outside?), for a flow-sensitive-enough answer at a given line.
+        flags: dict[str, list[tuple[int, bool]]] = {}
+        for name, bindings in bound.items():
+            marks = []
+            for (how, value), line in zip(bindings, self.scope.lines[name], strict=True):
+                if how in ("iter", "unpack", "with") and value is not None:
+                    root = _root_name(value)
+                    alias = root in outside and not (how == "iter" and isinstance(value, ast.Call)
+                                                     and not isinstance(value.func, ast.Attribute))
+                elif how == "assign" and isinstance(value, (ast.Name, ast.Attribute, ast.Subscript)):
+                    alias = _root_name(value) in outside and not _root_passes_calls(value)
+                elif how == "aug":
+                    continue  # `x += ...` keeps what x was
+                else:
+                    alias = False
+                marks.append((line, alias))
+            flags[name] = marks
+        self.binding_flags = flags
+
+    def _outside_at(self, name: str, line: int) -> bool:
+        """Is ``name`` an outside object at ``line`` (the latest binding before it decides)?"""
+        if name not in self.outside and name not in self.binding_flags:
+            return False
+        marks = self.binding_flags.get(name, [])
+        if name in self.param_names:
+            is_var = any(p.name == name and p.kind.startswith("var") for p in self.facts.params)
+            marks = [(0, not is_var), *marks]
+        elif name not in self.local_names:
+            return name in self.outside
+        before = [m for m in marks if m[0] < line]
+        if before:
+            return max(before, key=lambda m: m[0])[1]
+        return any(flag for _, flag in marks)
 
     def _tensor_evidence(self) -> None:
         facts = self.facts
@@ -527,7 +579,7 @@ class FunctionRules(FastVisitor):
         root = _root_name(node)
         if root is None:
             return None
-        if root in self.outside or root == self.self_name:
+        if root == self.self_name or self._outside_at(root, getattr(node, "lineno", 0)):
             return root
         return None
 
@@ -826,6 +878,25 @@ class FunctionRules(FastVisitor):
         self._report("HY501", node.lineno, f"call of module-level object `{name}(...)`: its code is not known statically")
         self.facts.assume(f"`{name}(...)` (a module-level object) assumed free of Python side effects")
 
+    def _container(self, recv: ast.expr) -> bool:
+        """Evidence that ``recv`` is a Python list/dict/set (for mutators such as update/add/pop that other
+        objects also have): a literal or constructor assigned to it, or a container annotation."""
+        cls = self.info.cls
+        if isinstance(recv, ast.Attribute) and isinstance(recv.value, ast.Name) and recv.value.id == self.self_name:
+            return cls is not None and recv.attr in cls.container_attrs
+        if isinstance(recv, ast.Name):
+            for p in self.facts.params:
+                if p.name == recv.id:
+                    return bool((p.annotation and CONTAINER_ANNOTATION.match(p.annotation)) or
+                                (p.annotation or "").startswith(("dict", "Dict", "set", "Set", "MutableMapping")))
+            values = [v for _, v in self.scope.bound.get(recv.id, [])]
+            if recv.id not in self.local_names and recv.id in self.mod.global_values:
+                values = [self.mod.global_values[recv.id]]
+            return any(isinstance(v, ast.expr) and _is_container_value(v) for v in values)
+        if isinstance(recv, ast.Subscript):
+            return True  # d[k].add(...): an element of a container, most likely a container itself
+        return False
+
     def _layerish(self, name: str) -> bool:
         """A parameter or local that is (by name or annotation) a layer or model."""
         if LAYERISH.search(name):
@@ -844,7 +915,8 @@ class FunctionRules(FastVisitor):
         return None
 
     def _edge(self, callee: FuncInfo, line: int, kind: str) -> None:
-        self.facts.edges.append(Edge(callee=callee, line=line, kind=kind))
+        guarded = bool(self.guard_depth or self.guarded_function)
+        self.facts.edges.append(Edge(callee=callee, line=line, kind=kind, guarded=guarded))
 
     def _construct(self, cls: ClassInfo, node: ast.Call) -> None:
         bases = self.index.all_bases(cls)
@@ -959,6 +1031,13 @@ class FunctionRules(FastVisitor):
                 method_is_mutator = method in MUTATORS
         else:
             method_is_mutator = method in MUTATORS
+        if method_is_mutator and method in AMBIGUOUS_MUTATORS and not self._container(recv):
+            method_is_mutator = False  # `ema.update(x)`, `metric.add(...)`: a method of some object, not dict.update
+        if isinstance(recv, ast.Name) and recv.id == self.self_name and cls is not None:
+            target_m = self.index.find_method(cls, method)
+            if target_m is not None:
+                self._edge(target_m, line, "call")
+                return
         # Mutation of an outside container.
         if method_is_mutator:
             owner = self._outside_root(recv)

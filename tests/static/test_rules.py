@@ -29,7 +29,7 @@ PAIRS: list[tuple[str, str, str]] = [
      "def f(x):\n    out = []\n    out.append(x)\n    return out\n"),
     ("HY105", "def f(d, x):\n    d['k'] = x\n",
      "def f(x):\n    d = {}\n    d['k'] = x\n    return d\n"),
-    ("HY105", "def f(cache, x):\n    cache.update(k=x)\n",
+    ("HY105", "def f(cache: dict, x):\n    cache.update(k=x)\n",
      "def f(x):\n    cache = dict(a=1)\n    cache.update(k=x)\n    return cache\n"),
     ("HY105", "def f(items, x):\n    alias = items\n    alias.append(x)\n",
      "def f(items, x):\n    copy = list(items)\n    copy.append(x)\n    return copy\n"),
