@@ -179,3 +179,49 @@ class Lin:
 """
     r = fn(src, "Lin.__call__")
     assert "HY309" in _codes(r) and "HY306" not in _codes(r)
+
+
+def test_guarded_first_call_edge_downgrades_variable_creation(fn: Callable[[str, str], FunctionReport]) -> None:
+    src = TF + """
+class Conv:
+    def __init__(self):
+        self.w = None
+    def _make_w(self, n):
+        return tf.Variable(tf.zeros([n]))
+    def __call__(self, x):
+        if self.w is None:
+            self.w = self._make_w(3)
+        return x * self.w
+"""
+    r = fn(src, "Conv.__call__")
+    assert "HY306" not in {f.code for f in r.findings} and "HY309" in {f.code for f in r.findings}
+    assert r.verdict == "safe"
+
+
+def test_alias_is_decided_by_the_latest_binding(fn: Callable[[str, str], FunctionReport]) -> None:
+    src = TF + """
+def f(inputs, layers):
+    outputs = []
+    for layer in layers:
+        outputs.append(layer(inputs))
+    outputs = inputs
+    return outputs
+"""
+    r = fn(src, "f")
+    assert "HY105" not in {f.code for f in r.findings}, r.findings
+    r2 = fn(TF + "def g(items, x):\n    out = []\n    out = items\n    out.append(x)\n", "g")
+    assert "HY105" in {f.code for f in r2.findings}
+
+
+def test_ambiguous_mutator_needs_container_evidence(project: Callable[..., Analysis]) -> None:
+    a = project(TF + """
+REGISTRY = {}
+def register(name, fn):
+    REGISTRY.update({name: fn})
+
+def step(ema, x):
+    ema.update(x)
+    return x
+""")
+    assert "HY105" in _codes(a.get("mod:register"))  # type: ignore[arg-type]
+    assert "HY105" not in _codes(a.get("mod:step"))  # type: ignore[arg-type]
