@@ -41,6 +41,7 @@ class _Instrumenter:
 
     def __init__(self, rec: Recorder) -> None:
         self.rec = rec
+        self.slots: list[Record | None] = []  # compile-time function index -> its record, once seen
         self.actives: dict[int, dict[Record, int]] = {}
         self.stacks = self.actives  # cleared after fork, like the 3.12 back end's
 
@@ -53,17 +54,25 @@ class _Instrumenter:
         active[rec] = n + 1
         return (rec, tid, perf_counter() if n == 0 else None)
 
-    def enter(self) -> Token:
+    def new_slot(self) -> int:
+        self.slots.append(None)
+        return len(self.slots) - 1
+
+    def enter(self, slot: int) -> Token:
         try:
+            rec = self.slots[slot]
+            if rec is not None and rec.light:  # the hot path: a busy pure-Python function
+                if self.rec.light_call(rec, self.rec.is_graph()):
+                    self.rec.capture(rec, sys._getframe(1).f_locals)
+                return None
             frame = sys._getframe(1)
-            code = frame.f_code
-            rec = self.rec.records.get(code)
             if rec is None:
-                rec = self.rec.record_for(code, frame.f_globals)
+                rec = self.rec.record_for(frame.f_code, frame.f_globals)
                 if rec is None:
                     return None
+                self.slots[slot] = rec
             self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
-            return self._push(rec)
+            return None if rec.light else self._push(rec)
         except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
             self.rec.internal_error(exc)
             return None
@@ -108,7 +117,7 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
 
 
-def _wrap_body(node: ast.FunctionDef | ast.AsyncFunctionDef, enter: str) -> None:
+def _wrap_body(node: ast.FunctionDef | ast.AsyncFunctionDef, enter: str, *args: ast.expr) -> None:
     body = list(node.body)
     head: list[ast.stmt] = []
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -116,7 +125,7 @@ def _wrap_body(node: ast.FunctionDef | ast.AsyncFunctionDef, enter: str) -> None
         head.append(body.pop(0))  # keep the docstring a docstring
     if not body:
         body = [ast.Pass()]
-    start = ast.Assign(targets=[ast.Name(id="__hybridize_t__", ctx=ast.Store())], value=_call(enter))
+    start = ast.Assign(targets=[ast.Name(id="__hybridize_t__", ctx=ast.Store())], value=_call(enter, *args))
     guard = ast.Try(body=body, handlers=[], orelse=[], finalbody=[
         ast.Expr(value=_call("__hybridize_leave__", ast.Name(id="__hybridize_t__", ctx=ast.Load())))])
     for new in (start, guard, guard.finalbody[0]):
@@ -125,14 +134,17 @@ def _wrap_body(node: ast.FunctionDef | ast.AsyncFunctionDef, enter: str) -> None
 
 
 class _ProjectTransformer(ast.NodeTransformer):
+    def __init__(self, hooks: _Instrumenter) -> None:
+        self.hooks = hooks
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         self.generic_visit(node)
-        _wrap_body(node, "__hybridize_enter__")
+        _wrap_body(node, "__hybridize_enter__", ast.Constant(self.hooks.new_slot()))
         return node
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
         self.generic_visit(node)
-        _wrap_body(node, "__hybridize_enter__")
+        _wrap_body(node, "__hybridize_enter__", ast.Constant(self.hooks.new_slot()))
         return node
 
 
@@ -154,22 +166,25 @@ class _TfCallTransformer(ast.NodeTransformer):
         return node
 
 
-def instrument(source: bytes | str, path: str, kind: str) -> Any:
+def instrument(source: bytes | str, path: str, kind: str, hooks: _Instrumenter) -> Any:
     """Compile ``source`` with the hooks of ``kind`` ("project" | "autograph" | "tf_call")."""
     tree = ast.parse(source, filename=path)
-    transformer = {"project": _ProjectTransformer, "autograph": _AutographTransformer, "tf_call": _TfCallTransformer}[kind]()
+    transformer: ast.NodeTransformer = (_ProjectTransformer(hooks) if kind == "project" else
+                                        _AutographTransformer() if kind == "autograph" else _TfCallTransformer())
     tree = transformer.visit(tree)
     ast.fix_missing_locations(tree)
     return compile(tree, path, "exec", dont_inherit=True)
 
 
 _orig_get_code: Any = None
+_HOOKS: list[_Instrumenter] = []
 
 
 def install(rec: Recorder) -> _Instrumenter:
     """Patch ``SourceFileLoader.get_code`` and publish the hooks; returns the hook object."""
     global _orig_get_code
     hooks = _Instrumenter(rec)
+    _HOOKS[:] = [hooks]
     builtins.__hybridize_enter__ = hooks.enter  # type: ignore[attr-defined]
     builtins.__hybridize_leave__ = hooks.leave  # type: ignore[attr-defined]
     builtins.__hybridize_ag__ = hooks.autograph  # type: ignore[attr-defined]
@@ -186,14 +201,14 @@ def install(rec: Recorder) -> _Instrumenter:
                 kind = "autograph"
             elif path.endswith(_TF_CALL_FILE) and "tensorflow" in path and "polymorphic_function" in path:
                 kind = "tf_call"
-            elif rec.project_relpath(path) is not None:
+            elif _HOOKS[0].rec.project_relpath(path) is not None:
                 kind = "project"
             if kind is not None:
-                return instrument(self.get_data(path), path, kind)
+                return instrument(self.get_data(path), path, kind, _HOOKS[0])
         except SyntaxError:
             raise
         except Exception as exc:  # noqa: BLE001 - fall back to the plain import
-            rec.internal_error(exc)
+            _HOOKS[0].rec.internal_error(exc)
         return original(self, fullname)
 
     SourceFileLoader.get_code = get_code  # type: ignore[method-assign]

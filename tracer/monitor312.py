@@ -80,8 +80,15 @@ class Monitor:
     # -- callbacks: each catches everything ------------------------------------------------------------------------
     def _on_start(self, code: CodeType, offset: int) -> Any:
         try:
-            frame = sys._getframe(1)
             rec = self.rec.records.get(code)
+            if rec is not None and rec.light:  # the hot path: a busy pure-Python function
+                if self.rec.light_call(rec, self.rec.is_graph()):
+                    self.rec.capture(rec, sys._getframe(1).f_locals)
+                    if not rec.light:  # a tensor-like argument showed up: time it again from the next call
+                        _mon.set_local_events(self.tool, code, _LOCAL)
+                        self.enabled.add(code)
+                return None
+            frame = sys._getframe(1)
             if rec is None:
                 kind = self.special.get(code)
                 if kind is None:
@@ -104,6 +111,10 @@ class Monitor:
                 _mon.set_local_events(self.tool, code, _LOCAL)
                 self.enabled.add(code)
             self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
+            if rec.light:  # just went light: stop timing it (this call is not pushed)
+                _mon.set_local_events(self.tool, code, 0)
+                self.enabled.discard(code)
+                return None
             self._push(code, rec)
         except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
             self.rec.internal_error(exc)

@@ -21,6 +21,8 @@ from typing import Any
 from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
 
 MAX_SIGNATURES = 64
+LIGHT_AFTER = 256  # calls without any tensor-like argument before a function goes "light"
+SAMPLE_EVERY = 64  # a light function's signature is captured on one call in this many
 SHARD_FORMAT = 1
 CO_OPTIMIZED = 0x1
 CO_VARARGS = 0x4
@@ -49,8 +51,8 @@ def param_names(code: CodeType) -> tuple[str, ...]:
 class Record:
     """What one process saw of one function."""
 
-    __slots__ = ("calls", "code", "eager_calls", "file", "graph_calls", "hybrid", "line", "module", "names", "overflow",
-                 "qualname", "sigs", "tests", "total_s", "traces_reported")
+    __slots__ = ("calls", "candidate", "code", "eager_calls", "file", "graph_calls", "hybrid", "last_test", "light", "line",
+                 "module", "names", "overflow", "qualname", "sample", "sigs", "tests", "total_s", "traces_reported")
 
     def __init__(self, module: str, qualname: str, file: str, line: int, names: tuple[str, ...], code: CodeType | None) -> None:
         self.module = module
@@ -65,6 +67,10 @@ class Record:
         self.total_s = 0.0
         self.hybrid = False
         self.traces_reported = 0
+        self.candidate = False  # has received a tensor, variable, array, Keras or tf.Module object
+        self.light = False  # a busy non-candidate: counted exactly, signatures sampled, not timed
+        self.sample = 0
+        self.last_test: str | None = None
         self.sigs: dict[Key, int] = {}
         self.overflow = 0
         self.tests: set[str] = set()
@@ -78,6 +84,7 @@ class Record:
             "signatures": [{"count": c, "args": {n: to_json(k) for n, k in zip(self.names, key, strict=False)}}
                            for key, c in sigs],
             "signatures_overflow": self.overflow, "tests": sorted(self.tests),
+            "signatures_sampled": self.sample > 0,
         }
 
 
@@ -174,24 +181,49 @@ class Recorder:
         return not fn()
 
     def add_call(self, rec: Record, f_locals: Any, graph: bool, count_call: bool = True) -> None:
+        """Count one call and its signature; a busy function that never saw a tensor-like argument goes light."""
         if count_call:
             rec.calls += 1
         if graph:
             rec.graph_calls += 1
         else:
             rec.eager_calls += 1
+        self.capture(rec, f_locals)
+        test = self.current_test
+        if test is not None:
+            rec.tests.add(test)
+        if rec.calls >= LIGHT_AFTER and not rec.candidate and not rec.hybrid:
+            rec.light = True
+
+    def capture(self, rec: Record, f_locals: Any) -> None:
         key = tuple([describe(f_locals[n]) if n in f_locals else ("none",) for n in rec.names])
         sigs = rec.sigs
         c = sigs.get(key)
         if c is not None:
             sigs[key] = c + 1
-        elif len(sigs) < MAX_SIGNATURES:
+            return
+        if len(sigs) < MAX_SIGNATURES:
             sigs[key] = 1
         else:
             rec.overflow += 1
+        if not rec.candidate and any(_heavy(k) for k in key):
+            rec.candidate = True
+            rec.light = False
+
+    def light_call(self, rec: Record, graph: bool) -> bool:
+        """The cheap path for a light function: exact counts and tests; True when this call's signature is sampled."""
+        rec.calls += 1
+        if graph:
+            rec.graph_calls += 1
+        else:
+            rec.eager_calls += 1
         test = self.current_test
-        if test is not None:
-            rec.tests.add(test)
+        if test is not rec.last_test:
+            rec.last_test = test
+            if test is not None:
+                rec.tests.add(test)
+        rec.sample += 1
+        return rec.sample % SAMPLE_EVERY == 0
 
     def internal_error(self, exc: BaseException) -> None:
         self.errors += 1
@@ -317,6 +349,18 @@ class Recorder:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh, default=repr)
         os.replace(tmp, path)
+
+
+def _heavy(key: Key) -> bool:
+    """Is this argument key tensor-like (what makes a function a tf.function candidate)?"""
+    kind = key[0]
+    if kind in ("tensor", "variable", "ndarray"):
+        return True
+    if kind == "object":
+        return bool(key[2])
+    if kind == "container" and key[4]:
+        return any(_heavy(item[1] if key[3] is not None else item) for item in key[4])
+    return False
 
 
 def _unwrap(obj: Any) -> Any:

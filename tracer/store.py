@@ -27,7 +27,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE functions (
     id INTEGER PRIMARY KEY, function TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, end_line INTEGER,
     calls INTEGER NOT NULL, eager_calls INTEGER NOT NULL, graph_calls INTEGER NOT NULL, total_s REAL NOT NULL,
-    hybrid INTEGER NOT NULL, tf_traces INTEGER NOT NULL, signatures_overflow INTEGER NOT NULL,
+    hybrid INTEGER NOT NULL, tf_traces INTEGER NOT NULL, signatures_overflow INTEGER NOT NULL, signatures_sampled INTEGER NOT NULL,
     lines_total INTEGER, covered TEXT
 );
 CREATE TABLE signatures (function_id INTEGER NOT NULL, args TEXT NOT NULL, count INTEGER NOT NULL);
@@ -64,6 +64,7 @@ class _Fn:
     tf_traces: int = 0
     sigs: dict[str, list[Any]] = field(default_factory=dict)  # canonical args json -> [args, count]
     overflow: int = 0
+    sampled: bool = False
     tests: set[str] = field(default_factory=set)
     stmts: list[int] | None = None
     covered: set[int] = field(default_factory=set)
@@ -90,7 +91,7 @@ class _Fn:
             "traces": max(self.graph_calls, self.tf_traces) if self.hybrid else self.graph_calls,
             "total_s": round(self.total_s, 6), "hybrid": self.hybrid,
             "signatures": [{"count": c, "args": a} for a, c in sigs], "signatures_overflow": self.overflow,
-            "tests": sorted(self.tests),
+            "signatures_sampled": self.sampled, "tests": sorted(self.tests),
             "lines_covered": len(self.covered) if coverage and self.lines_total() is not None else None,
             "lines_total": self.lines_total(),
         }
@@ -161,6 +162,7 @@ class Aggregate:
             fn.hybrid = fn.hybrid or bool(f.get("hybrid"))
             fn.tf_traces += int(f.get("traces_reported") or 0)
             fn.overflow += int(f.get("signatures_overflow") or 0)
+            fn.sampled = fn.sampled or bool(f.get("signatures_sampled"))
             for sig in f.get("signatures") or []:
                 fn.add_sig(sig["args"], int(sig["count"]))
             fn.tests.update(str(t) for t in f.get("tests") or [])
@@ -206,6 +208,7 @@ class Aggregate:
             fn.hybrid = fn.hybrid or bool(f["hybrid"])
             fn.tf_traces += int(f.get("tf_traces_reported") or 0)
             fn.overflow += int(f["signatures_overflow"])
+            fn.sampled = fn.sampled or bool(f.get("signatures_sampled"))
             for sig in f["signatures"]:
                 fn.add_sig(sig["args"], int(sig["count"]))
             fn.tests.update(f["tests"])
@@ -254,9 +257,10 @@ class Aggregate:
                     fn = self.fns[(f["function"], f["file"], f["line"])]
                     cur = con.execute(
                         "INSERT INTO functions (function, file, line, end_line, calls, eager_calls, graph_calls, total_s,"
-                        " hybrid, tf_traces, signatures_overflow, lines_total, covered) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " hybrid, tf_traces, signatures_overflow, signatures_sampled, lines_total, covered)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (fn.function, fn.file, fn.line, fn.end_line, fn.calls, fn.eager_calls, fn.graph_calls, fn.total_s,
-                         int(fn.hybrid), fn.tf_traces, fn.overflow, fn.lines_total(),
+                         int(fn.hybrid), fn.tf_traces, fn.overflow, int(fn.sampled), fn.lines_total(),
                          json.dumps(sorted(fn.covered)) if self.coverage else None))
                     fid = cur.lastrowid
                     con.executemany("INSERT INTO signatures VALUES (?, ?, ?)",
@@ -311,8 +315,8 @@ def load_profile(data_dir: Path) -> Profile:
             covered_by_fn: dict[str, list[int]] = {}
             for row in con.execute(
                     "SELECT id, function, file, line, end_line, calls, eager_calls, graph_calls, total_s, hybrid, tf_traces,"
-                    " signatures_overflow, lines_total, covered FROM functions ORDER BY total_s DESC, calls DESC, function"):
-                (fid, function, file, line, end_line, calls, eager, graph, total_s, hybrid, tf_traces, overflow,
+                    " signatures_overflow, signatures_sampled, lines_total, covered FROM functions ORDER BY total_s DESC, calls DESC, function"):
+                (fid, function, file, line, end_line, calls, eager, graph, total_s, hybrid, tf_traces, overflow, sampled,
                  lines_total, covered) = row
                 covered_lines = json.loads(covered) if covered else []
                 functions.append({
@@ -321,7 +325,7 @@ def load_profile(data_dir: Path) -> Profile:
                     "traces": max(graph, tf_traces) if hybrid else graph, "total_s": round(total_s, 6),
                     "hybrid": bool(hybrid), "tf_traces_reported": tf_traces,
                     "signatures": sorted(sigs.get(fid, []), key=lambda s: -s["count"]), "signatures_overflow": overflow,
-                    "tests": tests.get(fid, []),
+                    "signatures_sampled": bool(sampled), "tests": tests.get(fid, []),
                     "lines_covered": len(covered_lines) if coverage and lines_total is not None else None,
                     "lines_total": lines_total,
                 })

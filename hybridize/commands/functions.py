@@ -41,7 +41,9 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
                       str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
                       str(len(f["tests"])), lines)
     console = Console()
+    if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
+        console = Console(width=200)
     console.print(table)
     meta = prof.meta
     console.print(f"exit status {meta.get('exit_code')}, {meta.get('duration_s')} s, {meta.get('processes')} process(es), "
-                  f"Python {', '.join(meta.get('pythons') or [])}, {len(meta.get('tests') or {})} tests", highlight=False)
+                  f"Python {', '.join(meta.get('pythons') or [])}, {len(meta.get('tests') or {})} tests", highlight=False, soft_wrap=True)

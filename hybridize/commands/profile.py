@@ -44,7 +44,7 @@ def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str
     return {
         "HYBRIDIZE_TRACE_DIR": str(shard_dir), "HYBRIDIZE_ROOT": str(root),
         "HYBRIDIZE_INCLUDE": os.pathsep.join(include), "HYBRIDIZE_EXCLUDE": os.pathsep.join(exclude),
-        "HYBRIDIZE_COVERAGE": "0" if user_cov else "1", "PYTEST_PLUGINS": ",".join(plugins),
+        "HYBRIDIZE_COVERAGE": "0" if user_cov else os.environ.get("HYBRIDIZE_COVERAGE", "1"), "PYTEST_PLUGINS": ",".join(plugins),
     }
 
 
@@ -115,14 +115,14 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     console = Console(stderr=True)
     rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout)
     for w in warnings:
-        console.print(f"hybridize: warning: {w}", highlight=False)
+        console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
     from hybridize.tracer.store import load_profile
 
     prof = load_profile(data)
     n_tests = len(prof.meta.get("tests") or {})
     console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} process(es)"
                   + (f", {n_tests} tests" if n_tests else "")
-                  + f"; command exited with status {rc}; profile in {db}", highlight=False)
+                  + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
     if run_after_profile is None:
         return rc
     perf_cmd = shlex.split(perf) if perf else None
