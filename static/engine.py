@@ -73,11 +73,11 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
         index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
     for fid, info in index.functions.items():
         t1 = time.perf_counter()
-        r = rules[fid]
+        prepared = rules[fid]
         try:
-            if r is None:
+            if prepared is None:
                 raise RecursionError
-            facts[fid] = r.run()
+            facts[fid] = prepared.run()
         except RecursionError:  # absurdly deep expressions: say so rather than crash
             f = FuncFacts(info=info)
             f.add("HY501", info.line, "the function is too deeply nested to analyse")

@@ -157,6 +157,27 @@ class Index:
             return None
         return None
 
+    def canonical(self, dotted: str) -> str:
+        """Follow re-exports of project modules: ``pkg.keras.layers.Dense`` -> ``keras.layers.Dense`` when
+        ``pkg/__init__.py`` does ``import keras``; project objects keep their project path."""
+        for _ in range(6):
+            parts = dotted.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                mod = self.modules.get(".".join(parts[:i]))
+                if mod is None:
+                    continue
+                head = parts[i]
+                if head in mod.imports and head not in mod.functions and head not in mod.classes:
+                    target = mod.imports[head]
+                    new = ".".join([target, *parts[i + 1:]])
+                    if new != dotted:
+                        dotted = new
+                        break
+                return dotted
+            else:
+                return dotted
+        return dotted
+
     def find_method(self, cls: ClassInfo, name: str, _seen: set[str] | None = None) -> FuncInfo | None:
         """``name`` on ``cls`` or its project bases (depth-first, like a simple MRO)."""
         seen = _seen if _seen is not None else set()

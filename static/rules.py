@@ -540,7 +540,7 @@ class FunctionRules(FastVisitor):
         if not (head in mod.imports or head in mod.functions or head in mod.classes or head in mod.global_values
                 or head in ("tf", "np") or head in BUILTINS):
             return None  # a closure variable or a name we cannot see (star import)
-        return mod.resolve_dotted(text)
+        return self.index.canonical(mod.resolve_dotted(text))
 
     def tensorish(self, node: ast.expr) -> bool:
         """Best-effort: does this expression produce a tensor (not a shape, dtype or Python value)?"""

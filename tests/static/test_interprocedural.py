@@ -225,3 +225,12 @@ def step(ema, x):
 """)
     assert "HY105" in _codes(a.get("mod:register"))  # type: ignore[arg-type]
     assert "HY105" not in _codes(a.get("mod:step"))  # type: ignore[arg-type]
+
+
+def test_reexported_library_module_is_canonical(project: Callable[..., Analysis]) -> None:
+    a = project({
+        "pkg/__init__.py": "try:\n    import tensorflow.keras as keras\nexcept ImportError:\n    import keras\n",
+        "pkg/models.py": "from pkg import keras\n\ndef make(x):\n    return keras.layers.Dense(3)(x)\n",
+    })
+    r = a.get("pkg.models:make")
+    assert r is not None and "HY307" in _codes(r) and "HY501" not in _codes(r)
