@@ -1,0 +1,172 @@
+"""The trial hook for real: a tiny TensorFlow project run with functions wrapped in memory.
+
+Few runs (each imports TensorFlow in a subprocess), shared through session-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hybridize.planner.trials import TrialResult, run_trial
+
+pytest.importorskip("tensorflow")
+
+MOD = '''
+import tensorflow as tf
+
+SEEN = []
+
+
+def many_ops(x):
+    for _ in range(20):
+        x = x * 1.0001 + 0.001
+    return x
+
+
+def outer(x):
+    return many_ops(x) + 1.0
+
+
+def side_effect(x):
+    SEEN.append(1)
+    return x * 2.0
+
+
+class Block:
+    def __init__(self):
+        self.w = tf.Variable(tf.ones([4, 4]))
+
+    def __call__(self, x):
+        return tf.matmul(x, self.w)
+
+
+@tf.function
+def already(x, n):
+    return x * n
+'''
+
+RUN = '''
+import tensorflow as tf
+from pkg import mod
+b = mod.Block()
+for i in range(30):
+    x = tf.ones([1 + i % 3, 4])
+    mod.outer(x)
+    b(x)
+    mod.already(x, i % 4)
+'''
+
+TESTS = '''
+import tensorflow as tf
+from pkg import mod
+
+def test_side():
+    before = len(mod.SEEN)
+    mod.side_effect(tf.ones([2]))
+    mod.side_effect(tf.ones([2]))
+    assert len(mod.SEEN) == before + 2
+
+def test_outer():
+    assert mod.outer(tf.zeros([2])).shape == (2,)
+'''
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("proj")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "pkg" / "mod.py").write_text(textwrap.dedent(MOD), encoding="utf-8")
+    (root / "run.py").write_text(textwrap.dedent(RUN), encoding="utf-8")
+    (root / "test_mod.py").write_text(textwrap.dedent(TESTS), encoding="utf-8")
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    return root
+
+
+FUNCS = ["pkg.mod:many_ops", "pkg.mod:outer", "pkg.mod:Block.__call__", "pkg.mod:already"]
+
+
+def _run(project: Path, label: str, targets: list[dict[str, object]], **kw: object) -> TrialResult:
+    cwd = os.getcwd()
+    os.chdir(project)  # commands run in the current folder, as the profile ran them
+    try:
+        return run_trial([sys.executable, *kw.pop("argv", ["run.py"])], root=project,  # type: ignore[misc]
+                         work_dir=project / ".hybridize" / "trials", label=label, targets=targets, **kw)  # type: ignore[arg-type]
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="session")
+def baseline(project: Path) -> TrialResult:
+    return _run(project, "baseline", [{"function": f, "mode": "time"} for f in FUNCS], digest_calls=2,
+                record_signatures=True)
+
+
+@pytest.fixture(scope="session")
+def graph(project: Path) -> TrialResult:
+    sig = {"input_signature": [{"shape": [None, 4], "dtype": "float32"}]}
+    targets = [{"function": "pkg.mod:many_ops", "mode": "graph", "settings": {}},
+               {"function": "pkg.mod:Block.__call__", "mode": "graph", "settings": sig},
+               {"function": "pkg.mod:outer", "mode": "time"},
+               {"function": "pkg.mod:already", "mode": "eager"}]
+    return _run(project, "graph", targets, digest_calls=2)
+
+
+def test_baseline_counts_calls_edges_traces_and_signatures(baseline: TrialResult) -> None:
+    assert baseline.exit_code == 0, baseline.hook_errors
+    assert set(FUNCS) <= baseline.patched
+    assert baseline.func("pkg.mod:outer").calls == 30
+    assert baseline.func("pkg.mod:Block.__call__").calls == 30
+    assert baseline.edges[("pkg.mod:outer", "pkg.mod:many_ops")] == 30
+    assert baseline.func("pkg.mod:already").traces == 12  # 3 shapes x 4 Python values, an existing tf.function
+    shapes = sorted(s["args"]["x"]["shape"] for s in baseline.func("pkg.mod:many_ops").signatures)
+    assert shapes == [[1, 4], [2, 4], [3, 4]]
+    assert baseline.func("pkg.mod:many_ops").digests[0]["in"][0][0]["shape"] == [1, 4]
+
+
+def test_graph_mode_traces_as_predicted(baseline: TrialResult, graph: TrialResult) -> None:
+    assert graph.exit_code == 0, graph.hook_errors
+    assert graph.func("pkg.mod:many_ops").traces == 3  # plain: one trace per shape
+    assert graph.func("pkg.mod:Block.__call__").traces == 1  # input_signature with a None batch dim
+    assert graph.func("pkg.mod:already").traces == 0  # removed decorator: runs eagerly
+    assert graph.func("pkg.mod:many_ops").calls == 30
+    base, conv = baseline.func("pkg.mod:many_ops").digests[0], graph.func("pkg.mod:many_ops").digests[0]
+    assert base["in"] == conv["in"]
+    assert abs(base["out"]["sum"] - conv["out"]["sum"]) < 1e-3
+
+
+def test_pytest_outcomes_and_selection(project: Path) -> None:
+    targets = [{"function": "pkg.mod:side_effect", "mode": "graph", "settings": {}}]
+    result = _run(project, "tests", targets, argv=["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mod.py"])
+    assert result.tests["test_mod.py::test_side"]["outcome"] == "failed"
+    assert result.tests["test_mod.py::test_outer"]["outcome"] == "passed"
+    only = _run(project, "only", targets, argv=["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mod.py"],
+                only_tests=["test_mod.py::test_outer"])
+    assert set(only.tests) == {"test_mod.py::test_outer"}
+
+
+@pytest.mark.skipif(shutil.which("hybridize") is None and not (Path(sys.executable).parent / "hybridize").exists(),
+                    reason="hybridize CLI not installed")
+def test_profile_pipeline_end_to_end(project: Path, tmp_path: Path) -> None:
+    """`hybridize profile` -> plan.json: side effect rejected by static analysis, tiny function not recommended."""
+    work = tmp_path / "proj"
+    shutil.copytree(project, work, ignore=shutil.ignore_patterns(".hybridize"))
+    exe = Path(sys.executable).parent / "hybridize"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(exe), "profile", "--budget", "1", "--", sys.executable, "-m", "pytest", "-q",
+                           "-p", "no:cacheprovider", "test_mod.py"], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    plan = json.loads((work / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
+    reasons = {r["function"]: r["reason"] for r in plan["rejected"]}
+    assert reasons.get("pkg.mod:side_effect") in ("blocker-finding", "test-failure")
+    recommended = {r["function"] for r in plan["recommendations"]}
+    assert "pkg.mod:side_effect" not in recommended
+    assert plan["meta"]["runs"][0]["label"] == "baseline"
