@@ -229,7 +229,7 @@ def _report(fid: str, info: FuncInfo, f: FuncFacts, props: list[_Prop], hyb: tup
     report = FunctionReport(
         function=fid, file=info.module.file, line=info.line, end_line=info.end_line, verdict=verdict,
         hybrid=hyb[0], decorator_args=hyb[1], findings=findings, assumptions=assumptions, calls=calls,
-        params=f.params, is_method=info.cls is not None,
+        params=f.params, is_method=info.cls is not None, control_params=list(f.control_params),
         class_bases=list(info.cls.bases) if info.cls is not None else [],
     )
     report.precondition = _precondition(report, f)

@@ -78,6 +78,7 @@ class FunctionReport:
     calls: list[str] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     precondition: dict[str, Any] = field(default_factory=dict)
+    control_params: list[str] = field(default_factory=list)  # params whose value drives Python if/while/range
     is_method: bool = False
     class_bases: list[str] = field(default_factory=list)  # resolved base-class names when a method
 
@@ -109,6 +110,7 @@ class FunctionReport:
             "calls": list(self.calls),
             "params": [p.to_json() for p in self.params],
             "precondition": self.precondition,
+            "control_params": list(self.control_params),
         }
 
 

@@ -98,6 +98,7 @@ class FuncFacts:
     speculative: bool = False
     locals_: set[str] = field(default_factory=set)  # names local to this function (for closure propagation)
     nested_hybrid: list[tuple[str, int]] = field(default_factory=list)  # (name, line) of nested tf.functions
+    control_params: list[str] = field(default_factory=list)  # parameters whose value drives Python control flow
 
     def add(self, code: str, line: int, message: str, closure_name: str | None = None) -> None:
         self.findings.append(Finding(code=code, line=line, message=message, file=self.info.module.file,
@@ -680,6 +681,9 @@ class FunctionRules(FastVisitor):
                                                "(unrolled or a tf.while_loop); fails if that dimension is unknown")
         if fq in ("range", "builtins.range") or (fq is None and isinstance(it, ast.Call)):
             self._shape_use(it, node.lineno, "loop bound")
+        if fq in ("range", "builtins.range") and isinstance(it, ast.Call):
+            for arg in it.args:
+                self._control(arg)
         self.visit(node.iter)
         self.loops.append((node, self._loop_is_tensor(node)))
         for stmt in node.body:
@@ -691,6 +695,7 @@ class FunctionRules(FastVisitor):
     visit_AsyncFor = visit_For  # type: ignore[assignment]
 
     def visit_While(self, node: ast.While) -> None:
+        self._control(node.test)
         self._shape_use(node.test, node.lineno, "`while` condition")
         self.visit(node.test)
         self.loops.append((node, self._loop_is_tensor(node)))
@@ -711,7 +716,25 @@ class FunctionRules(FastVisitor):
         return ("None" in text or "hasattr" in text or "built" in text or "initialized" in text
                 or "initialised" in text or "_created" in text)
 
+    def _control(self, test: ast.AST) -> None:
+        """Record parameters whose *value* decides a branch / loop bound (``if training:``, ``range(n)``); not
+        ``x is None``, ``isinstance(x, ...)``, ``len(x)``, ``x.shape`` (those are trace-time facts)."""
+        if isinstance(test, ast.Name):
+            if test.id in self.param_names and test.id != self.self_name and test.id not in self.facts.control_params:
+                self.facts.control_params.append(test.id)
+            return
+        if isinstance(test, ast.Attribute):
+            return
+        if isinstance(test, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in test.ops):
+            return
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id in (
+                "isinstance", "hasattr", "callable", "len", "type", "getattr"):
+            return
+        for child in ast.iter_child_nodes(test):
+            self._control(child)
+
     def visit_If(self, node: ast.If) -> None:
+        self._control(node.test)
         self._shape_use(node.test, node.lineno, "`if` condition")
         self.visit(node.test)
         guard = self._is_guard(node.test)
@@ -733,6 +756,7 @@ class FunctionRules(FastVisitor):
         self.guard_depth -= guard
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._control(node.test)
         self._shape_use(node.test, node.lineno, "conditional expression")
         self.generic_visit(node)
 

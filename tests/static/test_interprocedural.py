@@ -234,3 +234,18 @@ def test_reexported_library_module_is_canonical(project: Callable[..., Analysis]
     })
     r = a.get("pkg.models:make")
     assert r is not None and "HY307" in _codes(r) and "HY501" not in _codes(r)
+
+
+def test_control_params(fn: Callable[[str, str], FunctionReport]) -> None:
+    src = TF + """
+def f(x, training, n, mask=None, scale=1.0):
+    if training:
+        x = tf.nn.dropout(x, 0.1)
+    if mask is not None and isinstance(mask, tf.Tensor):
+        x = x * mask
+    for _ in range(n):
+        x = x * scale
+    return x
+"""
+    r = fn(src, "f")
+    assert r.control_params == ["training", "n"] and r.to_json()["control_params"] == ["training", "n"]
