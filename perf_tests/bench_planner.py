@@ -90,7 +90,7 @@ def plan_targets(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def static_all(project: Path) -> dict[str, dict[str, Any]]:
     from hybridize.planner.candidates import received_tensors
-    from hybridize.static import analyze  # type: ignore[attr-defined]
+    from hybridize.static import analyze
     from hybridize.tracer.store import load_profile
 
     from hybridize.project import load_config

@@ -60,7 +60,7 @@ def load_inputs(root: Path, data_dir: Path) -> Inputs:
     static_ok = True
     errors: list[str] = []
     try:
-        from hybridize.static import analyze  # type: ignore[attr-defined]
+        from hybridize.static import analyze
 
         analysis = analyze(root, [root / p for p in config.paths] or None, config.exclude)
         reports = [f.to_json() for f in analysis.functions]
@@ -178,7 +178,7 @@ class Trials:
         return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
     def run_level(self, index: int, names: list[str]) -> None:
-        converted = {n: self.by_name[n].trial_settings for n in names}
+        converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
         result = self.run(f"level{index}", self.perf, self.targets(converted), digests=True)
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
@@ -268,7 +268,7 @@ class Trials:
     def run_correctness(self) -> None:
         """The test command with every candidate converted, when it is not the performance command."""
         names = [c.function for c in self.candidates]
-        converted = {n: self.by_name[n].trial_settings for n in names}
+        converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
         result = self.run("tests", self.test, self.targets(converted))
         failing = self.newly_failing(result, self.test_baseline)
         if not failing and not result.tests and result.exit_code != self.test_exit:
@@ -282,8 +282,8 @@ class Trials:
                            f"{len(suspects)} conversion(s)[/yellow]")
         tests = [t for t in failing if t != "(test command)"] or None
         culprits = self.bisect(self.test, suspects, converted, tests, "tests", [0], self.test_baseline, self.test_exit)
-        for n, tests in culprits.items():
-            self.measurements[n].failure = tests or {"(test command)": "fails under conversion"}
+        for n, broken in culprits.items():
+            self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 
     def try_variants(self, levels: list[list[str]]) -> None:
         """Within the budget: the best other settings, removing a retuned decorator, then ``jit_compile=True``."""

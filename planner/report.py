@@ -180,11 +180,11 @@ def _chart(plan: Plan) -> str:
     for i, (name, value) in enumerate(rows):
         y = 5 + i * row_h
         w = abs(value) / scale * half
-        x = zero if value >= 0 else zero - w
+        left = zero if value >= 0 else zero - w
         color = "#2e7d32" if value >= 0 else "#c62828"
         short = name if len(name) <= 48 else "…" + name[-47:]
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(short)}</text>')
-        parts.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" fill="{color}">'
+        parts.append(f'<rect x="{left:.1f}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" fill="{color}">'
                      f'<title>{html.escape(name)}: {value:+.4f} s</title></rect>')
         parts.append(f'<text x="{zero + (w if value >= 0 else 0) + 4:.1f}" y="{y + 15}" font-size="11">{value:+.3f} s</text>')
     parts.append(f'<line x1="{zero}" y1="0" x2="{zero}" y2="{row_h * len(rows) + 10}" stroke="#555"/>')

@@ -263,8 +263,8 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
         try:
             result = call(*args, **kwargs)
         except BaseException as exc:
-            key = f"{type(exc).__name__}: {short_error(str(exc))}"
-            stats.errors[key] = stats.errors.get(key, 0) + 1
+            err = f"{type(exc).__name__}: {short_error(str(exc))}"
+            stats.errors[err] = stats.errors.get(err, 0) + 1
             raise
         finally:
             elapsed = time.perf_counter() - start
