@@ -60,13 +60,14 @@ def _start_coverage(rec: Recorder) -> None:
     except ImportError:
         return
     try:
-        cov = coverage.Coverage(data_file=None, config_file=False, include=[p if p.endswith(".py") else os.path.join(p, "*") for p in rec.include],
+        include = [p if p.endswith(".py") else os.path.join(p, "*") for p in rec.include]
+        cov = coverage.Coverage(data_file=None, config_file=False, include=include,
                                 auto_data=False)
         if sys.version_info >= (3, 12):
             cov.set_option("run:core", "sysmon")
         cov.start()
         rec.coverage = cov
-    except Exception as exc:  # noqa: BLE001 - coverage is optional evidence, never a reason to fail
+    except Exception as exc:
         rec.internal_error(exc)
 
 
@@ -77,7 +78,7 @@ def finish() -> None:
         return
     try:
         rec.dump()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"hybridize: could not write the profile shard: {exc}", file=sys.stderr)
 
 

@@ -123,7 +123,7 @@ def _sequence(v: Any, depth: int) -> Key:
 
 def _mapping(v: dict[Any, Any], depth: int) -> Key:
     keys = []
-    items = [] if depth < MAX_DEPTH else None
+    items: list[tuple[str, Key]] | None = [] if depth < MAX_DEPTH else None
     for i, (k, x) in enumerate(v.items()):
         if i >= MAX_KEYS:
             break

@@ -73,7 +73,7 @@ class _Instrumenter:
                 self.slots[slot] = rec
             self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
             return None if rec.light else self._push(rec)
-        except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
+        except BaseException as exc:
             self.rec.internal_error(exc)
             return None
 
@@ -87,7 +87,7 @@ class _Instrumenter:
                 active[rec] -= 1
             if t0 is not None:
                 rec.total_s += perf_counter() - t0
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.rec.internal_error(exc)
 
     def autograph(self) -> None:
@@ -96,7 +96,7 @@ class _Instrumenter:
             rec = self.rec.record_for_autograph(frame.f_code, frame)
             if rec is not None:
                 self.rec.add_call(rec, frame.f_locals, True, count_call=not rec.hybrid)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.rec.internal_error(exc)
 
     def tf_call(self) -> Token:
@@ -108,7 +108,7 @@ class _Instrumenter:
                 return None
             self.rec.add_call(rec, bind_call(fn, rec, loc.get("args", ()), loc.get("kwds", {})), self.rec.is_graph())
             return self._push(rec)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.rec.internal_error(exc)
             return None
 
@@ -207,9 +207,9 @@ def install(rec: Recorder) -> _Instrumenter:
                 return instrument(self.get_data(path), path, kind, _HOOKS[0])
         except SyntaxError:
             raise
-        except Exception as exc:  # noqa: BLE001 - fall back to the plain import
+        except Exception as exc:
             _HOOKS[0].rec.internal_error(exc)
         return original(self, fullname)
 
-    SourceFileLoader.get_code = get_code  # type: ignore[method-assign]
+    SourceFileLoader.get_code = get_code  # type: ignore[method-assign,assignment]
     return hooks

@@ -74,7 +74,7 @@ class Monitor:
                           _mon.events.PY_YIELD, _mon.events.PY_UNWIND):
                 _mon.register_callback(tool, event, None)
             _mon.free_tool_id(tool)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.rec.internal_error(exc)
 
     # -- callbacks: each catches everything ------------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Monitor:
                 self.enabled.discard(code)
                 return None
             self._push(code, rec)
-        except BaseException as exc:  # noqa: BLE001 - never raise into the user's program
+        except BaseException as exc:
             self.rec.internal_error(exc)
         return None
 
@@ -149,7 +149,7 @@ class Monitor:
             rec = self.rec.records.get(code)
             if rec is not None:
                 self._push(code, rec)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             self.rec.internal_error(e)
         return None
 
@@ -176,7 +176,7 @@ class Monitor:
             active[key] -= 1
             if t0 is not None and rec is not None:
                 rec.total_s += perf_counter() - t0
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.rec.internal_error(exc)
         return None
 

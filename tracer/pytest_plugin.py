@@ -11,7 +11,6 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-
 from hybridize.tracer import bootstrap
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
@@ -49,5 +48,5 @@ def pytest_runtest_logreport(report: Any) -> None:
         old = rec.test_outcomes.get(report.nodeid)
         if old is None or _RANK[new] > _RANK[old]:
             rec.test_outcomes[report.nodeid] = new
-    except Exception as exc:  # noqa: BLE001 - never break the user's test run
+    except Exception as exc:
         rec.internal_error(exc)

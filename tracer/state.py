@@ -309,7 +309,7 @@ class Recorder:
                     count = obj.experimental_get_tracing_count()
                     if isinstance(count, int) and count > rec.traces_reported:
                         rec.traces_reported = count
-                except Exception as exc:  # noqa: BLE001 - never break the user's exit
+                except Exception as exc:
                     self.internal_error(exc)
 
     # -- output ------------------------------------------------------------------------------------------------------------
@@ -323,7 +323,7 @@ class Recorder:
                     rel = self.project_relpath(path)
                     if rel is not None:
                         cov[rel] = sorted(data.lines(path) or [])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.internal_error(exc)
         return {
             "format": SHARD_FORMAT, "pid": os.getpid(), "python": sys.version.split()[0], "argv": list(sys.argv),
@@ -340,7 +340,7 @@ class Recorder:
         self.dumped = True
         try:
             self.scan_hybrid()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.internal_error(exc)
         data = self.shard()
         name = f"shard-{os.uname().nodename}-{os.getpid()}-{int(self.started * 1000) % 10**9}.json"
@@ -369,7 +369,7 @@ def _unwrap(obj: Any) -> Any:
         for attr in ("python_function", "__func__", "__wrapped__", "_python_function"):
             try:
                 inner = getattr(obj, attr, None)
-            except Exception:  # noqa: BLE001 - odd descriptors
+            except Exception:
                 inner = None
             if inner is not None:
                 break

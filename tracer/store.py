@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybridize.errors import HybridizeError
 from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
+
+from hybridize.errors import HybridizeError
 
 SCHEMA_VERSION = 1
 PROFILE_FILE = "profile.db"
@@ -27,7 +28,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE functions (
     id INTEGER PRIMARY KEY, function TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, end_line INTEGER,
     calls INTEGER NOT NULL, eager_calls INTEGER NOT NULL, graph_calls INTEGER NOT NULL, total_s REAL NOT NULL,
-    hybrid INTEGER NOT NULL, tf_traces INTEGER NOT NULL, signatures_overflow INTEGER NOT NULL, signatures_sampled INTEGER NOT NULL,
+    hybrid INTEGER NOT NULL, tf_traces INTEGER NOT NULL, signatures_overflow INTEGER NOT NULL,
+    signatures_sampled INTEGER NOT NULL,
     lines_total INTEGER, covered TEXT
 );
 CREATE TABLE signatures (function_id INTEGER NOT NULL, args TEXT NOT NULL, count INTEGER NOT NULL);
@@ -315,7 +317,8 @@ def load_profile(data_dir: Path) -> Profile:
             covered_by_fn: dict[str, list[int]] = {}
             for row in con.execute(
                     "SELECT id, function, file, line, end_line, calls, eager_calls, graph_calls, total_s, hybrid, tf_traces,"
-                    " signatures_overflow, signatures_sampled, lines_total, covered FROM functions ORDER BY total_s DESC, calls DESC, function"):
+                    " signatures_overflow, signatures_sampled, lines_total, covered FROM functions"
+                    " ORDER BY total_s DESC, calls DESC, function"):
                 (fid, function, file, line, end_line, calls, eager, graph, total_s, hybrid, tf_traces, overflow, sampled,
                  lines_total, covered) = row
                 covered_lines = json.loads(covered) if covered else []

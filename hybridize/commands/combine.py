@@ -13,7 +13,8 @@ from hybridize.project import data_dir as resolve_data_dir
 
 @click.command("combine")
 @click.argument("sources", nargs=-1, type=click.Path())
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where to write the result (default ROOT/.hybridize).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to write the result (default ROOT/.hybridize).")
 @click.option("--root", type=str, default=None, help="Project root (default: found from the current folder).")
 def combine(sources: tuple[str, ...], data_dir: str | None, root: str | None) -> None:
     """Merge SOURCES (data dirs holding profile.db, profile.db files, or folders of raw shard-*.json) into one profile."""

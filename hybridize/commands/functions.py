@@ -13,7 +13,8 @@ from hybridize.project import data_dir as resolve_data_dir
 
 @click.command("functions")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON list (see the README) instead of a table.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Where the profile is (default ROOT/.hybridize).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the profile is (default ROOT/.hybridize).")
 @click.option("--root", type=str, default=None, help="Project root (default: found from the current folder).")
 @click.option("--limit", type=int, default=None, help="Show at most this many functions in the table.")
 def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int | None) -> None:
@@ -46,4 +47,5 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
     console.print(table)
     meta = prof.meta
     console.print(f"exit status {meta.get('exit_code')}, {meta.get('duration_s')} s, {meta.get('processes')} process(es), "
-                  f"Python {', '.join(meta.get('pythons') or [])}, {len(meta.get('tests') or {})} tests", highlight=False, soft_wrap=True)
+                  f"Python {', '.join(meta.get('pythons') or [])}, {len(meta.get('tests') or {})} tests",
+                  highlight=False, soft_wrap=True)

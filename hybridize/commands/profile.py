@@ -78,7 +78,8 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
         warnings.append("no Python process of the command was traced (is it a Python program? `python -I/-S/-E` "
                         "bypass the tracer's sitecustomize)")
     if agg.errors:
-        warnings.append(f"the tracer counted {agg.errors} internal errors (first: {agg.error_samples[0] if agg.error_samples else '?'})")
+        first = agg.error_samples[0] if agg.error_samples else "?"
+        warnings.append(f"the tracer counted {agg.errors} internal errors (first: {first})")
     if rc == 124:
         warnings.append(f"the command timed out after {timeout_s} s and was stopped; the profile is partial")
     return rc, db, warnings

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hybridize.errors import HybridizeError
 from hybridize.tracer.state import MAX_SIGNATURES
 from hybridize.tracer.store import Aggregate, load_profile, merge_shards
+
+from hybridize.errors import HybridizeError
 
 SOURCE = '''import functools
 
@@ -29,7 +29,8 @@ class K:
 '''
 
 
-def shard(calls: int = 3, sigs: int = 1, tests: dict[str, str] | None = None, coverage: list[int] | None = None) -> dict[str, Any]:
+def shard(calls: int = 3, sigs: int = 1, tests: dict[str, str] | None = None,
+          coverage: list[int] | None = None) -> dict[str, Any]:
     return {
         "format": 1, "pid": 1, "python": "3.12.1", "errors": 0, "tests": tests or {}, "coverage_enabled": True,
         "coverage": {"pkg/mod.py": coverage or []},
