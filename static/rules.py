@@ -493,7 +493,9 @@ class FunctionRules(FastVisitor):
                 speculative = True
         if speculative:
             for p in candidates:
-                if p.kind in ("positional", "keyword-only") and p.name not in primitive and not p.has_default:
+                if p.kind in ("positional", "keyword-only") and p.name not in primitive and not p.has_default \
+                        and not self._layerish(p.name) and not NOT_TENSOR_NAME.search(p.name) \
+                        and not CONTAINER_ANNOTATION.match(p.annotation or ""):
                     tensors.add(p.name)
             facts.speculative = True
         # Usage: a parameter passed straight to a TensorFlow op, or named like a tensor.
