@@ -28,8 +28,9 @@ KNOWN_LIBS = {"tensorflow", "keras", "tf_keras", "numpy", "math", "functools", "
               "six", "inspect", "warnings", "logging", "absl", "os", "sys", "time", "random", "datetime", "json",
               "pickle", "shutil", "subprocess", "io", "pathlib", "socket", "requests", "urllib", "http", "sonnet",
               "typing_extensions", "numbers", "weakref", "textwrap", "builtins", "__future__", "attr", "attrs"}
-IO_PREFIXES = ("os.", "shutil.", "subprocess.", "io.open", "pickle.dump", "pickle.load", "json.dump", "json.load",
-               "numpy.save", "numpy.load", "numpy.savetxt", "numpy.loadtxt", "sys.stdout.", "sys.stderr.",
+IO_EXACT = {"pickle.dump", "pickle.load", "json.dump", "json.load", "marshal.dump", "marshal.load"}
+IO_PREFIXES = ("os.", "shutil.", "subprocess.", "io.open", "numpy.save", "numpy.load",
+               "numpy.savetxt", "numpy.loadtxt", "sys.stdout.", "sys.stderr.",
                "sys.stdin.", "imageio.", "PIL.Image.open", "matplotlib.pyplot.savefig", "matplotlib.pyplot.show",
                "matplotlib.pyplot.imsave", "cv2.imread", "cv2.imwrite", "h5py.File", "csv.writer", "csv.reader",
                "glob.glob", "tempfile.")
@@ -72,6 +73,7 @@ CONSTRUCTOR_NAMES = {"__init__", "__new__", "__post_init__", "__init_subclass__"
 CONTAINER_ANNOTATION = re.compile(r"^(typing\.)?(Sequence|List|list|Tuple|tuple|Dict|dict|Iterable|Mapping|Set|set|"
                                   r"Collection|Iterator)\b")
 NOT_TENSOR_NAME = re.compile(r"(^|_)(shape|shapes|size|sizes|dims?|axis|axes|dtype|name|rank|ndims|perm)$")
+BUILD_NAME = re.compile(r"^_?build|_build$|^_?(create|init|make)_(variables|weights|slots|state)")
 GUARD_NAMES = {"__init__", "build", "_build", "_initialize", "initialize", "_create_variables", "create_variables",
                "_init_variables", "setup", "_setup", "_create_slots", "_create_slot"}
 
@@ -385,7 +387,7 @@ class FunctionRules(FastVisitor):
         facts.locals_ = set(self.local_names)
         self._classify_names()
         self._tensor_evidence()
-        self.guarded_function = self.info.name in GUARD_NAMES or any(
+        self.guarded_function = self.info.name in GUARD_NAMES or BUILD_NAME.search(self.info.name) is not None or any(
             (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once")
             for d in ([] if isinstance(node, ast.Lambda) else node.decorator_list))
         for line in scope.yields[:1]:
@@ -568,6 +570,8 @@ class FunctionRules(FastVisitor):
         if isinstance(node, ast.Compare):
             if any(isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for op in node.ops):
                 return False
+            if any(isinstance(v, ast.Constant) and isinstance(v.value, (str, bytes)) for v in node.comparators):
+                return False  # `labels == "inferred"`: a Python value
             return any(self.tensorish(v) for v in [node.left, *node.comparators])
         if isinstance(node, ast.Subscript):
             return self.tensorish(node.value)
@@ -1174,7 +1178,7 @@ class FunctionRules(FastVisitor):
             self._report("HY102", line, f"`{fq}(...)` logs only while tracing")
         elif fq.startswith(NET_PREFIXES):
             self._report("HY107", line, f"`{fq}(...)` is network I/O: runs only while tracing")
-        elif fq.startswith(IO_PREFIXES) and not fq.startswith(IO_SAFE):
+        elif fq in IO_EXACT or (fq.startswith(IO_PREFIXES) and not fq.startswith(IO_SAFE)):
             self._report("HY106", line, f"`{fq}(...)` does file/process I/O: runs only while tracing")
         elif fq in HOST_READ_NAMES:
             self._report("HY201", line, f"`{fq}(...)` reads a concrete tensor value")
