@@ -137,7 +137,8 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     saved = m.saved_s() or 0.0
     threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())
     speedup = m.speedup() or 0.0
-    if saved > threshold and speedup > 1.0:
+    if saved > threshold and (speedup > 1.0 or c.action != "convert"):
+        # tune / de-hybridize pay through fewer traces or no graph-call overhead: the total decides
         return True, "", ""
     if c.action == "dehybridize":
         return False, "already-optimal", (f"the existing tf.function pays: eager would take {m.trial_total() or 0:.3f} s "
@@ -152,6 +153,9 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
         be_text = f"; break-even after {be:.0f} calls per trace" if be is not None else ""
         return False, "too-few-calls", (f"{speedup:.2f}x per call but tracing ({m.trace_overhead_s():.3f} s, "
                                         f"{m.trial.traces} trace(s)) is not paid back by {m.base.calls} calls{be_text}")
+    if c.action == "tune":
+        return False, "measured-slower", (f"{m.trial_total() or 0:.3f} s with the new settings vs {m.eager_total():.3f} s "
+                                          "with the current decorator")
     return False, "measured-slower", (f"{m.trial_total() or 0:.3f} s as a graph vs {m.eager_total():.3f} s eager "
                                       f"({speedup:.2f}x per call)")
 

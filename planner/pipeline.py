@@ -191,6 +191,27 @@ class Trials:
             m.run = result.label
             m.settings = converted[n]
             m.results_check, m.results_detail = compare_digests(self.baseline.func(n).digests, m.trial.digests)
+            if m.results_check == "mismatch" and self._draws_random(m.candidate):
+                m.results_check = "inconclusive"
+                m.results_detail = ("outputs differ, as expected: it draws tf.random numbers, whose stream differs "
+                                    "between eager and graph execution (" + m.results_detail + ")")
+
+    def _draws_random(self, c: Candidate) -> bool:
+        """Whether the function or a project callee calls ``tf.random``/``keras.random`` (read from the source)."""
+        reports = [c.static or {}]
+        for callee in (c.static or {}).get("calls", []) or []:
+            other = self.by_name.get(callee)
+            if other is not None and other.static:
+                reports.append(other.static)
+        for rep in reports:
+            try:
+                lines = (self.root / str(rep.get("file", ""))).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            body = "\n".join(lines[int(rep.get("line", 1)) - 1: int(rep.get("end_line", rep.get("line", 1)))])
+            if "tf.random." in body or "keras.random." in body or "stateless_random" in body:
+                return True
+        return False
 
     def _check_failures(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None],
                         command: list[str], label: str) -> None:
@@ -209,7 +230,7 @@ class Trials:
         self.console.print(f"[yellow]hybridize: {label}: "
                            f"{f'{len(failing)} test(s) newly failing' if failing else f'exit {result.exit_code}'}"
                            f"; isolating among {len(suspects)} conversion(s)[/yellow]")
-        culprits = self.bisect(command, suspects, converted, list(failing) or None, label, [0])
+        culprits = self.isolate(command, suspects, converted, failing, label)
         tail = output_tail(self.work, label) if crashed else ""
         for n, tests in culprits.items():
             m = self.measurements[n]
@@ -219,6 +240,25 @@ class Trials:
                 how = "timed out" if result.timed_out else f"exited {result.exit_code}"
                 last = f": {tail.splitlines()[-1]}" if tail else ""
                 m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
+
+    def isolate(self, command: list[str], suspects: list[str], converted: dict[str, Settings | None],
+                failing: dict[str, str], label: str, exit_code: int | None = None) -> dict[str, dict[str, str]]:
+        """Blame the conversion behind each failing test: directly when the test calls exactly one converted
+        function (the profile knows which tests call what), by bisection otherwise."""
+        culprits: dict[str, dict[str, str]] = {}
+        rest: dict[str, str] = {}
+        for test, msg in failing.items():
+            callers = [n for n in suspects if test in (self.by_name[n].profile.get("tests") or [])]
+            if len(callers) == 1:
+                culprits.setdefault(callers[0], {})[test] = msg
+            else:
+                rest[test] = msg
+        if rest or not failing:
+            pool = sorted({n for n in suspects if set(self.by_name[n].profile.get("tests") or []) & set(rest)}) or suspects
+            found = self.bisect(command, pool, converted, list(rest) or None, label, [0], None, exit_code)
+            for n, tests in found.items():
+                culprits.setdefault(n, {}).update(tests)
+        return culprits
 
     def bisect(self, command: list[str], names: list[str], converted: dict[str, Settings | None],
                tests: list[str] | None, label: str, counter: list[int], reference: dict[str, str] | None = None,
@@ -280,8 +320,8 @@ class Trials:
         suspects = sorted(set(exercised) | set(errored)) or names
         self.console.print(f"[yellow]hybridize: tests: {len(failing)} test(s) newly failing; isolating among "
                            f"{len(suspects)} conversion(s)[/yellow]")
-        tests = [t for t in failing if t != "(test command)"] or None
-        culprits = self.bisect(self.test, suspects, converted, tests, "tests", [0], self.test_baseline, self.test_exit)
+        tests = {t: msg for t, msg in failing.items() if t != "(test command)"}
+        culprits = self.isolate(self.test, suspects, converted, tests, "tests", self.test_exit)
         for n, broken in culprits.items():
             self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 
