@@ -270,7 +270,8 @@ def _precondition(r: FunctionReport, f: FuncFacts) -> dict[str, Any]:
         name = CODES[fd.code].precondition
         if fd.severity == "blocker" and name.startswith("X_") and name not in failures:
             failures.append(name)
-    return {"refactoring": refactoring, "holds": bool(holds and not any(fd.severity == "blocker" for fd in r.findings)),
+    holds = bool(holds and refactoring is not None and not failures)
+    return {"refactoring": refactoring, "holds": holds,
             "tensor_params": list(f.tensor_params), "primitive_params": list(f.primitive_params),
             "speculative": f.speculative, "failures": failures}
 
