@@ -71,7 +71,13 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
         except RecursionError:
             rules[fid] = None
         index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
-    for fid, info in index.functions.items():
+    # Run the rules on the reported functions and, transitively, on what they call (all of them without paths).
+    todo = [fid for fid, info in index.functions.items() if info.module.file in reported]
+    complete = len(todo) == len(index.functions)
+    seen = set(todo)
+    while todo:
+        fid = todo.pop()
+        info = index.functions[fid]
         t1 = time.perf_counter()
         prepared = rules[fid]
         try:
@@ -83,6 +89,10 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             f.add("HY501", info.line, "the function is too deeply nested to analyse")
             facts[fid] = f
         index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
+        for e in facts[fid].edges:
+            if e.callee.id not in seen and e.callee.id in index.functions:
+                seen.add(e.callee.id)
+                todo.append(e.callee.id)
     hybrid: dict[str, tuple[bool, dict[str, Any], list[int]]] = {fid: hybrid_info(info)
                                                                   for fid, info in index.functions.items()}
     graph: dict[str, list[Edge]] = {fid: f.edges for fid, f in facts.items()}
@@ -106,20 +116,22 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             msg = f"mutual recursion ({names}): a recursive tf.function fails while staging"
         facts[fid].add("HY302", info.line, msg)
     for fid, (is_hybrid, args, lines) in hybrid.items():
+        if fid not in facts:
+            continue
         f = facts[fid]
         if is_hybrid:
             shown = ", ".join(f"{k}={v!r}" for k, v in args.items()) or "no arguments"
             f.add("HY401", lines[0], f"already a tf.function ({shown})")
             if "experimental_relax_shapes" in args:
                 f.add("HY403", lines[0], "`experimental_relax_shapes` is deprecated: use reduce_retracing=True")
-            outer = [c for c in callers[fid]]
-            if outer and all(hybrid[c][0] for c in outer):
+            outer = list(callers.get(fid, ()))
+            if complete and outer and all(hybrid[c][0] for c in outer):
                 names = ", ".join(sorted(index.functions[c].qualname for c in outer)[:3])
                 f.add("HY402", lines[0], f"every caller ({names}) is already a tf.function: this decorator is redundant")
         for name, line in f.nested_hybrid:
             if is_hybrid:
                 nested = index.functions[fid].local_defs.get(name)
-                if nested is not None:
+                if nested is not None and nested.id in facts:
                     facts[nested.id].add("HY402", line, f"tf.function nested inside the tf.function "
                                                         f"`{index.functions[fid].qualname}`: redundant (traced again "
                                                         "on every outer trace)")
@@ -162,7 +174,7 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             trans[fid] = ordered[:MAX_PROPAGATED] if len(ordered) > MAX_PROPAGATED else ordered
     analysis = Analysis(root=str(root), errors=index.errors, files=len(files), lines=index.lines)
     for fid, info in index.functions.items():
-        if info.module.file not in reported:
+        if info.module.file not in reported or fid not in facts:
             continue
         analysis.functions.append(_report(fid, info, facts[fid], trans[fid], hybrid[fid], index.functions))
     analysis.functions.sort(key=lambda r: (r.file, r.line, r.function))
