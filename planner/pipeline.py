@@ -434,7 +434,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                 if scalene:
                     from hybridize.planner.scalene import scalene_shares
 
-                    shares = scalene_shares(root, perf, trials.work, console)
+                    shares = scalene_shares(root, perf, trials.work, console, candidates)
                     for name, share in shares.items():
                         if name in trials.measurements:
                             trials.measurements[name].scalene = share
