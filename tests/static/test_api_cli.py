@@ -80,3 +80,23 @@ def test_cli_bad_path_is_one_line_error(root: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "hybridize", "check", "nope.py"], cwd=root, capture_output=True,
                           text=True)
     assert proc.returncode == 2 and proc.stderr.strip() == "hybridize: error: no such file or folder: nope.py"
+
+
+def test_cli_filters_verbose_output_file_and_config(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (root / "pyproject.toml").write_text("[project]\nname = 'snip'\n[tool.hybridize]\npaths = ['pkg']\n"
+                                         "exclude = ['pkg/broken.py']\n")
+    (root / "other.py").write_text("def elsewhere(x):\n    print(x)\n")
+    monkeypatch.chdir(root / "pkg")
+    runner = CliRunner()
+    res = runner.invoke(check, ["--verdict", "unsafe", "-v"], standalone_mode=False)
+    assert res.exception is None, res.output
+    lines = [ln for ln in res.output.splitlines() if ln and not ln.startswith(" ")]
+    assert lines[:2] == ["pkg/a.py:6: unsafe  bad  HY201 `x.numpy()` reads a concrete value: symbolic tensors have none "
+                         "(AttributeError while tracing)",
+                         "pkg/b.py:3: unsafe  uses  HY201 uses -> bad: `x.numpy()` reads a concrete value: symbolic "
+                         "tensors have none (AttributeError while tracing) (pkg/a.py:7)"]
+    assert "    HY201 blocker line 7:" in res.output and "elsewhere" not in res.output and "cannot parse" not in res.output
+    out = root / "check.json"
+    res = runner.invoke(check, ["-o", str(out)], standalone_mode=False)
+    assert res.exception is None and res.output == ""
+    assert json.loads(out.read_text())["summary"]["functions"] == 3
