@@ -88,6 +88,9 @@ def print_table(plan: Plan, console: Console) -> None:
     console.print(table)
     for r in plan.recommendations:
         details = [f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}"]
+        sc = r.evidence.get("scalene") or {}
+        if sc.get("python_share") is not None:
+            details.append(f"scalene: {sc['python_share']:.0%} of its CPU time in Python")
         nested = r.evidence.get("nested")
         if nested:
             details.append(f"covers callees: {', '.join(nested.get('covers', []))}")
@@ -142,6 +145,8 @@ def render_markdown(plan: Plan) -> str:
                     f"- tests: {_md(_tests(r))}; results vs eager: {ev.get('results_check')} {_md(ev.get('results_detail', ''))}",
                     f"- static verdict: {ev.get('static_verdict')}; confidence {r.confidence}"
                     + (f" ({_md(', '.join(ev.get('confidence_notes') or []))})" if ev.get("confidence_notes") else "")]
+            if (ev.get("scalene") or {}).get("python_share") is not None:
+                out.append(f"- scalene: {ev['scalene']['python_share']:.0%} of its CPU time in Python")
             if ev.get("nested"):
                 covers = ", ".join(ev["nested"].get("covers", []))
                 out.append(f"- covers callees: {_md(covers)} (converting them too is redundant)")
@@ -221,6 +226,8 @@ def render_html(plan: Plan) -> str:
                      f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}",
                      f"results vs eager: {ev.get('results_check')} {ev.get('results_detail', '')}",
                      f"static verdict: {ev.get('static_verdict')}"]
+            if (ev.get("scalene") or {}).get("python_share") is not None:
+                items.append(f"scalene: {ev['scalene']['python_share']:.0%} of its CPU time in Python")
             if ev.get("nested"):
                 items.append(f"covers callees: {', '.join(ev['nested'].get('covers', []))} (converting them too is redundant)")
             items += [f"note: {n}" for n in ev.get("notes") or []]
