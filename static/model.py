@@ -42,7 +42,13 @@ class Finding:
             "message": self.message,
             "via": list(self.via),
             "precondition": self.precondition,
+            "fix": self.fix,
         }
+
+    @property
+    def fix(self) -> str:
+        """What to do instead (from the code table)."""
+        return CODES[self.code].fix
 
 
 @dataclass

@@ -73,6 +73,7 @@ def check(paths: tuple[Path, ...], as_json: bool, root: Path | None, exclude: tu
         if verbose:
             for f in r.findings:
                 click.echo(f"    {f.code} {f.severity:<7} line {f.line}: {f.message}")
+                click.echo(f"            instead: {f.fix}")
             for a in r.assumptions:
                 click.echo(f"    assumed: {a}")
     s = analysis.summary()

@@ -33,6 +33,8 @@ PAIRS: list[tuple[str, str, str]] = [
      "def f(x):\n    cache = dict(a=1)\n    cache.update(k=x)\n    return cache\n"),
     ("HY105", "def f(items, x):\n    alias = items\n    alias.append(x)\n",
      "def f(items, x):\n    copy = list(items)\n    copy.append(x)\n    return copy\n"),
+    ("HY105", "history = []\ndef f(x):\n    return tf.map_fn(lambda t: history.append(t) or t, x)\n",
+     "def f(x):\n    return tf.map_fn(lambda t: t * 2, x)\n"),  # side effects in a lambda passed to map
     ("HY106", "def f(x):\n    with open('log.txt', 'a') as fh:\n        fh.write('x')\n    return x\n",
      "def f(x):\n    tf.io.write_file('log.txt', tf.strings.as_string(x))\n    return x\n"),
     ("HY106", "def f(x):\n    os.makedirs('out')\n    return x\n",
