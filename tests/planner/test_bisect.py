@@ -1,0 +1,64 @@
+"""Isolating the conversion behind a failing test, with fake runs (no processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.pipeline import Trials
+from hybridize.planner.trials import TrialResult
+from rich.console import Console
+
+from hybridize.plan import Settings
+
+
+def make_trials(tmp_path: Path, names: list[str], tests_of: dict[str, list[str]], bad: dict[str, set[str]],
+                pairs: set[frozenset[str]] = frozenset()) -> tuple[Trials, list[set[str]]]:
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": tests_of.get(n, [])}, None) for n in names]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["pytest"], ["pytest"], cands, None, Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["pytest"], 0, 1.0)
+    runs: list[set[str]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        converted = {t["function"] for t in targets if t["mode"] != "time"}
+        runs.append(converted)
+        failing: dict[str, str] = {}
+        for n in converted:
+            for t in bad.get(n, ()):
+                failing[t] = f"{n} broke it"
+        for pair in pairs:
+            if pair <= converted:
+                failing["t::pair"] = "combination"
+        only = kw.get("only_tests")
+        result = TrialResult(label, command, 1 if failing else 0, 1.0)
+        for t in only or ["t::a", "t::b", "t::pair"]:
+            result.tests[t] = {"outcome": "failed", "message": failing[t]} if t in failing else {"outcome": "passed"}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    return trials, runs
+
+
+def test_bisection_finds_the_culprit(tmp_path: Path) -> None:
+    names = [f"m:f{i}" for i in range(8)]
+    trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
+    converted: dict[str, Settings | None] = dict.fromkeys(names, Settings())
+    found = trials.isolate(["pytest"], names, converted, {"t::a": "boom"}, "x")
+    assert found == {"m:f5": {"t::a": "m:f5 broke it"}}
+    assert len(runs) <= 7
+
+
+def test_lone_caller_is_blamed_without_a_run(tmp_path: Path) -> None:
+    names = ["m:a", "m:b"]
+    trials, runs = make_trials(tmp_path, names, {"m:a": ["t::a"], "m:b": ["t::b"]}, {"m:a": {"t::a"}})
+    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    assert found == {"m:a": {"t::a": "boom"}} and runs == []
+
+
+def test_failure_only_in_combination_rejects_the_group(tmp_path: Path) -> None:
+    names = ["m:a", "m:b"]
+    trials, _ = make_trials(tmp_path, names, {}, {}, pairs={frozenset(names)})
+    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::pair": "x"}, "x")
+    assert set(found) == {"m:a", "m:b"}
+    assert "combination" in found["m:a"]["t::pair"]
