@@ -73,9 +73,8 @@ CONSTRUCTOR_NAMES = {"__init__", "__new__", "__post_init__", "__init_subclass__"
 CONTAINER_ANNOTATION = re.compile(r"^(typing\.)?(Sequence|List|list|Tuple|tuple|Dict|dict|Iterable|Mapping|Set|set|"
                                   r"Collection|Iterator)\b")
 NOT_TENSOR_NAME = re.compile(r"(^|_)(shape|shapes|size|sizes|dims?|axis|axes|dtype|name|rank|ndims|perm)$")
-BUILD_NAME = re.compile(r"^_?build|_build$|^_?(create|init|make)_(variables|weights|slots|state)")
-GUARD_NAMES = {"__init__", "build", "_build", "_initialize", "initialize", "_create_variables", "create_variables",
-               "_init_variables", "setup", "_setup", "_create_slots", "_create_slot"}
+BUILD_NAME = re.compile(r"^_?build$|_build$|^build_from_config$|^_?(create|init|make)_(variables|weights|slots|state)$")
+GUARD_NAMES = {"__init__", "_initialize", "initialize", "_create_slots", "_create_slot"}  # + BUILD_NAME for methods
 
 
 @dataclass
@@ -387,7 +386,8 @@ class FunctionRules(FastVisitor):
         facts.locals_ = set(self.local_names)
         self._classify_names()
         self._tensor_evidence()
-        self.guarded_function = self.info.name in GUARD_NAMES or BUILD_NAME.search(self.info.name) is not None or any(
+        self.guarded_function = self.info.name in GUARD_NAMES or (
+            self.info.cls is not None and BUILD_NAME.search(self.info.name) is not None) or any(
             (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once")
             for d in ([] if isinstance(node, ast.Lambda) else node.decorator_list))
         for line in scope.yields[:1]:
@@ -816,7 +816,7 @@ class FunctionRules(FastVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in ("trainable_variables", "trainable_weights") and isinstance(node.ctx, ast.Load) \
                 and dotted_name(node.value) is not None \
-                and self.info.name not in GUARD_NAMES:
+                and not self.guarded_function:
             recv = dotted_name(node.value) or ast.unparse(node.value)
             called = any(text in (recv, f"{recv}.__call__", f"{recv}.call") and line <= node.lineno
                          for line, text in self.called_texts)

@@ -102,3 +102,11 @@ def test_quiet(fn: Callable[[str, str], FunctionReport], case: str) -> None:
     r = fn(HEADER + src, qual)
     loud = [(f.code, f.message) for f in r.findings if f.severity != "info"]
     assert not loud and r.verdict == "safe", loud
+
+
+def test_factory_named_build_is_not_first_call_init(fn: Callable[[str, str], FunctionReport]) -> None:
+    r = fn(HEADER + "def build_model(units):\n    return keras.Sequential([keras.layers.Dense(units)])\n", "build_model")
+    assert "HY307" in {f.code for f in r.findings} and r.verdict == "unsafe"
+    r = fn(HEADER + "class L(keras.layers.Layer):\n    def build(self, shape):\n"
+                    "        self.w = self.add_weight(shape=(shape[-1], 3))\n", "L.build")
+    assert r.verdict == "safe" and "HY309" in {f.code for f in r.findings}
