@@ -638,6 +638,8 @@ class FunctionRules(FastVisitor):
                 if root is not None and root == self.self_name and (
                         self.info.name in CONSTRUCTOR_NAMES or self.guarded_function or self.guard_depth):
                     continue  # a constructor, or first-call initialisation (`@once`, `if self.w is None:`)
+                if root is not None and self._memo(t):
+                    continue  # `if not f.checked: ... f.checked = True`: a run-once memo behaves the same
                 if root is not None:
                     what = "self" if root == self.self_name else f"`{root}`"
                     self._report("HY104", line, f"attribute write `{ast.unparse(t)}` on {what} (not created here): "
@@ -716,6 +718,14 @@ class FunctionRules(FastVisitor):
             self._report("HY303", node.lineno, "`return` inside a tensor loop (tf.range / a tensor condition): "
                                                "AutoGraph raises NotImplementedError")
         self.generic_visit(node)
+
+    def _memo(self, target: ast.Attribute) -> bool:
+        """Is this attribute write guarded by a test of the same attribute (a run-once memo)?"""
+        text = dotted_name(target)
+        if text is None:
+            return False
+        return any(dotted_name(n) == text for test in self.if_tests for n in ast.walk(test)
+                   if isinstance(n, ast.Attribute))
 
     def _is_guard(self, test: ast.expr) -> bool:
         text = ast.unparse(test)

@@ -110,3 +110,8 @@ def test_factory_named_build_is_not_first_call_init(fn: Callable[[str, str], Fun
     r = fn(HEADER + "class L(keras.layers.Layer):\n    def build(self, shape):\n"
                     "        self.w = self.add_weight(shape=(shape[-1], 3))\n", "L.build")
     assert r.verdict == "safe" and "HY309" in {f.code for f in r.findings}
+
+
+def test_run_once_memo_is_quiet(fn: Callable[[str, str], FunctionReport]) -> None:
+    src = HEADER + "def check():\n    if not check.done:\n        check.done = True\n\ncheck.done = False\n"
+    assert fn(src, "check").verdict == "safe"
