@@ -1,1 +1,25 @@
-"""hybridize.planner"""
+"""hybridize.planner: measured, validated, ranked recommendations (``plan.json``) and the report.
+
+Modules: ``settings`` (tf.function settings and trace predictions from recorded signatures), ``candidates``
+(profile x static analysis -> what to try), ``trial_hook`` / ``trial_pytest`` / ``trials`` (in-memory conversions
+in every process of a real run, and their measurements), ``decide`` (comparison, nesting, ranking, confidence),
+``pipeline`` (``run_after_profile``), ``report`` (table / json / markdown / html), ``scalene`` (optional pass).
+
+The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a public contract:
+
+- ``schema_version``, ``project_root``, ``created``, ``perf_command``, ``file_hashes`` (sha256 per touched file),
+  ``meta`` (``runs``: one summary per trial run; ``notes``; ``baseline_s``; ``planning_s``; ``budget_s``; ...);
+- ``recommendations``: ordered by rank, each ``rank``, ``id``, ``function`` ("module:qualname"), ``file``, ``line``,
+  ``action`` ("convert" | "tune" | "dehybridize"), ``decorator`` (exact text; "" for dehybridize), ``settings``
+  (``input_signature`` / ``reduce_retracing`` / ``jit_compile``), ``speedup`` (measured per-call eager/graph
+  ratio, tracing excluded), ``saved_s`` (measured seconds saved on the performance command, tracing included),
+  ``calls``, ``traces_before``, ``traces_after``, ``confidence`` ("high" | "medium" | "low"), ``evidence``
+  (``eager_s``, ``graph_s``, ``eager_per_call_us``, ``graph_per_call_us``, ``trace_s``, ``break_even_calls``,
+  ``shapes``, ``tests``, ``tests_count``, ``coverage``, ``static_verdict``, ``findings``, ``assumptions``,
+  ``results_check`` ("match" | "mismatch" | "inconclusive" | "not-checked") and ``results_detail``,
+  ``settings_kind``, ``predicted_traces``, ``notes``, ``nested``, ``alternatives``, ``scalene``, ...);
+- ``rejected``: each ``function``, ``file``, ``line``, ``reason``, ``detail``, ``evidence``. Reason codes (stable):
+  ``blocker-finding``, ``measured-slower``, ``too-few-calls``, ``not-exercised``, ``test-failure``,
+  ``trial-error``, ``result-mismatch``, ``covered-by-caller``, ``callees-better``, ``already-optimal``,
+  ``not-measured``, ``not-reachable``, ``baseline-failed``.
+"""
