@@ -71,20 +71,24 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return elapsed
 
 
-def profiled(cmd: list[str], data: Path) -> list[str]:
-    return [PY, "-m", "hybridize", "profile", "--no-measure", "--data-dir", str(data), "--", *cmd]
+def profiled(cmd: list[str], data: Path, coverage: bool = True) -> list[str]:
+    extra = [] if coverage else ["--no-coverage"]
+    return [PY, "-m", "hybridize", "profile", "--no-measure", *extra, "--data-dir", str(data), "--", *cmd]
 
 
-def side_by_side(name: str, cmd: list[str], cwd: Path, data: Path, reps: int) -> tuple[float, float]:
-    plain: list[float] = []
-    traced: list[float] = []
+def side_by_side(name: str, cmd: list[str], cwd: Path, data: Path, reps: int) -> None:
+    """Plain, profiled, and profiled without line coverage, interleaved so that load changes hit all three alike."""
+    runs: dict[str, list[float]] = {"plain": [], "profiled": [], "no-coverage": []}
     for _ in range(reps):
-        plain.append(timed(cmd, cwd))
-        traced.append(timed(profiled(cmd, data), cwd))
-    p, t = min(plain), min(traced)
-    print(f"{name:<34} plain {p:7.2f} s   profiled {t:7.2f} s   ratio {t / p:5.2f}x   "
-          f"(all plain {', '.join(f'{x:.2f}' for x in plain)}; profiled {', '.join(f'{x:.2f}' for x in traced)})", flush=True)
-    return p, t
+        runs["plain"].append(timed(cmd, cwd))
+        runs["no-coverage"].append(timed(profiled(cmd, data, coverage=False), cwd))
+        runs["profiled"].append(timed(profiled(cmd, data), cwd))
+    p = min(runs["plain"])
+    t = min(runs["profiled"])
+    n = min(runs["no-coverage"])
+    print(f"{name:<34} plain {p:7.2f} s   profiled {t:7.2f} s = {t / p:5.2f}x   without line coverage {n:7.2f} s = {n / p:5.2f}x",
+          flush=True)
+    print(f"{'':<34} all runs: " + "; ".join(f"{k} {', '.join(f'{x:.2f}' for x in v)}" for k, v in runs.items()), flush=True)
 
 
 def profile_summary(data: Path) -> dict[str, object]:

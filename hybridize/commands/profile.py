@@ -34,7 +34,8 @@ def resolve_root(root: str | None) -> Path:
     return path.resolve()
 
 
-def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str], exclude: list[str]) -> dict[str, str]:
+def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str], exclude: list[str],
+              coverage: bool = True) -> dict[str, str]:
     """The variables that switch the tracer on in every Python process of the run."""
     plugins = [p for p in os.environ.get("PYTEST_PLUGINS", "").split(",") if p.strip()]
     if PYTEST_PLUGIN not in plugins:
@@ -44,12 +45,13 @@ def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str
     return {
         "HYBRIDIZE_TRACE_DIR": str(shard_dir), "HYBRIDIZE_ROOT": str(root),
         "HYBRIDIZE_INCLUDE": os.pathsep.join(include), "HYBRIDIZE_EXCLUDE": os.pathsep.join(exclude),
-        "HYBRIDIZE_COVERAGE": "0" if user_cov else os.environ.get("HYBRIDIZE_COVERAGE", "1"), "PYTEST_PLUGINS": ",".join(plugins),
+        "HYBRIDIZE_COVERAGE": "0" if user_cov or not coverage else os.environ.get("HYBRIDIZE_COVERAGE", "1"),
+        "PYTEST_PLUGINS": ",".join(plugins),
     }
 
 
 def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float | None,
-               console_err: bool = True) -> tuple[int, Path, list[str]]:
+               coverage: bool = True) -> tuple[int, Path, list[str]]:
     """Run ``command`` traced and merge its shards into ``data/profile.db``; returns (exit status, db path, warnings)."""
     from hybridize.tracer import launch, store
 
@@ -61,7 +63,7 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
         raise HybridizeError(f"data dir {data} is not writable: {exc.strerror}") from None
     started = time.time()
     try:
-        env = trace_env(root, shard_dir, command, config.paths, config.exclude)
+        env = trace_env(root, shard_dir, command, config.paths, config.exclude, coverage)
         rc = launch.run_command(command, root=root, boot=[TRACER_BOOT], env=env, timeout_s=timeout_s)
         duration = time.time() - started
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
@@ -93,9 +95,10 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
 @click.option("--budget", type=float, default=None, help="Time budget for the trial runs, in seconds.")
 @click.option("--scalene", is_flag=True, help="Also profile the performance command with Scalene.")
 @click.option("--timeout", type=float, default=None, help="Stop the traced command after this many seconds.")
+@click.option("--no-coverage", is_flag=True, help="Skip line coverage (lines_covered = null): most of the cost on Python 3.11.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str | None, budget: float | None,
-            scalene: bool, timeout: float | None, command: tuple[str, ...]) -> int:
+            scalene: bool, timeout: float | None, no_coverage: bool, command: tuple[str, ...]) -> int:
     """Run COMMAND (after --) with the tracer in every Python process; store one merged profile."""
     from rich.console import Console
 
@@ -114,7 +117,7 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
             raise HybridizeError("the planner is not available yet: use --no-measure")
         run_after_profile = importlib.import_module("hybridize.planner.pipeline").run_after_profile
     console = Console(stderr=True)
-    rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout)
+    rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
     for w in warnings:
         console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
     from hybridize.tracer.store import load_profile

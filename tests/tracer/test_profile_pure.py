@@ -83,10 +83,12 @@ def test_xdist_workers_are_traced_and_merged(pure_project: Path, tmp_path: Path)
 def test_any_python_command_and_its_exit_status(pure_project: Path, tmp_path: Path) -> None:
     data = tmp_path / "script-data"
     code = "import sys, purepkg.mod as m; m.fact(3); sys.exit(3)"
-    proc = hybridize("profile", "--no-measure", "--data-dir", str(data), "--", PY, "-c", code, cwd=pure_project)
+    proc = hybridize("profile", "--no-measure", "--no-coverage", "--data-dir", str(data), "--", PY, "-c", code,
+                     cwd=pure_project)
     assert proc.returncode == 3, proc.stderr
     prof = load_profile(data)
     assert prof.by_name()["purepkg.mod:fact"]["calls"] == 3 and prof.meta["tests"] == {}
+    assert prof.by_name()["purepkg.mod:fact"]["lines_covered"] is None and prof.meta["coverage"] is False
     assert prof.meta["exit_code"] == 3
     out = hybridize("functions", "--data-dir", str(data), cwd=pure_project)
     assert out.returncode == 0 and "purepkg.mod:fact" in out.stdout
