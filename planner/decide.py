@@ -321,6 +321,13 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
         c = m.candidate
         ok, reason, detail = decided[c.function]
         evidence = _evidence(m)
+        callers = sorted({a for (a, b), n in static_edges.items() if b == c.function and a != c.function})
+        if callers:
+            evidence["callers"] = callers
+            if evidence.get("retrace_params"):
+                evidence.setdefault("notes", []).append(
+                    f"call sites to change: in {', '.join(callers)}" if len(callers) <= 5 else
+                    f"call sites to change: in {len(callers)} callers")
         if ok and c.action == "convert" and c.function in covered:
             outer = covered[c.function]
             ok, reason = False, "covered-by-caller"
