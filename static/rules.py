@@ -11,7 +11,10 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from ast import AST
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hybridize.static.index import ClassInfo, FuncInfo, Index, ModuleInfo, dotted_name
 from hybridize.static.model import Finding, Param
@@ -156,18 +159,23 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class FastVisitor(ast.NodeVisitor):
-    """``ast.NodeVisitor`` with cached dispatch and without descending into ``ctx`` nodes (about 2x faster)."""
+    """``ast.NodeVisitor`` with per-class cached dispatch, inlined into the child loop, and no descent into
+    ``ctx`` nodes or constants (about 2-3x faster than the standard one; the analysis is mostly this walk)."""
+
+    _table: dict[type, Callable[[Any, Any], None]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._table = {}
+
+    @classmethod
+    def _method(cls, node_cls: type) -> Callable[[Any, Any], None]:
+        method = getattr(cls, "visit_" + node_cls.__name__, None) or FastVisitor.generic_visit
+        cls._table[node_cls] = method
+        return method
 
     def visit(self, node: ast.AST) -> None:
-        cls = node.__class__
-        table = self.__class__.__dict__.get("_table")
-        if table is None:
-            table = {}
-            self.__class__._table = table  # type: ignore[attr-defined]
-        method = table.get(cls)
-        if method is None:
-            method = getattr(self.__class__, "visit_" + cls.__name__, None) or FastVisitor.generic_visit
-            table[cls] = method
+        method = self._table.get(node.__class__) or self._method(node.__class__)
         method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
@@ -175,14 +183,15 @@ class FastVisitor(ast.NodeVisitor):
         fields = _FIELDS.get(cls)
         if fields is None:
             fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
+        table = self._table
         for name in fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        self.visit(item)
-            elif isinstance(value, ast.AST):
-                self.visit(value)
+                    if isinstance(item, AST):
+                        (table.get(item.__class__) or self._method(item.__class__))(self, item)
+            elif isinstance(value, AST):
+                (table.get(value.__class__) or self._method(value.__class__))(self, value)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         return
