@@ -241,6 +241,15 @@ class Trials:
                 last = f": {tail.splitlines()[-1]}" if tail else ""
                 m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
 
+    def scope(self, tests: list[str] | None) -> list[str] | None:
+        """The tests to run for judging ``tests``: their whole files, in order, so a failure that needs an
+        earlier test of the same file (a trace made with another shape) still reproduces."""
+        if not tests:
+            return tests
+        files = {t.split("::")[0] for t in tests}
+        known = list(dict.fromkeys([*self.test_baseline, *self.perf_baseline]))
+        return list(dict.fromkeys([*(t for t in known if t.split("::")[0] in files), *tests]))
+
     def isolate(self, command: list[str], suspects: list[str], converted: dict[str, Settings | None],
                 failing: dict[str, str], label: str, exit_code: int | None = None) -> dict[str, dict[str, str]]:
         """Blame the conversion behind each failing test: directly when the test calls exactly one converted
@@ -294,7 +303,7 @@ class Trials:
         expected = self.baseline.exit_code if exit_code is None else exit_code
         counter[0] += 1
         result = self.run(f"{label}-bisect{counter[0]}", command, self.targets({n: converted.get(n) for n in part}),
-                          only_tests=tests)
+                          only_tests=self.scope(tests))
         if tests:
             failing = {t: msg for t, msg in result.failed_tests().items() if t in tests}
             if not result.tests and result.exit_code != 0:
