@@ -35,7 +35,7 @@ def _hybridize_boot():
     here = os.path.dirname(os.path.abspath(__file__))
     ours = sys.modules.get("sitecustomize")
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    del sys.modules["sitecustomize"]
+    sys.modules.pop("sitecustomize", None)
     try:
         importlib.import_module("sitecustomize")
     except ImportError as exc:
