@@ -68,7 +68,7 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             r = FunctionRules(index, info)
             r.prepare()
             rules[fid] = r
-        except RecursionError:
+        except Exception:  # a bug here must not stop the analysis of the rest of the project
             rules[fid] = None
         index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
     # Run the rules on the reported functions and, transitively, on what they call (all of them without paths).
@@ -82,18 +82,18 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
         prepared = rules[fid]
         try:
             if prepared is None:
-                raise RecursionError
+                raise RuntimeError("the pre-pass failed")
             facts[fid] = prepared.run()
-        except RecursionError:  # absurdly deep expressions: say so rather than crash
+        except Exception as exc:  # absurd nesting (RecursionError) or a bug: say so, never crash
             f = FuncFacts(info=info)
-            f.add("HY501", info.line, "the function is too deeply nested to analyse")
+            f.add("HY501", info.line, f"could not analyse this function ({type(exc).__name__}): verdict unknown")
             facts[fid] = f
         index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
         for e in facts[fid].edges:
             if e.callee.id not in seen and e.callee.id in index.functions:
                 seen.add(e.callee.id)
                 todo.append(e.callee.id)
-    hybrid: dict[str, tuple[bool, dict[str, Any], list[int]]] = {fid: hybrid_info(info)
+    hybrid: dict[str, tuple[bool, dict[str, Any], list[int]]] = {fid: _hybrid(info)
                                                                   for fid, info in index.functions.items()}
     graph: dict[str, list[Edge]] = {fid: f.edges for fid, f in facts.items()}
     callers: dict[str, set[str]] = {fid: set() for fid in facts}
@@ -187,6 +187,13 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
 def _merge(first: list[Path], second: list[Path]) -> list[Path]:
     seen = set(first)
     return [*first, *(p for p in second if p not in seen)]
+
+
+def _hybrid(info: FuncInfo) -> tuple[bool, dict[str, Any], list[int]]:
+    try:
+        return hybrid_info(info)
+    except Exception:  # odd decorator expressions: treat as not hybrid rather than crash
+        return False, {}, []
 
 
 def _keeps(p: _Prop, caller: FuncInfo, edge: Edge, caller_facts: FuncFacts) -> bool:

@@ -100,3 +100,14 @@ def test_cli_filters_verbose_output_file_and_config(root: Path, monkeypatch: pyt
     res = runner.invoke(check, ["-o", str(out)], standalone_mode=False)
     assert res.exception is None and res.output == ""
     assert json.loads(out.read_text())["summary"]["functions"] == 3
+
+
+def test_deeply_nested_expression_does_not_crash(tmp_path: Path) -> None:
+    write_project(tmp_path, {"deep.py": "def f(x):\n    return " + " + ".join(["x"] * 5000) + "\n",
+                             "deepish.py": "def g(x):\n    return " + " + ".join(["x"] * 700) + "\n",
+                             "ok.py": "def h(x):\n    return x\n"})
+    a = analyze(tmp_path)
+    assert [e.file for e in a.errors] == ["deep.py"]  # too deep for the parser: reported, skipped
+    g, h = a.get("deepish:g"), a.get("ok:h")
+    assert h is not None and h.verdict == "safe"
+    assert g is not None and g.verdict in ("safe", "unknown")  # analysed, or "could not analyse": never a crash
