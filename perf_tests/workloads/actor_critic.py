@@ -82,13 +82,13 @@ ORACLE: dict[str, dict[str, Any]] = {
 
 
 def bench_actor_critic(quick: bool = False) -> dict[str, Any]:
-    """30 iterations (quick: 3) of rollout + 16-step update; outputs: final losses and mean reward."""
+    """4 iterations (quick: 2) of an 8-step rollout + update; outputs: final losses and mean reward."""
     actor, critic, actor_opt, critic_opt = build_agents()
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     rewards_seen = []
-    for _ in range(3 if quick else 30):
-        states, actions, rewards = rollout(actor, rng)
+    for _ in range(2 if quick else 4):
+        states, actions, rewards = rollout(actor, rng, steps=8)
         returns = discounted_returns(rewards)
         for t in range(len(states)):
             a_loss, c_loss = ac_update(actor, critic, actor_opt, critic_opt, tf.constant(states[t]),

@@ -42,10 +42,10 @@ ORACLE: dict[str, dict[str, Any]] = {
 
 
 def bench_varying_batch(quick: bool = False) -> dict[str, Any]:
-    """Serve 600 requests (quick: 40) of 1..48 items; outputs: mean score and a weighted checksum."""
+    """Serve 250 requests (quick: 40) of 1..48 items; outputs: mean score and a weighted checksum."""
     model = build_ranker()
     bias = tf.constant(0.1)
-    requests = make_requests(40 if quick else 600)
+    requests = make_requests(40 if quick else 250)
     start = time.perf_counter()
     total, weighted = 0.0, 0.0
     for i, items in enumerate(requests):
