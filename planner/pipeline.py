@@ -335,9 +335,9 @@ class Trials:
             self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 
     def try_variants(self, levels: list[list[str]]) -> None:
-        """Within the budget: the best other settings, removing a retuned decorator, then ``jit_compile=True``."""
+        """Within the budget: removing a retuned decorator, the best other settings, then ``jit_compile=True``."""
         assert self.baseline is not None
-        for variant in ("alternative", "dehybridize", "jit_compile"):
+        for variant in ("dehybridize", "alternative", "jit_compile"):
             for i, names in enumerate(levels):
                 chosen: dict[str, Settings | None] = {}
                 for n in names:
