@@ -8,9 +8,9 @@ changes nothing, which is what makes ``hybridize apply`` safe to run twice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -177,16 +177,19 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
         yield stmt.orelse.body
 
 
-def find_functions(module: cst.Module) -> list[FunctionSite]:
-    """Every ``def`` with its ``__qualname__`` (``A.f``, ``f.<locals>.g``) and the line of ``def``."""
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def find_functions(module: cst.Module, with_lines: bool = True) -> list[FunctionSite]:
+    """Every ``def`` with its ``__qualname__`` (``A.f``, ``f.<locals>.g``) and the line of ``def``.
+
+    Line numbers need a pass over the whole module; without ``with_lines`` they are 0 (cheap lookups).
+    """
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if with_lines else None
     sites: list[FunctionSite] = []
 
     def walk(body: Sequence[cst.CSTNode], owner: cst.CSTNode, prefix: str, cls: cst.ClassDef | None) -> None:
         for stmt in body:
             if isinstance(stmt, cst.FunctionDef):
                 qualname = prefix + stmt.name.value
-                sites.append(FunctionSite(qualname, stmt, positions[stmt].start.line, owner, cls))
+                sites.append(FunctionSite(qualname, stmt, positions[stmt].start.line if positions else 0, owner, cls))
                 if isinstance(stmt.body, cst.IndentedBlock):
                     walk(stmt.body.body, stmt.body, qualname + ".<locals>.", None)
             elif isinstance(stmt, cst.ClassDef):
@@ -202,7 +205,9 @@ def find_functions(module: cst.Module) -> list[FunctionSite]:
 
 
 def locate(module: cst.Module, qualname: str, line: int | None) -> FunctionSite:
-    matches = [s for s in find_functions(module) if s.qualname == qualname]
+    matches = [s for s in find_functions(module, with_lines=False) if s.qualname == qualname]
+    if len(matches) > 1:
+        matches = [s for s in find_functions(module) if s.qualname == qualname]
     if not matches:
         if "<lambda>" in qualname:
             raise EditError("lambda", f"{qualname} is a lambda: there is no def to decorate")
@@ -464,11 +469,70 @@ def convert(module: cst.Module, qualname: str, line: int | None, settings: Setti
     return EditOutcome(result, True, "added " + result.code_for_node(new_dec.decorator), import_added=import_stmt is not None)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(node: cst.CSTNode) -> tuple[str, ...]:
+    cls = type(node)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_LEAFY: dict[type, bool] = {}
+
+
+def _holds_no_statements(node: cst.CSTNode) -> bool:
+    """Expressions, whitespace and the like never contain a statement: no need to search them."""
+    cls = type(node)
+    leafy = _LEAFY.get(cls)
+    if leafy is None:
+        leafy = _LEAFY[cls] = not isinstance(node, (cst.Module, cst.BaseStatement, cst.BaseSuite, cst.If, cst.Else,
+                                                    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally))
+    return leafy
+
+
+def _path_to(node: cst.CSTNode, target: cst.CSTNode) -> list[tuple[cst.CSTNode, str, int | None]] | None:
+    """The (parent, field, index) steps from ``node`` down to the statement-level ``target``, or None."""
+    if node is target:
+        return []
+    if _holds_no_statements(node):
+        return None
+    for name in _node_fields(node):
+        value = getattr(node, name)
+        if type(value) is tuple or type(value) is list:
+            for i, item in enumerate(value):
+                if isinstance(item, cst.CSTNode):
+                    sub = _path_to(item, target)
+                    if sub is not None:
+                        return [(node, name, i), *sub]
+        elif isinstance(value, cst.CSTNode):
+            sub = _path_to(value, target)
+            if sub is not None:
+                return [(node, name, None), *sub]
+    return None
+
+
 def _replace(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
-    """``module.deep_replace`` with the result type pinned (libcst's stubs cannot express it)."""
-    replaced = cast(Any, module).deep_replace(old, new)
-    assert isinstance(replaced, cst.Module)
-    return replaced
+    """Replace the statement-level node ``old`` (by identity) with ``new``, rebuilding only its ancestors.
+
+    ``Module.deep_replace`` visits and rebuilds the whole tree (over a second per edit on a 2,000-line
+    file); walking the dataclass fields to the one node and copying its ancestors is linear and cheap.
+    """
+    path = _path_to(module, old)
+    if path is None:
+        raise EditError("internal", "edit target vanished from the tree (a rewriter bug)")
+    replacement: cst.CSTNode = new
+    for parent, name, index in reversed(path):
+        if index is None:
+            replacement = parent.with_changes(**{name: replacement})
+        else:
+            items = list(getattr(parent, name))
+            items[index] = replacement
+            replacement = parent.with_changes(**{name: items})
+    assert isinstance(replacement, cst.Module)
+    return replacement
 
 
 def _dec_func(dec: cst.Decorator) -> cst.BaseExpression:
@@ -505,14 +569,13 @@ def tune(module: cst.Module, qualname: str, line: int | None, settings: Settings
             decorators[i] = dec.with_changes(decorator=new_expr)
         new_node = node.with_changes(decorators=decorators)
         if not new_node.deep_equals(node):
-            replaced = _replace(result, node, new_node)
-            result = replaced
+            result = _replace(result, node, new_node)
     else:
-        for cs in calls:
+        for k in range(len(calls)):  # re-found after each edit: an edit rebuilds the statements around it
+            cs = _call_form_sites(result, locate(result, qualname, line), aliases)[k]
             new_call = cs.call.with_changes(args=merge_args(cs.call.args, args, cs.call.whitespace_before_args))
             if not new_call.deep_equals(cs.call):
-                replaced = _replace(result, cs.call, new_call)
-                result = replaced
+                result = _replace_call(result, cs, new_call)
     if result is module:
         return EditOutcome(module, False, "already applied")
     if import_stmt is not None:
@@ -553,8 +616,15 @@ def dehybridize(module: cst.Module, qualname: str, line: int | None) -> EditOutc
         if _rebinds(result, cs):
             result = _remove_small_statement(result, cs)
         else:
-            result = _replace(result, cs.call, _wrapped_arg(cs.call).value)
+            result = _replace_call(result, cs, _wrapped_arg(cs.call).value)
     return EditOutcome(result, True, "unwrapped tf.function(...) call")
+
+
+def _replace_call(module: cst.Module, cs: _CallSite, new: cst.BaseExpression) -> cst.Module:
+    """Swap the ``tf.function(...)`` call of a call site for ``new`` inside its (small) statement."""
+    statement = cs.statement.deep_replace(cs.call, new)
+    assert isinstance(statement, cst.SimpleStatementLine)
+    return _replace(module, cs.statement, statement)
 
 
 def _wrapped_arg(call: cst.Call) -> cst.Arg:
