@@ -21,12 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     rows = []
-    print(f"{'workload':16s} {'eager s':>9s} {'oracle s':>9s} {'speedup':>8s} {'max out diff':>13s}")
+    header = ("workload", "eager s", "oracle s", "oracle", "all s", "all", "max out diff (oracle / all)")
+    print(f"{header[0]:16s} {header[1]:>8s} {header[2]:>9s} {header[3]:>7s} {header[4]:>8s} {header[5]:>7s} {header[6]:>27s}")
     for name in args.names or registry.NAMES:
-        row = registry.compare(name, quick=args.quick, repeats=args.repeats)
+        module = registry.load(name).module
+        row = registry.compare_many(name, {"oracle": module.ORACLE, "convert_all": registry.convert_everything(module)},
+                                    quick=args.quick, repeats=args.repeats)
         rows.append(row)
-        diff = row["max_rel_output_diff"]
-        print(f"{name:16s} {row['eager_s']:9.3f} {row['placed_s']:9.3f} {row['speedup']:7.2f}x {diff:13.2e}", flush=True)
+        cells = []
+        for label in ("oracle", "convert_all"):
+            part = row[label]
+            cells.append(("error", "", "") if "error" in part else
+                         (f"{part['s']:.3f}", f"{part['speedup']:.2f}x", f"{part['max_rel_output_diff']:.1e}"))
+        print(f"{name:16s} {row['eager_s']:8.3f} {cells[0][0]:>9s} {cells[0][1]:>7s} {cells[1][0]:>8s} {cells[1][1]:>7s} "
+              f"{cells[0][2]:>12s} / {cells[1][2] or row['convert_all'].get('error', '')[:40]}", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",

@@ -27,6 +27,35 @@ NAMES: tuple[str, ...] = (
 )
 Placement = Mapping[str, Mapping[str, Any]]
 
+# The hand placement for the bundled example project (examples/, ids relative to examples/), same schema as ORACLE.
+# Measured in examples/README.md; "keep" = a candidate that must stay eager (slower, or changes meaning).
+EXAMPLES_ORACLE: dict[str, dict[str, Any]] = {
+    "demo_model.train:train_step": {"action": "convert", "settings": {}, "why": "GradientTape + Adam step, fixed shapes"},
+    "demo_model.evaluate:eval_step": {"action": "convert", "settings": {"reduce_retracing": True},
+                                      "why": "forward + metrics; batch 64 and a smaller last batch"},
+    "demo_model.numerics:expected_calibration_error": {"action": "convert", "settings": {}, "why": "~80 small ops"},
+    "demo_model.numerics:summary_statistics": {"action": "convert", "settings": {}, "why": "~25 small ops"},
+    "demo_model.train:augment_batch": {
+        "action": "convert",
+        "settings": {"input_signature": [{"shape": [None, None], "dtype": "float32"}, {"shape": [], "dtype": "float32"}]},
+        "why": "Python float strength changes every step: only pays as a tensor",
+    },
+    "demo_model.evaluate:predict_proba": {"action": "convert", "settings": {"reduce_retracing": True},
+                                          "why": "request batch size varies"},
+    "demo_model.train:warmup_learning_rate": {"action": "dehybridize", "settings": {},
+                                              "why": "decorated, retraces on the Python int step; ~5 ops"},
+    "demo_model.evaluate:count_correct": {"action": "dehybridize", "settings": {}, "why": "decorated, 3 ops"},
+    "demo_model.numerics:one_hot_labels": {"action": "keep", "settings": {}, "why": "one op"},
+    "demo_model.numerics:feature_second_moment": {"action": "keep", "settings": {}, "why": "one big matmul"},
+    "demo_model.logging_utils:log_metrics": {"action": "keep", "settings": {}, "why": "print"},
+    "demo_model.logging_utils:metrics_to_python": {"action": "keep", "settings": {}, "why": ".numpy()"},
+    "demo_model.logging_utils:record_loss": {"action": "keep", "settings": {}, "why": "appends to a caller's list"},
+    "demo_model.logging_utils:advance_global_step": {"action": "keep", "settings": {}, "why": "global counters"},
+    "demo_model.data:random_feature_mask": {"action": "keep", "settings": {}, "why": "Python random"},
+    "demo_model.model:DemoClassifier.call": {"action": "keep", "settings": {},
+                                             "why": "inlined by the converted steps; alone a small win at best"},
+}
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -112,33 +141,60 @@ def convert_everything(module: ModuleType) -> dict[str, dict[str, Any]]:
     return {name: {"action": "convert", "settings": {}} for name in module.ORACLE}
 
 
-def compare(name: str, quick: bool = False, placement: Placement | None = None, repeats: int = 1) -> dict[str, Any]:
-    """Eager vs ``placement`` (default: the oracle) side by side in this process; best of ``repeats`` each.
+def compare_many(name: str, placements: Mapping[str, Placement], quick: bool = False, repeats: int = 1) -> dict[str, Any]:
+    """Eager and each labelled placement side by side in this process, interleaved, best of ``repeats`` each.
 
-    Returns the two wall times, the ratio eager/placed, and the largest relative difference between outputs.
+    Returns ``{"workload", "eager_s", "outputs_eager", label: {"s", "speedup", "max_rel_output_diff", "outputs"} or
+    {"error": str}}``; a placement whose run raises (e.g. ``.numpy()`` under tf.function) is reported, not raised.
     """
     workload = load(name)
-    placement = workload.oracle if placement is None else placement
-    eager_runs, placed_runs = [], []
+    eager_runs: list[dict[str, Any]] = []
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in placements}
+    errors: dict[str, str] = {}
     for _ in range(repeats):
         eager_runs.append(workload.bench(quick=quick))
-        with placed(workload.module, placement):
-            placed_runs.append(workload.bench(quick=quick))
+        for label, placement in placements.items():
+            if label in errors:
+                continue
+            try:
+                with placed(workload.module, placement):
+                    runs[label].append(workload.bench(quick=quick))
+            except Exception as exc:  # a wrong conversion: part of the result
+                errors[label] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
     eager = min(eager_runs, key=lambda r: r["wall_s"])
-    best = min(placed_runs, key=lambda r: r["wall_s"])
-    diffs = [
-        abs(best["outputs"][k] - v) / max(abs(v), 1e-6)
-        for k, v in eager["outputs"].items()
-        if k in best["outputs"]
-    ]
+    result: dict[str, Any] = {"workload": name, "eager_s": eager["wall_s"], "outputs_eager": eager["outputs"]}
+    for label in placements:
+        if label in errors:
+            result[label] = {"error": errors[label]}
+            continue
+        best = min(runs[label], key=lambda r: r["wall_s"])
+        diffs = [abs(best["outputs"][k] - v) / max(abs(v), 1e-6) for k, v in eager["outputs"].items() if k in best["outputs"]]
+        result[label] = {
+            "s": best["wall_s"],
+            "speedup": eager["wall_s"] / best["wall_s"] if best["wall_s"] > 0 else float("nan"),
+            "max_rel_output_diff": max(diffs, default=0.0),
+            "outputs": best["outputs"],
+        }
+    return result
+
+
+def compare(name: str, quick: bool = False, placement: Placement | None = None, repeats: int = 1) -> dict[str, Any]:
+    """Eager vs one placement (default: the oracle): ``eager_s``, ``placed_s``, ``speedup``, ``max_rel_output_diff``,
+    ``outputs_eager``, ``outputs_placed``. Raises if the placed run raises."""
+    workload = load(name)
+    placement = workload.oracle if placement is None else placement
+    row = compare_many(name, {"placed": placement}, quick=quick, repeats=repeats)
+    placed_row = row["placed"]
+    if "error" in placed_row:
+        raise RuntimeError(f"{name}: placed run failed: {placed_row['error']}")
     return {
         "workload": name,
-        "eager_s": eager["wall_s"],
-        "placed_s": best["wall_s"],
-        "speedup": eager["wall_s"] / best["wall_s"] if best["wall_s"] > 0 else float("nan"),
-        "max_rel_output_diff": max(diffs, default=0.0),
-        "outputs_eager": eager["outputs"],
-        "outputs_placed": best["outputs"],
+        "eager_s": row["eager_s"],
+        "placed_s": placed_row["s"],
+        "speedup": placed_row["speedup"],
+        "max_rel_output_diff": placed_row["max_rel_output_diff"],
+        "outputs_eager": row["outputs_eager"],
+        "outputs_placed": placed_row["outputs"],
     }
 
 

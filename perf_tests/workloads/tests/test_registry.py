@@ -52,3 +52,17 @@ def test_materialize_writes_a_standalone_project(tmp_path):
     assert 'perf-command = "python bench.py"' in (dest / "pyproject.toml").read_text()
     assert (dest / "numeric_library.py").read_text() == registry.HERE.joinpath("numeric_library.py").read_text()
     compile((dest / "bench.py").read_text(), "bench.py", "exec")
+
+
+def test_examples_oracle_names_existing_functions():
+    import ast
+
+    root = registry.HERE.parent.parent / "examples"
+    for function_id, entry in registry.EXAMPLES_ORACLE.items():
+        module, qualname = function_id.split(":")
+        tree = ast.parse((root / (module.replace(".", "/") + ".py")).read_text())
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        names |= {f"{c.name}.{f.name}" for c in tree.body if isinstance(c, ast.ClassDef) for f in c.body
+                  if isinstance(f, ast.FunctionDef)}
+        assert qualname in names, function_id
+        assert entry["action"] in ACTIONS
