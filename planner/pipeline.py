@@ -415,7 +415,12 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     status = 0
     interrupted = False
     try:
-        if not candidates:
+        if not inputs.functions:
+            code = inputs.meta.get("exit_code")
+            console.print(f"hybridize: the profile recorded no project function (the command exited {code}): "
+                          "nothing to measure", highlight=False)
+            status = 1
+        elif not candidates:
             console.print("hybridize: no candidate functions (none received tensors, none is a tf.function)")
         else:
             base = trials.run_baseline()
