@@ -10,12 +10,13 @@ byte is written, and ``undo_last`` restores them exactly.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import shutil
 import stat
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_at
 
 BACKUP_DIR = "backups"
 STATE_FILE = "rewriter-state.json"
+LOCK_FILE = "apply.lock"
 
 Status = Literal["applied", "unchanged", "refused"]
 
@@ -242,9 +244,40 @@ def _encoding_of(data: bytes) -> str:
         return "utf-8"
 
 
+@contextlib.contextmanager
+def _exclusive(data_dir: Path) -> Iterator[None]:
+    """One apply/undo at a time per data dir (an OS lock, so a crashed run leaves nothing to clean up)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, run unguarded
+        yield
+        return
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(data_dir / LOCK_FILE, "a+b")  # held for the whole block
+    except OSError as exc:
+        raise HybridizeError(f"cannot use data dir {data_dir}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise HybridizeError(f"another `hybridize apply` is running on {data_dir}; try again when it is done") from None
+        yield
+    finally:
+        fh.close()
+
+
 def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None = None, top: int | None = None,
                diff_only: bool = False, strict: bool = False) -> ApplyResult:
     """Apply the selected recommendations; see the module docstring for the gates and the backup."""
+    if diff_only:
+        return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+    with _exclusive(data_dir):
+        return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+
+
+def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, top: int | None, diff_only: bool,
+                strict: bool) -> ApplyResult:
     recs = select(plan, ids, top)
     digest = plan_digest(plan)
     derived = _load_state(data_dir, digest)
@@ -263,7 +296,10 @@ def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None 
         for h in (sha256_bytes(w.original), sha256_bytes(w.new)):
             if h not in chain:
                 chain.append(h)
-    _save_state(data_dir, digest, derived)
+    try:
+        _save_state(data_dir, digest, derived)
+    except OSError:
+        pass  # the files are written and backed up; a later apply of this plan will just call them stale
     return result
 
 
@@ -323,6 +359,13 @@ def undo_last(root: Path, data_dir: Path, *, force: bool = False) -> list[str]:
 
     Refuses (changing nothing) when a file was edited after the apply, unless ``force``.
     """
+    if not _live_backups(data_dir):
+        raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
+    with _exclusive(data_dir):
+        return _undo_last(root, data_dir, force)
+
+
+def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
     backups = _live_backups(data_dir)
     if not backups:
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")

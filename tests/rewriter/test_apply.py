@@ -233,3 +233,15 @@ def test_absolute_path_inside_the_root_is_backed_up_under_its_relative_name(proj
     assert [o.status for o in apply(project, plan).outcomes] == ["unchanged"]
     assert rw.undo_last(project, project / ".hybridize") == ["pkg/mod.py"]
     assert (project / "pkg/mod.py").read_bytes() == MOD
+
+
+def test_a_second_concurrent_apply_is_refused(project: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    data = project / ".hybridize"
+    data.mkdir()
+    with open(data / rw.LOCK_FILE, "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(HybridizeError, match="another `hybridize apply` is running"):
+            apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
+    assert (project / "pkg/mod.py").read_bytes() == MOD
+    assert apply(project, make_plan(project, [rec(1, "pkg.mod:f")])).written
