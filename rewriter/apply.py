@@ -150,6 +150,8 @@ def _edit_file(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Out
             return module, _refuse(rec, "bad-action", f"unknown action {rec.action!r}")
     except edits.EditError as exc:
         return module, _refuse(rec, exc.code, str(exc))
+    except Exception as exc:  # a rewriter bug must cost one recommendation, never the user's file
+        return module, _refuse(rec, "internal", f"rewriter error ({type(exc).__name__}: {exc}); please report it")
     status: Status = "applied" if out.changed else "unchanged"
     note = out.note + (" (and `import tensorflow`)" if out.import_added else "")
     return out.module, Outcome(rec.id, rec.function, rec.file, rec.action, status, "", note)

@@ -160,7 +160,13 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
     """The suites of an if/try/with/for/while statement (not of defs and classes)."""
     if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
         return
-    yield stmt.body
+    if isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body
+        return
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield body
     if isinstance(stmt, cst.If):
         orelse: cst.If | cst.Else | None = stmt.orelse
         while orelse is not None:
@@ -488,8 +494,9 @@ def _holds_no_statements(node: cst.CSTNode) -> bool:
     cls = type(node)
     leafy = _LEAFY.get(cls)
     if leafy is None:
-        leafy = _LEAFY[cls] = not isinstance(node, (cst.Module, cst.BaseStatement, cst.BaseSuite, cst.If, cst.Else,
-                                                    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally))
+        leafy = _LEAFY[cls] = isinstance(node, (
+            cst.BaseExpression, cst.BaseSmallStatement, cst.BaseParenthesizableWhitespace, cst.EmptyLine,
+            cst.TrailingWhitespace, cst.Comment, cst.Newline, cst.Decorator, cst.Parameters, cst.Param, cst.Arg))
     return leafy
 
 

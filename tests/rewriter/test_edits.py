@@ -397,3 +397,11 @@ def test_convert_keeps_a_utf8_bom() -> None:
 def test_lambda_targets_are_refused_with_a_reason() -> None:
     with pytest.raises(edits.EditError, match="lambda"):
         run("import tensorflow as tf\nf = lambda x: x\n", "convert", "<lambda>")
+
+
+def test_new_syntax_match_type_alias_and_generics() -> None:
+    before = ("import tensorflow as tf\ntype X = int\nmatch v:\n    case 1:\n        def g(x):\n            return x\n"
+              "def f[T](x: T) -> T:\n    return x\n")
+    after = run(before, "convert", "f")
+    assert after == before.replace("def f[T]", "@tf.function\ndef f[T]")
+    assert run(before, "convert", "g") == before.replace("        def g", "        @tf.function\n        def g")
