@@ -315,6 +315,7 @@ def _next_backup_dir(data_dir: Path) -> Path:
 
 
 def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest: str, ids: list[int]) -> str:
+    folder: Path | None = None
     try:
         folder = _next_backup_dir(data_dir)
         for w in work:
@@ -329,6 +330,8 @@ def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest
         }
         write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     except OSError as exc:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         raise HybridizeError(f"cannot save backups under {data_dir}: {exc.strerror}; nothing was changed") from None
     done: list[_FileWork] = []
     try:

@@ -245,3 +245,43 @@ def test_a_second_concurrent_apply_is_refused(project: Path) -> None:
             apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
     assert (project / "pkg/mod.py").read_bytes() == MOD
     assert apply(project, make_plan(project, [rec(1, "pkg.mod:f")])).written
+
+
+def test_a_rewriter_bug_refuses_one_recommendation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(rw.edits, "dehybridize", boom)
+    result = apply(project, make_plan(project, [rec(1, "pkg.mod:f"), rec(2, "pkg.mod:g", action="dehybridize")]))
+    assert [(o.id, o.status, o.code) for o in result.outcomes] == [(1, "applied", ""), (2, "refused", "internal")]
+
+
+def test_a_failed_write_restores_every_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = rw.write_bytes_atomic
+    calls: list[Path] = []
+
+    def flaky(path: Path, data: bytes, mode: int | None = None) -> None:
+        calls.append(path)
+        if path == project / "pkg" / "other.py":
+            raise OSError(28, "No space left on device")
+        real(path, data, mode)
+
+    monkeypatch.setattr(rw, "write_bytes_atomic", flaky)
+    plan = make_plan(project, [rec(1, "pkg.mod:f"), rec(2, "pkg.other:h", file="pkg/other.py")])
+    with pytest.raises(HybridizeError, match="every file was restored"):
+        apply(project, plan)
+    assert (project / "pkg/mod.py").read_bytes() == MOD
+    assert (project / "pkg/other.py").read_text(encoding="utf-8") == OTHER
+    assert not list((project / ".hybridize/backups").iterdir())
+    assert project / "pkg" / "mod.py" in calls  # it was written, then put back
+
+
+def test_a_failed_backup_changes_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rw, "write_bytes_atomic_mkdir", no_space)
+    with pytest.raises(HybridizeError, match=r"cannot save backups.*nothing was changed"):
+        apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
+    assert (project / "pkg/mod.py").read_bytes() == MOD
+    assert not list((project / ".hybridize/backups").iterdir())
