@@ -116,6 +116,9 @@ def collect_aliases(module: cst.Module) -> Aliases:
                     visit_small(small)
             elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 aliases.other_bindings.add(stmt.name.value)
+            elif isinstance(stmt, cst.If) and dotted_parts(stmt.test)[-1:] == ["TYPE_CHECKING"]:
+                if stmt.orelse is not None:  # only the runtime branch binds names a decorator can use
+                    visit_body(stmt.orelse.body.body if isinstance(stmt.orelse, cst.Else) else [stmt.orelse])
             elif isinstance(stmt, cst.BaseCompoundStatement):
                 for block in _blocks(stmt):
                     visit_body(block.body)

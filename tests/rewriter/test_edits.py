@@ -405,3 +405,10 @@ def test_new_syntax_match_type_alias_and_generics() -> None:
     after = run(before, "convert", "f")
     assert after == before.replace("def f[T]", "@tf.function\ndef f[T]")
     assert run(before, "convert", "g") == before.replace("        def g", "        @tf.function\n        def g")
+
+
+def test_type_checking_imports_do_not_count() -> None:
+    before = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import tensorflow as tf\n\ndef f(x):\n    return x\n"
+    after = run(before, "convert", "f")
+    assert after == before.replace("TYPE_CHECKING\nif", "TYPE_CHECKING\nimport tensorflow as tf\nif").replace(
+        "def f", "@tf.function\ndef f")
