@@ -47,7 +47,10 @@ def _print_diff(diff: str) -> None:
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, undo: bool, force: bool, verify: bool,
           root: Path | None, data_dir: Path | None, plan_path: Path | None, as_json: bool, command: tuple[str, ...]) -> int:
-    """Rewrite the source with the plan's recommendations.
+    """Rewrite the source with the plan's recommendations (all of them unless --top/--id).
+
+    Each edit adds, tunes or removes one tf.function decorator (and at most one import); files changed
+    since the plan was made are refused, originals are saved under the data dir for --undo.
 
     \b
     hybridize apply --top 3            the three best recommendations
