@@ -153,3 +153,21 @@ def test_compare_digests() -> None:
     assert compare_digests(base, diff)[0] == "mismatch"
     assert compare_digests(base, other_in)[0] == "inconclusive"
     assert compare_digests([], [])[0] == "not-checked"
+
+
+def test_retracing_python_only_tf_function_is_tuned_with_scalar_specs() -> None:
+    sigs = [{"count": 1, "args": {"step": {"kind": "python", "type": "int", "value": i},
+                                  "lr": {"kind": "python", "type": "float", "value": 0.1}}} for i in range(6)]
+    f = {"function": "m:warmup", "file": "m.py", "line": 3, "hybrid": True, "signatures": sigs, "traces": 6}
+    rep = {"function": "m:warmup", "file": "m.py", "line": 3, "verdict": "safe", "hybrid": True, "findings": [],
+           "params": [{"name": "step", "kind": "positional", "has_default": False},
+                      {"name": "lr", "kind": "positional", "has_default": True}]}
+    cands, _ = build_candidates([f], [rep])
+    # lr is a constant keyword with a default: freezing it is not allowed, so no signature -> probe removal instead
+    assert cands[0].action == "dehybridize"
+    sigs2 = [{"count": 1, "args": {"step": {"kind": "python", "type": "int", "value": i}}} for i in range(6)]
+    rep2 = {**rep, "params": rep["params"][:1]}
+    cands, _ = build_candidates([{**f, "signatures": sigs2}], [rep2])
+    assert cands[0].action == "tune"
+    spec = cands[0].trial_settings.input_signature
+    assert spec is not None and spec[0].shape == [] and spec[0].dtype == "int32"
