@@ -76,7 +76,7 @@ def profiled(cmd: list[str], data: Path, coverage: bool = True) -> list[str]:
     return [PY, "-m", "hybridize", "profile", "--no-measure", *extra, "--data-dir", str(data), "--", *cmd]
 
 
-def side_by_side(name: str, cmd: list[str], cwd: Path, data: Path, reps: int) -> None:
+def side_by_side(name: str, cmd: list[str], cwd: Path, data: Path, reps: int) -> tuple[float, float]:
     """Plain, profiled, and profiled without line coverage, interleaved so that load changes hit all three alike."""
     runs: dict[str, list[float]] = {"plain": [], "profiled": [], "no-coverage": []}
     for _ in range(reps):
@@ -89,6 +89,7 @@ def side_by_side(name: str, cmd: list[str], cwd: Path, data: Path, reps: int) ->
     print(f"{name:<34} plain {p:7.2f} s   profiled {t:7.2f} s = {t / p:5.2f}x   without line coverage {n:7.2f} s = {n / p:5.2f}x",
           flush=True)
     print(f"{'':<34} all runs: " + "; ".join(f"{k} {', '.join(f'{x:.2f}' for x in v)}" for k, v in runs.items()), flush=True)
+    return p, t
 
 
 def profile_summary(data: Path) -> dict[str, object]:
@@ -119,9 +120,13 @@ def main() -> None:
             side_by_side("examples: pytest tests", cmd, ex, base / "data-ex", args.reps)
             print(f"{'':<34} profile: {profile_summary(base / 'data-ex')}", flush=True)
         dense = make_dense_project(base)
+        p0, t0 = side_by_side("fixed cost: python -c pass", [PY, "-c", "pass"], dense, base / "data-0", args.reps)
         code = "import sys, dense.work as w; w.run(int(sys.argv[1]))"
-        side_by_side(f"dense: {args.calls:,} tiny calls", [PY, "-c", code, str(args.calls)], dense, base / "data-d1",
-                     args.reps)
+        p1, t1 = side_by_side(f"dense: {args.calls:,} tiny calls", [PY, "-c", code, str(args.calls)], dense,
+                              base / "data-d1", args.reps)
+        per_call = ((t1 - t0) - (p1 - p0)) / args.calls * 1e6
+        print(f"{'':<34} without the fixed cost: {(t1 - t0) / max(p1 - p0, 1e-9):.1f}x, {per_call:.2f} us per project call",
+              flush=True)
         small = profile_summary(base / "data-d1")
         print(f"{'':<34} profile: {small}", flush=True)
         timed(profiled([PY, "-c", code, str(args.calls // 10)], base / "data-d2"), dense)
