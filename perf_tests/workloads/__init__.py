@@ -7,7 +7,8 @@ Every workload module is self-contained (imports only tensorflow, keras, numpy a
   "outputs": {name: float}}`` (outputs are compared between eager and converted runs within a tolerance);
 - ``ORACLE``: the placement a careful human would choose, ``{qualname: {"action": "convert" | "tune" |
   "dehybridize" | "keep", "settings": <hybridize.plan.Settings JSON>, "why": str}}``. ``keep`` marks a candidate
-  that must stay eager (slower in graph mode, or changes meaning); functions not listed are not candidates.
+  that must stay eager (slower in graph mode, or changes meaning); ``"unsafe": True`` on an entry says graph mode
+  would change its meaning or fail (side effects, ``.numpy()``, NumPy code); functions not listed are not candidates.
 
 ``registry.py`` lists the workloads and applies placements in-process; ``python -m perf_tests.workloads`` prints
 eager vs oracle times side by side.

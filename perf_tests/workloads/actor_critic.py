@@ -76,8 +76,8 @@ def rollout(actor: keras.Model, rng: np.random.Generator, steps: int = 16, batch
 ORACLE: dict[str, dict[str, Any]] = {
     "ac_update": {"action": "convert", "settings": {}, "why": "two forward/backward passes and two optimizer updates per call"},
     "greedy_actions": {"action": "convert", "settings": {}, "why": "Keras forward pass called once per time step; fixed batch"},
-    "discounted_returns": {"action": "keep", "settings": {}, "why": "NumPy code, no tensors"},
-    "rollout": {"action": "keep", "settings": {}, "why": "NumPy environment, Python random generator, .numpy()"},
+    "discounted_returns": {"action": "keep", "settings": {}, "unsafe": True, "why": "NumPy code, no tensors"},
+    "rollout": {"action": "keep", "settings": {}, "unsafe": True, "why": "NumPy environment, Python random generator, .numpy()"},
 }
 
 

@@ -63,7 +63,7 @@ ORACLE: dict[str, dict[str, Any]] = {
     "classify_batch": {"action": "convert", "settings": {},
                        "why": "preprocessing + 8 layers per call, small convs: overhead-bound"},
     "preprocess": {"action": "keep", "settings": {}, "why": "inlined in classify_batch; alone it is only 5 ops"},
-    "run_inference": {"action": "keep", "settings": {}, "why": "Python loop with .numpy()"},
+    "run_inference": {"action": "keep", "settings": {}, "unsafe": True, "why": "Python loop with .numpy()"},
 }
 
 

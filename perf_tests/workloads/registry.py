@@ -136,9 +136,11 @@ def placed(module: ModuleType, placement: Placement) -> Iterator[dict[str, Any]]
             setattr(module, qualname, original)
 
 
-def convert_everything(module: ModuleType) -> dict[str, dict[str, Any]]:
-    """The naive placement: every listed candidate (oracle keys) converted with default settings."""
-    return {name: {"action": "convert", "settings": {}} for name in module.ORACLE}
+def convert_everything(module: ModuleType, include_unsafe: bool = False) -> dict[str, dict[str, Any]]:
+    """The naive placement: every listed candidate converted with default settings, i.e. "whatever static analysis
+    allows"; entries marked ``"unsafe": True`` (side effects, ``.numpy()``, NumPy code) are skipped unless asked for."""
+    return {name: {"action": "convert", "settings": {}} for name, entry in module.ORACLE.items()
+            if include_unsafe or not entry.get("unsafe")}
 
 
 def compare_many(name: str, placements: Mapping[str, Placement], quick: bool = False, repeats: int = 1) -> dict[str, Any]:

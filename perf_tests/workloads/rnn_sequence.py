@@ -55,7 +55,7 @@ def make_sequences(n: int, steps: int = 24, input_dim: int = 16, seed: int = 0) 
 ORACLE: dict[str, dict[str, Any]] = {
     "encode": {"action": "convert", "settings": {}, "why": "24 unrolled GRU steps of ~15 small ops each"},
     "gru_step": {"action": "keep", "settings": {}, "why": "inlined by converting encode; alone it pays one graph call per step"},
-    "score_dataset": {"action": "keep", "settings": {}, "why": "Python loop with .numpy()"},
+    "score_dataset": {"action": "keep", "settings": {}, "unsafe": True, "why": "Python loop with .numpy()"},
 }
 
 

@@ -68,7 +68,7 @@ def next_scaled(batches: Iterator[tf.Tensor], scale: tf.Tensor) -> tf.Tensor:
 
 
 ORACLE: dict[str, dict[str, Any]] = {
-    name: {"action": "keep", "settings": {}, "why": why}
+    name: {"action": "keep", "settings": {}, "unsafe": True, "why": why}
     for name, why in {
         "log_batch": "print runs once at trace time",
         "remember": "list append runs once and leaks a symbolic tensor",

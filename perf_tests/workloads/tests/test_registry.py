@@ -66,3 +66,10 @@ def test_examples_oracle_names_existing_functions():
                   if isinstance(f, ast.FunctionDef)}
         assert qualname in names, function_id
         assert entry["action"] in ACTIONS
+
+
+def test_convert_everything_skips_unsafe_entries():
+    module = registry.load("actor_critic").module
+    assert set(registry.convert_everything(module)) == {"ac_update", "greedy_actions"}
+    assert "rollout" in registry.convert_everything(module, include_unsafe=True)
+    assert registry.convert_everything(registry.load("side_effects").module) == {}
