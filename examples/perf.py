@@ -1,4 +1,4 @@
-"""Fixed, deterministic workload over every function of demo_model; prints the wall time.
+"""Fixed, deterministic workload over every function of demo_model; prints the wall time (and CPU time).
 
 Run from this folder: ``python perf.py`` (about 3-6 s eager on a 2-core CPU machine). ``--quick`` runs a tenth of it.
 """
@@ -37,7 +37,7 @@ def main() -> None:
     start, cpu_start = time.perf_counter(), time.process_time()
     history: list[float] = []
     results: dict[str, float] = {}
-    epochs = max(1, round(4 * scale))
+    epochs = max(1, round(3 * scale))
     for epoch in range(epochs):
         # one epoch of the custom GradientTape loop (augment, schedule, step, history, global step)
         fit(model, optimizer, x_train, y_train, epochs=1, seed=epoch, history=history)
