@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from hybridize.rewriter import apply as rw
-from hybridize.rewriter import source
 
 from hybridize.cli import main
 from hybridize.errors import HybridizeError
 from hybridize.plan import Plan, Recommendation, Settings, file_sha256
+from hybridize.rewriter import apply as rw
+from hybridize.rewriter import source
 
 MOD = b"import tensorflow as tf\r\n\r\n\r\ndef f(x):\r\n    return x * 2\r\n\r\n\r\n@tf.function\r\ndef g(x):\r\n    return x"
 OTHER = "import tensorflow as tf\n\n\ndef h(x):  # caf\u00e9\n    return x\n"

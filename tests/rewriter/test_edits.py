@@ -6,9 +6,9 @@ import textwrap
 
 import libcst as cst
 import pytest
-from hybridize.rewriter import edits
 
 from hybridize.plan import Settings, TensorSpecModel
+from hybridize.rewriter import edits
 
 SIG = Settings(input_signature=[TensorSpecModel([None, 64], "float32")], reduce_retracing=True)
 

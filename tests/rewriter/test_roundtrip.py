@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from hybridize.rewriter import apply as rw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hybridize.plan import Plan, Recommendation, Settings, TensorSpecModel, file_sha256
+from hybridize.rewriter import apply as rw
 
 HEADERS = [
     "",
