@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -72,14 +73,18 @@ def fit(
     seed: int = 0,
     history: list[float] | None = None,
     verbose: bool = False,
+    on_epoch_end: Callable[[int, list[float]], None] | None = None,
 ) -> list[float]:
-    """The custom training loop: augment, step, schedule, log. Returns the per-step loss history."""
+    """The custom training loop: augment, step, schedule, log. Returns the per-step loss history.
+
+    ``on_epoch_end(epoch, history)`` runs after every epoch (evaluation, monitoring, checkpoints).
+    """
     history = [] if history is None else history
     rng = random.Random(seed)
     steps_per_epoch = -(-len(x) // batch_size)
     total = epochs * steps_per_epoch
     step = 0
-    for _epoch in range(epochs):
+    for epoch in range(epochs):
         for xb, yb in iterate_batches(x, y, batch_size):
             optimizer.learning_rate.assign(warmup_learning_rate(step, base_lr, warmup_steps))
             xb = random_feature_mask(augment_batch(xb, strength_for_step(step, total)), feature_drop_rate, rng)
@@ -89,4 +94,6 @@ def fit(
             if verbose and step % 50 == 0:
                 logging_utils.log_metrics(step, {"loss": loss, "lr": optimizer.learning_rate})
             step += 1
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history)
     return history

@@ -63,7 +63,9 @@ def test_fit_learns_and_keeps_books(dataset, test_set):
     net = model.build_model(seed=0)
     opt = model.make_optimizer(net)
     logging_utils.reset_counters()
-    history = train.fit(net, opt, x, y, epochs=2, batch_size=64)
+    seen = []
+    history = train.fit(net, opt, x, y, epochs=2, batch_size=64, on_epoch_end=lambda e, h: seen.append((e, len(h))))
+    assert seen == [(0, 5), (1, 10)]
     assert len(history) == 10
     assert all(isinstance(v, float) for v in history)
     assert logging_utils.GLOBAL_STEP == 10
