@@ -41,7 +41,8 @@ HAND: dict[str, dict[str, dict[str, Any]]] = {
         "demo_model.evaluate:eval_step": {"mode": "graph", "settings": {}},
         "demo_model.numerics:expected_calibration_error": {"mode": "graph", "settings": {}},
         "demo_model.numerics:summary_statistics": {"mode": "graph", "settings": {"reduce_retracing": True}},
-        "demo_model.train:augment_batch": {"mode": "graph", "settings": {"reduce_retracing": True}},
+        "demo_model.train:augment_batch": {"mode": "graph", "settings": {
+            "input_signature": [{"shape": [None, 32], "dtype": "float32"}, SIG_F32]}},
         "demo_model.evaluate:predict_proba": {"mode": "graph", "settings": {"reduce_retracing": True}},
         "demo_model.train:warmup_learning_rate": {"mode": "graph", "settings": {
             "input_signature": [SIG_I32, SIG_F32, SIG_I32]}},
@@ -90,10 +91,9 @@ def plan_targets(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def static_all(project: Path) -> dict[str, dict[str, Any]]:
     from hybridize.planner.candidates import received_tensors
+    from hybridize.project import load_config
     from hybridize.static import analyze
     from hybridize.tracer.store import load_profile
-
-    from hybridize.project import load_config
 
     config = load_config(project)
     reports = {f.function: f.to_json() for f in analyze(project, [project / p for p in config.paths] or None,

@@ -10,9 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings, predict_traces
-
 from hybridize.plan import Rejection, Settings
+from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings, predict_traces
 
 TENSOR_FLAGS = ("keras_layer", "keras_model", "tf_module")
 

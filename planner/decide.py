@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
 from hybridize.planner.candidates import Candidate
 from hybridize.planner.settings import break_even_calls
 from hybridize.planner.trials import FunctionResult
-
-from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
 
 MIN_SAVED_S = 0.002  # absolute margin over timer noise
 MIN_SAVED_FRACTION = 0.03  # of the function's eager time

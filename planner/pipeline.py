@@ -22,13 +22,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hybridize.planner.candidates import Candidate, build_candidates, refine
-from hybridize.planner.decide import Measurement, build_plan, compare_digests
-from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from rich.console import Console
 
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
+from hybridize.planner.candidates import Candidate, build_candidates, refine
+from hybridize.planner.decide import Measurement, build_plan, compare_digests
+from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
 
 DIGEST_CALLS = 3
@@ -291,10 +291,28 @@ class Trials:
                 any_failed = True
                 narrowed = [t for t in failing if t in (tests or [])] or tests
                 out.update(self.bisect(command, part, converted, narrowed, label, counter, reference, exit_code))
-        if not any_failed:  # only the combination fails: reject all of them
-            return {n: dict.fromkeys(tests or ["(command)"], "fails only in combination with other conversions")
-                    for n in names}
+        if not any_failed:  # only a combination fails
+            return self._combination(command, names, converted, tests, label, counter, exit_code)
         return out
+
+    def _combination(self, command: list[str], names: list[str], converted: dict[str, Settings | None],
+                     tests: list[str] | None, label: str, counter: list[int],
+                     exit_code: int | None) -> dict[str, dict[str, str]]:
+        """Leave one out: the members whose removal fixes the failure are each necessary to it, so rejecting
+        the one that saves least breaks the combination; without such members, reject the whole group."""
+        necessary: list[str] = []
+        if len(names) <= 6 and counter[0] + len(names) <= MAX_BISECT_RUNS + 4:
+            for n in names:
+                if self._fails(command, [x for x in names if x != n], converted, tests, label, counter, exit_code) is None:
+                    necessary.append(n)
+        if necessary:
+            least = min(necessary, key=lambda n: self.measurements[n].saved_s() or 0.0
+                        if n in self.measurements else 0.0)
+            partners = ", ".join(x for x in necessary if x != least)
+            return {least: dict.fromkeys(tests or ["(command)"], f"fails only together with {partners or 'others'}; "
+                                         "rejected as the one that saves least")}
+        return {n: dict.fromkeys(tests or ["(command)"], "fails only in combination with other conversions")
+                for n in names}
 
     def _fails(self, command: list[str], part: list[str], converted: dict[str, Settings | None], tests: list[str] | None,
                label: str, counter: list[int], exit_code: int | None = None) -> dict[str, str] | None:

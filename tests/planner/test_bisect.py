@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hybridize.planner.candidates import Candidate
-from hybridize.planner.pipeline import Trials
-from hybridize.planner.trials import TrialResult
 from rich.console import Console
 
 from hybridize.plan import Settings
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.pipeline import Trials
+from hybridize.planner.trials import TrialResult
 
 
 def make_trials(tmp_path: Path, names: list[str], tests_of: dict[str, list[str]], bad: dict[str, set[str]],

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hybridize.plan import Plan, Settings
 from hybridize.planner.candidates import Candidate, build_candidates
 from hybridize.planner.decide import Measurement, build_plan, choose_nesting, compare_digests
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult
-
-from hybridize.plan import Plan, Settings
 
 
 def t(shape: list[int]) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hybridize.planner.report import print_table, render_html, render_json, render_markdown
 from rich.console import Console
 
 from hybridize.cli import cli
 from hybridize.plan import Plan, Recommendation, Rejection, Settings
+from hybridize.planner.report import print_table, render_html, render_json, render_markdown
 
 
 @pytest.fixture()

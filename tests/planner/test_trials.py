@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from hybridize.planner.trials import TrialResult, run_trial
 
 pytest.importorskip("tensorflow")
