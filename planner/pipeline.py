@@ -28,6 +28,7 @@ from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, refine
 from hybridize.planner.decide import Measurement, build_plan, compare_digests
+from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
 
@@ -182,6 +183,35 @@ class Trials:
         result = self.run(f"level{index}", self.perf, self.targets(converted), digests=True)
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
+        self._retry_plain(index, names)
+
+    def _retry_plain(self, index: int, names: list[str]) -> None:
+        """Relaxed shapes break code that reads ``len(x.shape)`` or ``x.shape[0]``: a conversion that failed with
+        an ``input_signature`` / ``reduce_retracing`` gets one more full run with a plain decorator."""
+        assert self.baseline is not None
+        retry: dict[str, Settings | None] = {}
+        for n in names:
+            m = self.measurements[n]
+            if (m.failure or m.crash) and m.candidate.action == "convert" and (m.settings or Settings()) != Settings():
+                retry[n] = Settings()
+        if not retry:
+            return
+        result = self.run(f"level{index}-plain", self.perf, self.targets(retry), digests=True)
+        if result.timed_out or self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
+            return
+        for n in retry:
+            m = self.measurements[n]
+            m.alternatives.append({"variant": "plain-after-failure", "settings": {},
+                                   "failed_with": (m.settings or Settings()).to_json(),
+                                   "error": next(iter((m.failure or {}).values()), m.crash or "")})
+            m.failure, m.crash = None, None
+            choice = m.candidate.choice
+            if choice is not None:
+                choice.notes.append(f"{choice.kind} failed here ({m.alternatives[-1]['error']}); a plain decorator passed")
+                choice.kind, choice.settings = "plain", Settings()
+                choice.predicted_traces = predict_traces("plain", m.base.signatures or
+                                                         list(m.candidate.profile.get("signatures") or []))
+            self._absorb(result, [n], {n: Settings()})
 
     def _absorb(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None]) -> None:
         assert self.baseline is not None
