@@ -179,39 +179,54 @@ class Trials:
         return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
     def run_level(self, index: int, names: list[str]) -> None:
+        assert self.baseline is not None
         converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
         result = self.run(f"level{index}", self.perf, self.targets(converted), digests=True)
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
-        self._retry_plain(index, names)
+        self._retry_plain(index, names, result.timed_out or (not result.tests and result.exit_code != self.baseline.exit_code))
 
-    def _retry_plain(self, index: int, names: list[str]) -> None:
-        """Relaxed shapes break code that reads ``len(x.shape)`` or ``x.shape[0]``: a conversion that failed with
-        an ``input_signature`` / ``reduce_retracing`` gets one more full run with a plain decorator."""
+    def _retry_plain(self, index: int, names: list[str], crashed: bool) -> None:
+        """After isolating the culprits of a failing level run, measure again without them.
+
+        The others' numbers from a crashed run are worthless (the command stopped early), so they get a
+        clean run; and relaxed shapes break code that reads ``len(x.shape)`` or ``x.shape[0]``, so a
+        conversion that failed with an ``input_signature`` / ``reduce_retracing`` is tried once more plain.
+        """
         assert self.baseline is not None
+        culprits = [n for n in names if self.measurements[n].failure or self.measurements[n].crash]
+        if not culprits:
+            return
         retry: dict[str, Settings | None] = {}
-        for n in names:
+        for n in culprits:
             m = self.measurements[n]
-            if (m.failure or m.crash) and m.candidate.action == "convert" and (m.settings or Settings()) != Settings():
+            if m.candidate.action == "convert" and (m.settings or Settings()) != Settings():
                 retry[n] = Settings()
-        if not retry:
+        others: dict[str, Settings | None] = {n: self.measurements[n].settings for n in names if n not in culprits}
+        attempts = [{**others, **retry}] if retry else []
+        if crashed and others:
+            attempts.append(others)
+        for attempt, converted in enumerate(attempts):
+            result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted), digests=True)
+            if result.timed_out or self.newly_failing(result) or (
+                    not result.tests and result.exit_code != self.baseline.exit_code):
+                continue
+            for n in converted:
+                m = self.measurements[n]
+                if n in retry:
+                    m.alternatives.append({"variant": "plain-after-failure", "settings": {},
+                                           "failed_with": (m.settings or Settings()).to_json(),
+                                           "error": next(iter((m.failure or {}).values()), m.crash or "")})
+                    m.failure, m.crash = None, None
+                    choice = m.candidate.choice
+                    if choice is not None:
+                        choice.notes.append(f"{choice.kind} failed here ({m.alternatives[-1]['error']}); "
+                                            "a plain decorator passed")
+                        choice.kind, choice.settings = "plain", Settings()
+                        choice.predicted_traces = predict_traces("plain", m.base.signatures or
+                                                                 list(m.candidate.profile.get("signatures") or []))
+            self._absorb(result, list(converted), converted)
             return
-        result = self.run(f"level{index}-plain", self.perf, self.targets(retry), digests=True)
-        if result.timed_out or self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
-            return
-        for n in retry:
-            m = self.measurements[n]
-            m.alternatives.append({"variant": "plain-after-failure", "settings": {},
-                                   "failed_with": (m.settings or Settings()).to_json(),
-                                   "error": next(iter((m.failure or {}).values()), m.crash or "")})
-            m.failure, m.crash = None, None
-            choice = m.candidate.choice
-            if choice is not None:
-                choice.notes.append(f"{choice.kind} failed here ({m.alternatives[-1]['error']}); a plain decorator passed")
-                choice.kind, choice.settings = "plain", Settings()
-                choice.predicted_traces = predict_traces("plain", m.base.signatures or
-                                                         list(m.candidate.profile.get("signatures") or []))
-            self._absorb(result, [n], {n: Settings()})
 
     def _absorb(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None]) -> None:
         assert self.baseline is not None
