@@ -47,7 +47,11 @@ def start() -> None:
 
         BACKEND = install(rec)
     if os.environ.get("HYBRIDIZE_COVERAGE", "1") == "1":
-        _start_coverage(rec)
+        if sys.version_info >= (3, 12):
+            _start_coverage(rec)
+        else:  # coverage.py's trace function would run on every TensorFlow frame too: use the line markers
+            BACKEND.lines = True
+            rec.lines_provider = BACKEND.executed_lines
     atexit.register(finish)
     _patch_exit_paths()
     if hasattr(os, "register_at_fork"):

@@ -11,6 +11,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+
 from hybridize.tracer import bootstrap
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}

@@ -106,7 +106,8 @@ class Recorder:
         self.unmapped_autograph = 0
         self.started = time.time()
         self.dumped = False
-        self.coverage: Any = None
+        self.coverage: Any = None  # a started coverage.Coverage (3.12+)
+        self.lines_provider: Any = None  # or a callable giving {file: [executed lines]} (the 3.11 line markers)
         self._lock = threading.Lock()
         self._ctx_eager: Any = None
         self._autograph: dict[CodeType, Record | None] = {}
@@ -315,7 +316,12 @@ class Recorder:
     # -- output ------------------------------------------------------------------------------------------------------------
     def shard(self, exit_code: int | None = None) -> dict[str, Any]:
         cov: dict[str, list[int]] = {}
-        if self.coverage is not None:
+        if self.lines_provider is not None:
+            try:
+                cov = self.lines_provider()
+            except Exception as exc:
+                self.internal_error(exc)
+        elif self.coverage is not None:
             try:
                 self.coverage.stop()
                 data = self.coverage.get_data()
@@ -329,7 +335,8 @@ class Recorder:
             "format": SHARD_FORMAT, "pid": os.getpid(), "python": sys.version.split()[0], "argv": list(sys.argv),
             "root": self.root, "started": self.started, "ended": time.time(), "errors": self.errors,
             "error_samples": self.error_samples, "unmapped_autograph": self.unmapped_autograph,
-            "tests": dict(self.test_outcomes), "coverage": cov, "coverage_enabled": self.coverage is not None,
+            "tests": dict(self.test_outcomes), "coverage": cov,
+            "coverage_enabled": self.coverage is not None or self.lines_provider is not None,
             "functions": [r.to_json() for r in list(self.records.values()) if r.calls or r.hybrid or r.graph_calls],
         }
 

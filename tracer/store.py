@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
-
 from hybridize.errors import HybridizeError
+from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
 
 SCHEMA_VERSION = 1
 PROFILE_FILE = "profile.db"

@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hybridize.tracer.store import Aggregate, load_profile
 
 from hybridize.cli import main
+from hybridize.tracer.store import Aggregate, load_profile
 
 from .conftest import PY, hybridize
 

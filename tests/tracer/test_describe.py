@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from hybridize.tracer.describe import InstanceOf, describe, describe_type, is_symbolic, to_json
 from hybridize.tracer.state import _heavy
 

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hybridize.tracer.launch import run_command
 
 from hybridize.errors import HybridizeError
+from hybridize.tracer.launch import run_command
 
 PY = sys.executable
 

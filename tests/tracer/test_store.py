@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hybridize.tracer.state import MAX_SIGNATURES
-from hybridize.tracer.store import Aggregate, load_profile, merge_shards
 
 from hybridize.errors import HybridizeError
+from hybridize.tracer.state import MAX_SIGNATURES
+from hybridize.tracer.store import Aggregate, load_profile, merge_shards
 
 SOURCE = '''import functools
 
