@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="best of N runs each way")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # the retracing warnings are expected in the convert-all column
     rows = []
     header = ("workload", "eager s", "oracle s", "oracle", "all s", "all", "max out diff (oracle / all)")
     print(f"{header[0]:16s} {header[1]:>8s} {header[2]:>9s} {header[3]:>7s} {header[4]:>8s} {header[5]:>7s} {header[6]:>27s}")

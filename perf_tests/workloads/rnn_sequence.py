@@ -54,7 +54,9 @@ def make_sequences(n: int, steps: int = 24, input_dim: int = 16, seed: int = 0) 
 
 ORACLE: dict[str, dict[str, Any]] = {
     "encode": {"action": "convert", "settings": {}, "why": "24 unrolled GRU steps of ~15 small ops each"},
-    "gru_step": {"action": "keep", "settings": {}, "why": "inlined by converting encode; alone it pays one graph call per step"},
+    "gru_step": {"action": "convert", "settings": {},
+                 "why": "as well as encode: traced once and called 24 times from encode's graph, a much smaller trace than"
+                        " 24 inlined copies (measured 4.6x vs 2.8x for encode alone)"},
     "score_dataset": {"action": "keep", "settings": {}, "unsafe": True, "why": "Python loop with .numpy()"},
 }
 
