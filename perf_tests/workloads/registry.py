@@ -216,7 +216,8 @@ def materialize(name: str, dest: Path) -> Path:
     (dest / "tests" / f"test_{name}.py").write_text(test_src, encoding="utf-8")
     (dest / "bench.py").write_text(
         f'"""Perf command for the {name} workload: prints the wall time of its fixed workload."""\n'
-        "import json\nimport sys\n\n"
+        "import json\nimport os\nimport sys\n\n"
+        'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n\n'
         f"import {name}\n\n"
         f'result = {name}.bench_{name}(quick="--quick" in sys.argv)\n'
         'print(json.dumps(result))\n',
