@@ -877,6 +877,8 @@ class FunctionRules(FastVisitor):
                 elif name in self.param_names:
                     self._report("HY501", line, f"call of parameter `{name}(...)`: the callee is chosen by the caller")
                     facts.assume(f"`{name}(...)` (a parameter) assumed free of Python side effects")
+                elif self._aliased_call(name, node, forwards):
+                    pass
                 elif not any(how == "import" for how, _ in self.scope.bound.get(name, [])):
                     self._report("HY501", line, f"call of local variable `{name}(...)`: the callee is not known statically")
                     facts.assume(f"`{name}(...)` (a local callable) assumed free of Python side effects")
@@ -910,6 +912,33 @@ class FunctionRules(FastVisitor):
             facts.assume(f"`{short}` is a module-level value, assumed a graph-compatible callable")
             return
         self._external(fq, node, forwards)
+
+    def _aliased_call(self, name: str, node: ast.Call, forwards: bool) -> bool:
+        """``f = tf.config.list_physical_devices`` (in every branch) then ``f(...)``: check each aliased function as
+        if it were called by name. False (HY501 stays) when any binding is not a plain reference to a resolvable
+        module-level function or library name (a call result, a parameter, a loop variable, a lambda...)."""
+        bindings = self.scope.bound.get(name, [])
+        targets: list[str] = []
+        for how, value in bindings:
+            text = dotted_name(value) if how == "assign" and isinstance(value, (ast.Name, ast.Attribute)) else None
+            if text is None or text.partition(".")[0] == name:
+                return False
+            fq = self._resolve_func(value) if isinstance(value, ast.expr) else None
+            if fq is None:
+                return False
+            target = self.index.lookup(fq)
+            if isinstance(target, ClassInfo) or (target is None and fq.partition(".")[0] not in KNOWN_LIBS):
+                return False  # a class alias builds objects; an unknown library is not assumed harmless here
+            targets.append(fq)
+        if not targets:
+            return False
+        for fq in dict.fromkeys(targets):
+            target = self.index.lookup(fq)
+            if isinstance(target, FuncInfo):
+                self._edge(target, node.lineno, "call")
+            else:
+                self._external(fq, node, forwards)
+        return True
 
     def _global_object_call(self, name: str, node: ast.Call) -> None:
         """``net(x)`` where ``net = Something(...)`` at module level."""

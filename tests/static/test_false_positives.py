@@ -93,6 +93,14 @@ def steps(seq):
     n = tf.shape(flat[0])[0]
     return n
 """),
+    "library function aliased in both branches (tf-keras-vis num_of_gpus)": ("gpus", """
+def gpus():
+    if tf.__version__ < "2.1":
+        list_devices = tf.config.experimental.list_physical_devices
+    else:
+        list_devices = tf.config.list_physical_devices
+    return len(list_devices("GPU"))
+"""),
 }
 
 
@@ -115,3 +123,16 @@ def test_factory_named_build_is_not_first_call_init(fn: Callable[[str, str], Fun
 def test_run_once_memo_is_quiet(fn: Callable[[str, str], FunctionReport]) -> None:
     src = HEADER + "def check():\n    if not check.done:\n        check.done = True\n\ncheck.done = False\n"
     assert fn(src, "check").verdict == "safe"
+
+
+def test_aliased_function_keeps_its_effects(fn: Callable[[str, str], FunctionReport]) -> None:
+    """The alias is checked like a direct call: a side effect behind it is still found, and an alias that is not a
+    plain name (a call result, a parameter in one branch) stays unresolved."""
+    src = HEADER + ("import logging\n\ndef helper(x):\n    print(x)\n    return x\n\n"
+                    "def f(x):\n    log = logging.info\n    log('step')\n    return x\n\n"
+                    "def g(x):\n    h = helper\n    return h(x)\n\n"
+                    "def k(x, cb):\n    op = tf.square if x is None else cb\n    z = op\n    return z(x)\n")
+    assert "HY102" in {f.code for f in fn(src, "f").findings}
+    g = fn(src, "g")
+    assert "HY101" in {f.code for f in g.findings} and "mod:helper" in g.calls
+    assert "HY501" in {f.code for f in fn(src, "k").findings}
