@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
 
-    x_train, y_train = make_classification_data(768, seed=0)
-    x_test, y_test = make_classification_data(600, seed=1)
+    x_train, y_train = make_classification_data(640, seed=0)
+    x_test, y_test = make_classification_data(400, seed=1)
     model = build_model(seed=0)
     optimizer = make_optimizer(model)
     rng = np.random.default_rng(0)
@@ -42,9 +42,9 @@ def main() -> None:
         for end in range(max(16, len(history) - 15), len(history) + 1):
             summary_statistics(tf.constant(history[end - 16 : end]))
         # feature diagnostics on a large embedding matrix
-        for _ in range(max(1, round(10 * scale))):
+        for _ in range(max(1, round(5 * scale))):
             feature_second_moment(embeddings)
-        # held-out evaluation (9 batches of 64 + one of 24)
+        # held-out evaluation (6 batches of 64 + one of 16)
         results = evaluate(model, x_test, y_test)
         # calibration monitoring: a bootstrap spread of the ECE on resampled held-out predictions
         probs = predict_proba(model, tf.constant(x_test))
