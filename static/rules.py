@@ -998,7 +998,9 @@ class FunctionRules(FastVisitor):
 
     def _construct(self, cls: ClassInfo, node: ast.Call) -> None:
         bases = self.index.all_bases(cls)
-        if any(b.startswith(KERAS_PREFIXES) or b in KERAS_NAMES or MODEL_BASE.search(b) for b in bases):
+        keras = any(b.startswith(KERAS_PREFIXES) or (b in KERAS_NAMES and b not in PLAIN_MODULES) for b in bases)
+        module = any(b in KERAS_NAMES or MODEL_BASE.search(b) for b in bases)
+        if keras or (module and creates_variables(self.index, cls)):
             self._creation(node, f"`{cls.qualname}(...)` creates a layer/module (a {bases[0]} subclass)", "HY307")
         init = self.index.find_method(cls, "__init__")
         if init is not None:
@@ -1243,6 +1245,58 @@ class FunctionRules(FastVisitor):
             self.facts.assume(f"`{top}` (external library, e.g. `{fq}`) assumed free of Python side effects")
         if forwards and top not in KNOWN_LIBS:
             self._report("HY503", line, f"`{fq}(...)` receives forwarded *args/**kwargs")
+
+
+PLAIN_MODULES = {"tensorflow.Module", "sonnet.Module"}
+VARIABLE_METHODS = {"add_weight", "add_variable", "add_slot", "Variable", "get_variable"}
+
+
+def creates_variables(index: Index, cls: ClassInfo) -> bool:
+    """Can an instance of this (tf.Module-style, non-Keras) project class ever create a variable? A module that
+    holds none (sonnet's ``Reshape``, a stateless wrapper) may be built inside a tf.function on every trace; one that
+    creates variables, at construction or lazily on its first call, may not. Scans every method of the class and its
+    project bases, and the project functions and classes they call, for variable constructors, ``add_weight``-style
+    methods, Keras layers and variable-like base classes. Conservative: a Keras base or a cycle counts as yes."""
+    return _makes_vars(index, cls.fqname, cls, 0)
+
+
+def _makes_vars(index: Index, key: str, target: ClassInfo | FuncInfo, depth: int) -> bool:
+    memo = index.var_makers
+    if key in memo:
+        return memo[key]
+    if depth > 12:
+        return True
+    memo[key] = True  # a cycle (or a re-entrant lookup) counts as creating variables
+    nodes: list[tuple[ModuleInfo, AST]]
+    if isinstance(target, ClassInfo):
+        bases = index.all_bases(target)
+        if any(b.startswith(KERAS_PREFIXES) or (b in KERAS_NAMES and b not in PLAIN_MODULES)
+               or (b.endswith("Variable") and "." in b) for b in bases):
+            return True
+        classes = [target, *(c for c in (index.lookup(b) for b in bases) if isinstance(c, ClassInfo))]
+        nodes = [(c.module, c.node) for c in classes]
+    else:
+        nodes = [(target.module, target.node)]
+    memo[key] = any(_call_makes_vars(index, mod, call, target, depth)
+                    for mod, tree in nodes for call in ast.walk(tree) if isinstance(call, ast.Call))
+    return memo[key]
+
+
+def _call_makes_vars(index: Index, mod: ModuleInfo, call: ast.Call, target: ClassInfo | FuncInfo, depth: int) -> bool:
+    text = dotted_name(call.func)
+    if text is None:
+        return False
+    if text.rpartition(".")[2] in VARIABLE_METHODS:
+        return True
+    fq = index.canonical(mod.resolve_dotted(text))
+    if fq in VARIABLE_CTORS or fq.startswith(KERAS_PREFIXES) or fq in KERAS_NAMES - PLAIN_MODULES:
+        return True
+    found = index.lookup(fq)
+    if isinstance(found, ClassInfo) and found is not target:
+        return _makes_vars(index, found.fqname, found, depth + 1)
+    if isinstance(found, FuncInfo):
+        return _makes_vars(index, found.id, found, depth + 1)
+    return False
 
 
 def analyse_function(index: Index, info: FuncInfo) -> FuncFacts:

@@ -39,8 +39,8 @@ def main() -> None:
         with tf.GradientTape() as tape:
             loss = model.training_loss(data)
         grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
-    mean, var = model.predict_f(tf.constant(np.linspace(0, 10, 50)[:, None]))
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+    mean, _ = model.predict_f(tf.constant(np.linspace(0, 10, 50)[:, None]))
     elapsed = time.perf_counter() - start
     print(f"gpflow perf: {elapsed:.3f} s  (loss {float(loss):.4f}, mean sum {float(tf.reduce_sum(mean)):.4f})")
 

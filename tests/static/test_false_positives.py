@@ -136,3 +136,53 @@ def test_aliased_function_keeps_its_effects(fn: Callable[[str, str], FunctionRep
     g = fn(src, "g")
     assert "HY101" in {f.code for f in g.findings} and "mod:helper" in g.calls
     assert "HY501" in {f.code for f in fn(src, "k").findings}
+
+
+MODULES = HEADER + '''
+def make_var(shape):
+    return tf.Variable(tf.zeros(shape))
+
+class Base(tf.Module):
+    pass
+
+class Reshape(Base):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    def __call__(self, x):
+        return tf.reshape(x, self.shape)
+
+class Lazy(Base):
+    def __call__(self, x):
+        if not hasattr(self, "w"):
+            self.w = make_var([x.shape[-1]])
+        return x * self.w
+
+class Holder(Base):
+    def __init__(self):
+        super().__init__()
+        self.inner = Lazy()
+
+def flatten(x):
+    return Reshape([-1])(x)
+
+def lazy_fresh(x):
+    return Lazy()(x)
+
+def holder_fresh(x):
+    return Holder()
+
+def keras_fresh(x):
+    return keras.layers.Flatten()(x)
+'''
+
+
+def test_stateless_module_built_in_body_is_not_a_blocker(fn: Callable[[str, str], FunctionReport]) -> None:
+    """sonnet's ``reshape(x)`` builds a variable-free ``Reshape`` module per call: fine under tf.function. A module
+    that creates a variable anywhere (lazily, through a helper, or through a sub-module) still is HY307, and Keras
+    layers always are."""
+    assert "HY307" not in {f.code for f in fn(MODULES, "flatten").findings}
+    for qual in ("lazy_fresh", "holder_fresh", "keras_fresh"):
+        r = fn(MODULES, qual)
+        assert "HY307" in {f.code for f in r.findings} and r.verdict == "unsafe", qual
