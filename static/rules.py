@@ -63,6 +63,9 @@ TENSOR_NAMES = {"x", "inputs", "input", "tensor", "images", "image", "logits", "
                 "features", "inputs_", "input_tensor", "seed_input", "batch_x", "batch_y", "x_batch", "y_batch"}
 SPECULATIVE = re.compile(r"^(.*(train|test).*_step|call|__call__|run_model|.*inference)$")
 MODEL_BASE = re.compile(r"(Model|Layer|Module)$")
+# Parameter names that conventionally hold Python values (sizes, shapes, counts): NumPy on them is fine in a graph.
+PY_VALUE_NAME = re.compile(r"^(shape|\w+_shape|size|\w+_size|length|\w+_len|n|num_\w+|n_\w+|\w*count|dims?|axis|axes|"
+                           r"rank|depth|steps?|k|units|dtype|seed|name)$")
 # Callables named like these (or annotated as Keras / tf.Module types) are assumed to be layers or models: calling
 # them is graph-compatible by the library's design, so they are an assumption rather than an unresolved call.
 LAYERISH = re.compile(r"(^|_)(model|layer|net|network|block|encoder|decoder|module|head|cell|backbone|mlp|"
@@ -975,6 +978,20 @@ class FunctionRules(FastVisitor):
             return True  # d[k].add(...): an element of a container, most likely a container itself
         return False
 
+    def _array_param(self, node: ast.expr) -> bool:
+        """A required parameter passed straight to NumPy (tf-keras-vis ``normalize(array)``: ``np.max(array)``):
+        tf.function turns NumPy-array and tensor arguments into symbolic tensors, which NumPy cannot convert.
+        Parameters that look like Python values (a default, a scalar / str / sequence annotation) or that are
+        rebound in the body are left alone."""
+        if not isinstance(node, ast.Name) or node.id in (self.self_name, "cls") or PY_VALUE_NAME.match(node.id):
+            return False
+        param = next((p for p in self.facts.params if p.name == node.id), None)
+        if param is None or param.has_default or param.kind not in ("positional", "keyword-only"):
+            return False
+        if param.annotation and not re.search(r"ndarray|Tensor|Array|array", param.annotation):
+            return False
+        return node.id not in self.scope.bound  # rebound in the body: no longer the caller's value
+
     def _layerish(self, name: str) -> bool:
         """A parameter or local that is (by name or annotation) a layer or model."""
         if LAYERISH.search(name):
@@ -1237,7 +1254,8 @@ class FunctionRules(FastVisitor):
         elif (fq.startswith(KERAS_PREFIXES) and ".schedules." not in fq) or fq in KERAS_NAMES:
             self._creation(node, f"`{fq}(...)` creates a Keras layer/model/optimizer", "HY307")
         elif top == "numpy" and not fq.startswith("numpy.random."):
-            hit = next((a for a in [*node.args, *(k.value for k in node.keywords)] if self.tensorish(a)), None)
+            values = [*node.args, *(k.value for k in node.keywords)]
+            hit = next((a for a in values if self.tensorish(a) or self._array_param(a)), None)
             if hit is not None:
                 self._report("HY202", line, f"`{fq}({ast.unparse(hit)[:40]})`: NumPy on a tensor fails in a graph "
                                             "(NotImplementedError); use the tf.* equivalent")

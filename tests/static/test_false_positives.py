@@ -186,3 +186,20 @@ def test_stateless_module_built_in_body_is_not_a_blocker(fn: Callable[[str, str]
     for qual in ("lazy_fresh", "holder_fresh", "keras_fresh"):
         r = fn(MODULES, qual)
         assert "HY307" in {f.code for f in r.findings} and r.verdict == "unsafe", qual
+
+
+def test_numpy_on_a_required_parameter_is_a_blocker(fn: Callable[[str, str], FunctionReport]) -> None:
+    """tf-keras-vis ``normalize(array)`` calls ``np.max(array)``: under tf.function the array arrives as a symbolic
+    tensor (NotImplementedError). Python-valued parameters (a default, a scalar annotation) and rebound names stay
+    quiet."""
+    src = HEADER + ("def normalize(array, value_range=(1., 0.)):\n"
+                    "    hi = np.max(array, axis=tuple(range(array.ndim)[1:]), keepdims=True)\n"
+                    "    lo = np.min(value_range)\n    return (array - lo) / hi\n\n"
+                    "def zeros(shape):\n    return np.zeros(shape)\n\n"
+                    "def scaled(n: int, xs: list):\n    return np.sqrt(n) * np.mean(xs)\n\n"
+                    "def rebound(a):\n    a = [1.0, 2.0]\n    return np.mean(a)\n")
+    r = fn(src, "normalize")
+    assert [f.line for f in r.findings if f.code == "HY202"] == [6] and r.verdict == "unsafe"
+    assert "HY202" not in {f.code for f in fn(src, "scaled").findings}
+    assert "HY202" not in {f.code for f in fn(src, "rebound").findings}
+    assert "HY202" not in {f.code for f in fn(src, "zeros").findings}
