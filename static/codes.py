@@ -90,6 +90,9 @@ _ALL = [
          "allowed once: tf.function accepts variables created on the first call only",
          "make sure the guard really stops the second creation (the retrace of a new shape calls it again)",
          "X_VARIABLE_CREATION"),
+    Code("HY310", "blocker", "constructor / attribute hook",
+         "its only job is to set up the object: traced once per input signature, later calls leave it unset",
+         "convert the methods that compute, never __init__ / __new__ / __setattr__", "HAS_PYTHON_SIDE_EFFECTS"),
     # --- Decorators.
     Code("HY401", "info", "already a tf.function", "nothing to convert; its arguments are parsed into decorator_args",
          "tune the arguments, or de-hybridize if it does not pay", "OPTIMIZATION_NOT_AVAILABLE"),

@@ -23,7 +23,7 @@ from hybridize.static.rules import Edge, FuncFacts, FunctionRules
 from hybridize.project import relpath
 
 MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
-NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301"}  # about the callee itself, not about running it
+NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301", "HY310"}  # about the callee itself, not about running it
 UNKNOWN_CODES = {"HY501", "HY502"}
 SEVERITY_RANK = {"blocker": 0, "warning": 1, "info": 2}
 

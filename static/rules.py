@@ -402,6 +402,9 @@ class FunctionRules(FastVisitor):
             self.info.cls is not None and BUILD_NAME.search(self.info.name) is not None) or any(
             (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once")
             for d in ([] if isinstance(node, ast.Lambda) else node.decorator_list))
+        if self.info.cls is not None and self.info.name in SETUP_METHODS:
+            facts.add("HY310", self.info.line, f"`{self.info.name}` sets up the object: as a tf.function it would run "
+                                               "once per input signature, so later objects stay half-built")
         for line in scope.yields[:1]:
             facts.add("HY301", line, "generator: `yield` makes this a generator, which AutoGraph refuses")
         for stmt in body:
@@ -1265,6 +1268,8 @@ class FunctionRules(FastVisitor):
             self._report("HY503", line, f"`{fq}(...)` receives forwarded *args/**kwargs")
 
 
+SETUP_METHODS = {"__init__", "__new__", "__post_init__", "__init_subclass__", "__setattr__", "__delattr__",
+                 "__set_name__", "__del__"}
 PLAIN_MODULES = {"tensorflow.Module", "sonnet.Module"}
 VARIABLE_METHODS = {"add_weight", "add_variable", "add_slot", "Variable", "get_variable"}
 

@@ -21,11 +21,14 @@ class Lin:
         self.ms = []
         self.ms.extend([self.w])
 """),
-    "constructor sets attributes": ("Net.__init__", """
+    "constructor sets attributes (callers stay safe)": ("make", """
 class Net:
     def __init__(self, units):
         self.units = units
         self.layers_ = []
+
+def make(x):
+    return Net(3)
 """),
     "**kwargs is a fresh dict per call": ("creator", """
 def creator(next_creator, **kwargs):
@@ -203,3 +206,10 @@ def test_numpy_on_a_required_parameter_is_a_blocker(fn: Callable[[str, str], Fun
     assert "HY202" not in {f.code for f in fn(src, "scaled").findings}
     assert "HY202" not in {f.code for f in fn(src, "rebound").findings}
     assert "HY202" not in {f.code for f in fn(src, "zeros").findings}
+
+
+def test_constructor_itself_is_never_a_conversion_target(fn: Callable[[str, str], FunctionReport]) -> None:
+    """GPflow: the planner tried ``SVGP.__init__`` as a graph and failed; __init__ only sets the object up."""
+    src = HEADER + "class Net:\n    def __init__(self, units):\n        self.units = units\n"
+    r = fn(src, "Net.__init__")
+    assert r.verdict == "unsafe" and [f.code for f in r.findings if f.severity == "blocker"] == ["HY310"]
