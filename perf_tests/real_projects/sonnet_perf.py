@@ -22,6 +22,8 @@ import tensorflow as tf
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of the workload (smoke test)")
+    parser.add_argument("--hand", action="store_true",
+                        help="hand placement for comparison: wrap the MLP call and the optimizer step in tf.function")
     args = parser.parse_args()
     steps = 5 if args.quick else 50
     tf.random.set_seed(0)
@@ -33,13 +35,16 @@ def main() -> None:
     lstm = snt.LSTM(16)
     seq = tf.constant(rng.normal(size=(20, 8, 16)).astype(np.float32))  # [time, batch, features]
 
+    forward = tf.function(mlp) if args.hand else mlp
+    apply = tf.function(opt.apply) if args.hand else opt.apply
+
     start = time.perf_counter()
     loss = tf.constant(0.0)
     for _ in range(steps):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(mlp(x) - y))
+            loss = tf.reduce_mean(tf.square(forward(x) - y))
         grads = tape.gradient(loss, mlp.trainable_variables)
-        opt.apply(grads, mlp.trainable_variables)
+        apply(grads, mlp.trainable_variables)
     for _ in range(max(1, steps // 10)):
         out, _ = snt.dynamic_unroll(lstm, seq, lstm.initial_state(8))
     elapsed = time.perf_counter() - start
