@@ -528,7 +528,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     plan.save(data_dir / PLAN_FILE)
     from hybridize.planner.report import print_table
 
-    print_table(plan, console)
+    print_table(plan, console, verbose=True)
     console.print(f"[dim]plan written to {data_dir / PLAN_FILE}[/dim]")
     return status
 

@@ -12,11 +12,13 @@ import html
 import json
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from hybridize.plan import Plan, Recommendation
+from hybridize.plan import Plan, Recommendation, Rejection
 
 REASONS: dict[str, str] = {
     "blocker-finding": "static analysis found a construct that breaks or changes under tf.function",
@@ -75,42 +77,122 @@ def _summary(plan: Plan) -> str:
     return text
 
 
-def print_table(plan: Plan, console: Console) -> None:
-    """The terminal report."""
-    table = Table(title="hybridize: recommendations (ranked by measured seconds saved)", show_lines=False)
-    for col in ("#", "function", "action", "decorator", "speedup", "saved s", "calls", "traces", "confidence"):
-        table.add_column(col, overflow="fold")
-    for r in plan.recommendations:
-        name = Text(r.function)
-        name.append(f"\n{r.file}:{r.line}", style="dim")
-        table.add_row(str(r.rank), name, r.action, Text(r.decorator or "(remove @tf.function)"), _fmt_x(r.speedup),
-                      _fmt_s(r.saved_s), str(r.calls), _traces(r), r.confidence)
-    console.print(table)
-    for r in plan.recommendations:
-        details = [f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}"]
-        sc = r.evidence.get("scalene") or {}
-        if sc.get("python_share") is not None:
-            details.append(f"scalene: {sc['python_share']:.0%} of its CPU time in Python")
-        nested = r.evidence.get("nested")
-        if nested:
-            details.append(f"covers callees: {', '.join(nested.get('covers', []))}")
-        for note in r.evidence.get("notes") or []:
-            details.append(f"note: {note}")
-        for finding in _findings(r)[:3]:
-            details.append(f"finding: {finding}")
-        for a in r.evidence.get("assumptions") or []:
-            details.append(f"assumption: {a}")
-        console.print(f"  {r.rank} {r.function}: " + " | ".join(details), markup=False, highlight=False, soft_wrap=True)
+def _qualname(function: str) -> str:
+    return function.split(":", 1)[-1]
+
+
+def _decorator_text(r: Recommendation) -> str:
+    return r.decorator or "(remove @tf.function)"
+
+
+def _measured(r: Recommendation) -> str:
+    ev = r.evidence
+    return (f"eager {_fmt_s(ev.get('eager_s'))} s -> graph {_fmt_s(ev.get('graph_s'))} s "
+            f"(tracing {_fmt_s(ev.get('trace_s'))} s); per call {ev.get('eager_per_call_us', '-')} µs -> "
+            f"{ev.get('graph_per_call_us', '-')} µs; break-even {ev.get('break_even_calls', '-')} calls")
+
+
+def detail_lines(r: Recommendation) -> list[tuple[str, str]]:
+    """The per-recommendation evidence as (label, text) pairs: everything the table has no room for."""
+    ev = r.evidence
+    verb = {"convert": "add", "tune": "change to", "dehybridize": "remove"}.get(r.action, r.action)
+    lines: list[tuple[str, str]] = [(verb, _decorator_text(r) if r.action != "dehybridize" else "@tf.function"),
+                                    ("measured", _measured(r)), ("shapes", _shapes(r) or "-")]
+    check = ev.get("results_check")
+    tests = _tests(r) + (f"; results vs eager: {check}" if check else "")
+    if ev.get("results_detail"):
+        tests += f" ({ev['results_detail']})"
+    lines.append(("tests", tests))
+    static = f"{ev.get('static_verdict', '-')}; confidence {r.confidence}"
+    if ev.get("confidence_notes"):
+        static += f" ({', '.join(ev['confidence_notes'])})"
+    lines.append(("static", static))
+    sc = ev.get("scalene") or {}
+    if sc.get("python_share") is not None:
+        lines.append(("scalene", f"{sc['python_share']:.0%} of its CPU time in Python"))
+    nested = ev.get("nested")
+    if nested:
+        lines.append(("covers", f"{', '.join(nested.get('covers', []))} (converting them too is redundant)"))
+    lines += [("note", str(n)) for n in ev.get("notes") or []]
+    lines += [("finding", f) for f in _findings(r)]
+    lines += [("assumption", str(a)) for a in ev.get("assumptions") or []]
+    return lines
+
+
+def runs_line(plan: Plan) -> str:
+    """Where the planning time went: each trial run's label and seconds (from the plan's meta)."""
+    runs = plan.meta.get("runs") or []
+    if not runs:
+        return ""
+    total = sum(float(x.get("duration_s") or 0.0) for x in runs)
+    parts = ", ".join(f"{x.get('label')} {float(x.get('duration_s') or 0.0):.1f}" for x in runs)
+    text = f"{len(runs)} trial run(s), {total:.1f} s: {parts}"
+    if plan.meta.get("planning_s") is not None:
+        text += f"; planning {float(plan.meta['planning_s']):.1f} s"
+    if plan.meta.get("profile_duration_s") is not None:
+        text += f", traced run {float(plan.meta['profile_duration_s']):.1f} s"
+    return text
+
+
+def _why(x: Rejection) -> Text:
+    why = Text(x.reason, style="yellow")
+    why.append(f": {x.detail}" if x.detail else "")
+    return why
+
+
+def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
+    """The terminal report, readable at 80 columns: a compact ranked table, then a block per recommendation
+    (exact decorator and evidence, wrapped under a label), then one entry per rejected candidate."""
+    console.print(Text("hybridize: recommendations (ranked by measured seconds saved)", style="bold"))
+    if plan.recommendations:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("function / where", overflow="fold", min_width=16)
+        table.add_column("action", no_wrap=True)
+        for col in ("speedup", "saved s", "calls", "traces"):
+            table.add_column(col, justify="right", no_wrap=True)
+        table.add_column("conf.", no_wrap=True)
+        for r in plan.recommendations:
+            name = Text(_qualname(r.function), style="bold")
+            name.append(f"\n{r.file}:{r.line}", style="dim")
+            table.add_row(str(r.rank), name, r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls),
+                          _traces(r), r.confidence)
+        console.print(table)
+        for r in plan.recommendations:
+            console.print()
+            console.print(Text(f"{r.rank}. {r.function}  ({r.file}:{r.line})", style="bold"))
+            grid = Table.grid(padding=(0, 1), pad_edge=False)
+            grid.add_column(no_wrap=True, style="dim", width=13)
+            grid.add_column(overflow="fold")
+            for label, text in detail_lines(r):
+                grid.add_row("   " + label, Text(text, style="cyan" if label in ("add", "change to") else ""))
+            console.print(grid)
+    else:
+        console.print("No conversion was measured to pay.", markup=False, highlight=False)
     if plan.rejected:
-        rej = Table(title="rejected candidates")
-        for col in ("function", "where", "reason", "detail"):
-            rej.add_column(col, overflow="fold")
-        for x in plan.rejected:
-            rej.add_row(Text(x.function), Text(f"{x.file}:{x.line}"), x.reason, Text(x.detail))
-        console.print(rej)
-    console.print(_summary(plan), highlight=False, markup=False)
+        console.print()
+        console.print(Text(f"rejected candidates ({len(plan.rejected)})", style="bold"))
+        if console.width >= 120:  # one line each: function, where, reason: detail
+            grid = Table.grid(padding=(0, 2), pad_edge=False)
+            grid.add_column(no_wrap=True)
+            grid.add_column(no_wrap=True, style="dim")
+            grid.add_column(overflow="fold")
+            for x in plan.rejected:
+                grid.add_row(Text(x.function), f"{x.file}:{x.line}", _why(x))
+            console.print(grid)
+        else:  # narrow: the name and place on one line, the reason indented under it
+            for x in plan.rejected:
+                head = Text(x.function)
+                head.append(f"  {x.file}:{x.line}", style="dim")
+                console.print(head)
+                console.print(Padding(_why(x), (0, 0, 0, 3)))
+    console.print()
+    console.print(_summary(plan), markup=False, highlight=False)
     for note in plan.meta.get("notes") or []:
-        console.print(f"note: {note}", highlight=False, markup=False)
+        console.print(f"note: {note}", markup=False, highlight=False)
+    runs = runs_line(plan)
+    if runs and verbose:
+        console.print(f"runs: {runs}", markup=False, highlight=False)
 
 
 def render_json(plan: Plan) -> str:
@@ -156,6 +238,8 @@ def render_markdown(plan: Plan) -> str:
             out.append("")
     else:
         out += ["No conversion was measured to pay.", ""]
+    if runs_line(plan):
+        out += [f"Trial runs: {_md(runs_line(plan))}", ""]
     out += ["## Rejected", ""]
     if plan.rejected:
         out += ["| function | where | reason | detail |", "|---|---|---|---|"]

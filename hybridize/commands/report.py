@@ -20,7 +20,8 @@ from hybridize.project import find_project_root
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project root.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the plan is (default <root>/.hybridize).")
-def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | None) -> int:
+@click.option("-v", "--verbose", is_flag=True, help="Table: also each trial run's label and seconds.")
+def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | None, verbose: bool = False) -> int:
     """Show the ranked plan again."""
     from hybridize.planner import report as render
 
@@ -30,11 +31,11 @@ def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | No
         from rich.console import Console
 
         if output is None:
-            render.print_table(plan, Console())
+            render.print_table(plan, Console(), verbose=verbose)
         else:
             try:
                 with open(output, "w", encoding="utf-8") as fh:
-                    render.print_table(plan, Console(file=fh, width=160, color_system=None))
+                    render.print_table(plan, Console(file=fh, width=160, color_system=None), verbose=verbose)
             except OSError as exc:
                 raise HybridizeError(f"cannot write {output}: {exc.strerror}") from None
         return 0

@@ -58,6 +58,26 @@ def test_table_prints_everything(plan: Plan) -> None:
     assert "@tf.function(reduce_retracing=True)" in out and "3.50x" in out and "measured-slower" in out
 
 
+@pytest.mark.parametrize("width", [80, 200])
+def test_table_is_readable_at_any_width(plan: Plan, width: int) -> None:
+    """No shredded cells: names, places and the exact decorator stay whole; nothing wider than the terminal."""
+    plan.recommendations[0].function = "pkg.module_with_long_name:SomeClassifier.expected_calibration_error"
+    plan.recommendations[0].decorator = ("@tf.function(input_signature=[tf.TensorSpec(shape=[None, 32], dtype=tf.float32), "
+                                         "tf.TensorSpec(shape=[], dtype=tf.float32)])")
+    plan.meta["runs"] = [{"label": "baseline", "duration_s": 3.25}, {"label": "level0", "duration_s": 2.5}]
+    console = Console(record=True, width=width)
+    print_table(plan, console, verbose=True)
+    out = console.export_text()
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    assert any("SomeClassifier.expected_calibration_error" in line for line in lines)  # qualname unbroken in the table
+    assert "pkg/mod.py:10" in out and "pkg/mod.py:30" in out
+    assert "tf.TensorSpec(shape=[None, 32]," in " ".join(line.strip() for line in lines)
+    assert any(line.startswith("pkg.mod:slow") for line in lines)
+    assert "measured-slower: 0.5 s as a graph" in out
+    assert "runs: 2 trial run(s), 5.8 s: baseline 3.2, level0 2.5" in out or "baseline 3.2" in out
+
+
 def test_report_cli(plan: Plan, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     plan.save(tmp_path / ".hybridize" / "plan.json")
@@ -68,6 +88,8 @@ def test_report_cli(plan: Plan, tmp_path: Path) -> None:
     assert "&lt;b&gt;step" in out.read_text(encoding="utf-8")
     result = runner.invoke(cli, ["report", "--root", str(tmp_path), "--format", "json"])
     assert json.loads(result.output)["recommendations"][0]["saved_s"] == 1.25
+    result = runner.invoke(cli, ["report", "--root", str(tmp_path), "-v"])
+    assert result.exit_code == 0 and "<b>step</b>" in result.output
 
 
 def test_report_without_plan_is_one_line_error(tmp_path: Path) -> None:
