@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hybridize.project import relpath
 from hybridize.static.codes import CODES
 from hybridize.static.decorators import hybrid_info
 from hybridize.static.index import FuncInfo, build_index, discover
 from hybridize.static.model import Analysis, Finding, FunctionReport
 from hybridize.static.rules import Edge, FuncFacts, FunctionRules
-
-from hybridize.project import relpath
 
 MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
 NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301", "HY310"}  # about the callee itself, not about running it

@@ -14,10 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybridize.static.model import ParseError
-
 from hybridize.identity import module_name_for
 from hybridize.project import relpath
+from hybridize.static.model import ParseError
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from hybridize.static import Analysis, FunctionReport, analyze
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hybridize.static import CODES, analyze
 
 from hybridize.commands.check import check
+from hybridize.static import CODES, analyze
 
 from .conftest import write_project
 

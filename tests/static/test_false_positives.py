@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from hybridize.static import FunctionReport
 
 HEADER = "import tensorflow as tf\nimport numpy as np\nimport keras\nfrom typing import Sequence\n"
