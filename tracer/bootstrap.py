@@ -47,32 +47,17 @@ def start() -> None:
 
         BACKEND = install(rec)
     if os.environ.get("HYBRIDIZE_COVERAGE", "1") == "1":
+        # Not coverage.py itself: deciding whether to trace each of TensorFlow's thousands of files cost 3 CPU-seconds
+        # on the examples' tests (3.12), and its 3.11 trace function runs on every TensorFlow frame.
         if sys.version_info >= (3, 12):
-            _start_coverage(rec)
-        else:  # coverage.py's trace function would run on every TensorFlow frame too: use the line markers
-            BACKEND.lines = True
-            rec.lines_provider = BACKEND.executed_lines
+            BACKEND.measure_lines()  # sys.monitoring LINE on project code only, once per line
+        else:
+            BACKEND.lines = True  # statement markers compiled into the project code
+        rec.lines_provider = BACKEND.executed_lines
     atexit.register(finish)
     _patch_exit_paths()
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork)
-
-
-def _start_coverage(rec: Recorder) -> None:
-    try:
-        import coverage
-    except ImportError:
-        return
-    try:
-        include = [p if p.endswith(".py") else os.path.join(p, "*") for p in rec.include]
-        cov = coverage.Coverage(data_file=None, config_file=False, include=include,
-                                auto_data=False)
-        if sys.version_info >= (3, 12):
-            cov.set_option("run:core", "sysmon")
-        cov.start()
-        rec.coverage = cov
-    except Exception as exc:
-        rec.internal_error(exc)
 
 
 def finish() -> None:

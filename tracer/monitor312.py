@@ -39,6 +39,9 @@ class Monitor:
         self.tool: int | None = None
         self.special: dict[CodeType, str] = {}  # "tf_call" | "autograph"
         self.enabled: set[CodeType] = set()  # project code objects with local return/yield/resume events on
+        self.line_mask = 0  # LINE when measuring lines: each line location reports once, then is DISABLEd
+        self.project_mask = _LOCAL
+        self.lines: set[tuple[CodeType, int]] = set()
         self.stacks: dict[int, tuple[list[tuple[CodeType, Record | None, float | None]], dict[Any, int]]] = {}
 
     def start(self) -> bool:
@@ -64,6 +67,27 @@ class Monitor:
         _mon.set_events(self.tool, ev.PY_START | ev.PY_UNWIND | ev.PY_THROW)
         return True
 
+    def measure_lines(self) -> None:
+        """Line coverage of project functions: local LINE events, each location disabled after its first report."""
+        if self.tool is None:
+            return
+        _mon.register_callback(self.tool, _mon.events.LINE, self._on_line)
+        self.line_mask = _mon.events.LINE
+        self.project_mask = _LOCAL | _mon.events.LINE
+
+    def _on_line(self, code: CodeType, line: int) -> Any:
+        self.lines.add((code, line))
+        return _mon.DISABLE
+
+    def executed_lines(self) -> dict[str, list[int]]:
+        """The shard's ``coverage``: executed lines per project file."""
+        out: dict[str, set[int]] = {}
+        for code, line in list(self.lines):
+            rec = self.rec.records.get(code)
+            if rec is not None:
+                out.setdefault(rec.file, set()).add(line)
+        return {file: sorted(lines) for file, lines in out.items()}
+
     def stop(self) -> None:
         if self.tool is None or _mon is None:
             return
@@ -71,7 +95,7 @@ class Monitor:
         try:
             _mon.set_events(tool, 0)
             for event in (_mon.events.PY_START, _mon.events.PY_RESUME, _mon.events.PY_THROW, _mon.events.PY_RETURN,
-                          _mon.events.PY_YIELD, _mon.events.PY_UNWIND):
+                          _mon.events.PY_YIELD, _mon.events.PY_UNWIND, _mon.events.LINE):
                 _mon.register_callback(tool, event, None)
             _mon.free_tool_id(tool)
         except Exception as exc:
@@ -85,7 +109,7 @@ class Monitor:
                 if self.rec.light_call(rec, self.rec.is_graph()):
                     self.rec.capture(rec, sys._getframe(1).f_locals)
                     if not rec.light:  # a tensor-like argument showed up: time it again from the next call
-                        _mon.set_local_events(self.tool, code, _LOCAL)
+                        _mon.set_local_events(self.tool, code, self.project_mask)
                         self.enabled.add(code)
                 return None
             frame = sys._getframe(1)
@@ -108,11 +132,11 @@ class Monitor:
                 if rec is None:
                     return None
             if code not in self.enabled:  # a record first made from a tf.function or AutoGraph frame
-                _mon.set_local_events(self.tool, code, _LOCAL)
+                _mon.set_local_events(self.tool, code, self.project_mask)
                 self.enabled.add(code)
             self.rec.add_call(rec, frame.f_locals, self.rec.is_graph(), count_call=not rec.hybrid)
             if rec.light:  # just went light: stop timing it (this call is not pushed)
-                _mon.set_local_events(self.tool, code, 0)
+                _mon.set_local_events(self.tool, code, self.line_mask)
                 self.enabled.discard(code)
                 return None
             self._push(code, rec)
