@@ -113,6 +113,32 @@ def as_targets(placement: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"function": k, **v} for k, v in placement.items()]
 
 
+def ref_tree(ref: str) -> Path:
+    """The package as of git ``ref``, laid out importably (stage folders under hybridize/), for PYTHONPATH:
+    it shadows the editable install, whose finder comes after the path entries."""
+    base = Path(tempfile.mkdtemp(prefix="hybridize-ref-"))
+    src = base / "src"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), ref], check=True,
+                   capture_output=True)
+    tree = base / "tree" / "hybridize"
+    shutil.copytree(src / "hybridize", tree)
+    for stage in ("tracer", "static", "planner", "rewriter"):
+        if (src / stage).is_dir():
+            shutil.copytree(src / stage, tree / stage)
+    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src)], capture_output=True)
+    return base / "tree"
+
+
+def trial_runs(project: Path) -> str:
+    """Each trial run's label and seconds, from the plan's meta."""
+    try:
+        plan = json.loads((project / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "(no plan)"
+    runs = plan.get("meta", {}).get("runs") or []
+    return ", ".join(f"{r.get('label')} {float(r.get('duration_s') or 0):.1f}" for r in runs) or "(none)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", default=str(REPO / "examples"))
@@ -121,6 +147,9 @@ def main() -> int:
     parser.add_argument("--skip-profile", action="store_true", help="reuse the copy's existing plan (with --workdir)")
     parser.add_argument("--workdir", default=None, help="where to copy the project (default: a temporary folder)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--profile-only", action="store_true", help="only the profile-cost ratio, no placements")
+    parser.add_argument("--compare-ref", default=None,
+                        help="also time `hybridize profile` with the package as of this git ref, side by side")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from hybridize.project import load_config
@@ -137,12 +166,28 @@ def main() -> int:
     row: dict[str, Any] = {"project": src.name, "python": sys.version.split()[0]}
 
     if not args.skip_profile:
+        if args.compare_ref:  # the reference first (its plan is then overwritten by the current one)
+            ref_env = dict(env, PYTHONPATH=str(ref_tree(args.compare_ref)))
+            _, plain_ref, _ = run(test_cmd, work, env)
+            rc1, ref_s, out = run([str(BIN / "hybridize"), "profile", "--", *test_cmd], work, ref_env)
+            if rc1 != 0:
+                print(out[-3000:])
+            row.update(ref=args.compare_ref, ref_plain_test_s=round(plain_ref, 2), ref_profile_s=round(ref_s, 2),
+                       ref_profile_ratio=round(ref_s / plain_ref, 2), ref_trial_runs=trial_runs(work))
+            print(f"[{args.compare_ref}] plain test run {plain_ref:.1f} s; hybridize profile {ref_s:.1f} s "
+                  f"({ref_s / plain_ref:.1f}x); trial runs: {row['ref_trial_runs']}", flush=True)
         _, plain_s, _ = run(test_cmd, work, env)
         rc2, prof_s, out = run([str(BIN / "hybridize"), "profile", "--", *test_cmd], work, env)
         if rc2 != 0:
             print(out[-3000:])
-        row.update(plain_test_s=round(plain_s, 2), profile_s=round(prof_s, 2), profile_ratio=round(prof_s / plain_s, 2))
-        print(f"plain test run {plain_s:.1f} s; hybridize profile {prof_s:.1f} s ({prof_s / plain_s:.1f}x, target <= 4x)")
+        row.update(plain_test_s=round(plain_s, 2), profile_s=round(prof_s, 2), profile_ratio=round(prof_s / plain_s, 2),
+                   trial_runs=trial_runs(work))
+        print(f"[current] plain test run {plain_s:.1f} s; hybridize profile {prof_s:.1f} s ({prof_s / plain_s:.1f}x, "
+              f"target <= 4x); trial runs: {row['trial_runs']}", flush=True)
+        if args.profile_only:
+            if args.json:
+                Path(args.json).write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
+            return 0
     plan = json.loads((work / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
     placements: dict[str, dict[str, dict[str, Any]]] = {"eager": {}, "hybridize": plan_targets(plan),
                                                          "static-all": static_all(work)}

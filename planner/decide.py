@@ -159,6 +159,12 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
                                       f"({speedup:.2f}x per call)")
 
 
+def accepted(m: Measurement) -> bool:
+    """Whether the measurements so far would recommend ``m`` (before nesting): the only conversions worth
+    checking against the test command, since nothing else can reach the plan."""
+    return _accepts(m)[0]
+
+
 def choose_nesting(accepted: dict[str, float], edges: dict[tuple[str, str], int], calls: dict[str, int],
                    order: Iterable[str]) -> tuple[set[str], dict[str, str], dict[str, list[str]]]:
     """Prefer the outermost conversion measured best.

@@ -27,7 +27,7 @@ from rich.console import Console
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, refine
-from hybridize.planner.decide import Measurement, build_plan, compare_digests
+from hybridize.planner.decide import Measurement, accepted, build_plan, compare_digests
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
@@ -378,10 +378,24 @@ class Trials:
         return None
 
     def run_correctness(self) -> None:
-        """The test command with every candidate converted, when it is not the performance command."""
-        names = [c.function for c in self.candidates]
-        converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
-        result = self.run("tests", self.test, self.targets(converted))
+        """The test command, when it is not the performance command, with every conversion the measurements
+        so far would recommend (in its final settings): the others cannot reach the plan, so testing them
+        only costs bisection runs. Restricted to the test files that call a converted function (the profile
+        records which tests call what) when every converted function has that record."""
+        names = [c.function for c in self.candidates if c.function in self.measurements
+                 and accepted(self.measurements[c.function])]
+        if not names:
+            self.notes.append("no conversion paid on the performance command: the test command was not re-run")
+            return
+        converted: dict[str, Settings | None] = {n: self.measurements[n].settings or self.by_name[n].trial_settings
+                                                 for n in names}
+        touched = [t for n in names for t in self.by_name[n].profile.get("tests") or []]
+        only = None
+        if self.test_baseline and touched and all(self.by_name[n].profile.get("tests") for n in names):
+            only = self.scope(sorted(set(touched)))
+            if only is not None and len(only) >= len(self.test_baseline):
+                only = None
+        result = self.run("tests", self.test, self.targets(converted), only_tests=only)
         failing = self.newly_failing(result, self.test_baseline)
         if not failing and not result.tests and result.exit_code != self.test_exit:
             failing = {"(test command)": f"exited {result.exit_code} (baseline {self.test_exit})"}
@@ -462,10 +476,11 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     baseline_tests = {str(k): str(v.get("outcome") if isinstance(v, dict) else v)
                       for k, v in (inputs.meta.get("tests") or {}).items()}
     if budget is None:
-        # Optional runs (alternative settings, jit_compile) only while the whole planning stays near
-        # 3x the traced run; the baseline, the levels and the correctness checks always run.
-        budget = max(3.0 * float(inputs.meta.get("duration_s") or 0.0), 30.0)
-        meta_budget_note = f"default budget {budget:.0f} s (3x the traced run) for optional trials"
+        # Optional runs (alternative settings, jit_compile) only while the planning stays within 2x the
+        # traced run, so the whole profile stays near 4x a plain test run (the traced run is ~1.3-1.6x one);
+        # the baseline, the levels and the correctness checks always run.
+        budget = max(2.0 * float(inputs.meta.get("duration_s") or 0.0), 30.0)
+        meta_budget_note = f"default budget {budget:.0f} s (2x the traced run) for optional trials"
     else:
         meta_budget_note = f"budget {budget:.0f} s"
     meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
@@ -505,9 +520,9 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                         trials.notes.append(f"budget reached: nesting level {i} ({len(names)} function(s)) not measured")
                         break
                     trials.run_level(i, names)
+                trials.try_variants(levels)
                 if perf != list(command):
                     trials.run_correctness()
-                trials.try_variants(levels)
                 if scalene:
                     from hybridize.planner.scalene import scalene_shares
 

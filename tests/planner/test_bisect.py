@@ -62,3 +62,39 @@ def test_failure_only_in_combination_rejects_one_necessary_member(tmp_path: Path
     found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::pair": "x"}, "x")
     assert len(found) == 1 and set(found) <= {"m:a", "m:b"}  # breaking the pair is enough; m:c is innocent
     assert "fails only together with" in next(iter(found.values()))["t::pair"]
+
+
+def test_correctness_run_checks_only_what_can_be_recommended(tmp_path: Path) -> None:
+    """Conversions measured slower never reach the plan: the test command is not run (nor bisected) for them,
+    and only the test files that call a converted function run."""
+    from hybridize.planner.decide import Measurement
+    from hybridize.planner.trials import FunctionResult
+
+    names = ["m:fast", "m:slow"]
+    baseline = {"t/a.py::x": "passed", "t/a.py::x2": "passed", "t/b.py::y": "passed", "t/c.py::z": "passed"}
+    cands = [Candidate("m:fast", "m.py", 1, "convert", {"function": "m:fast", "tests": ["t/a.py::x"]}, None),
+             Candidate("m:slow", "m.py", 9, "convert", {"function": "m:slow", "tests": ["t/b.py::y"]}, None)]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), baseline)
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    base = FunctionResult(calls=100, time_s=1.0)
+    trials.measurements = {
+        "m:fast": Measurement(cands[0], base, FunctionResult(calls=100, time_s=0.2, trace_calls=1, trace_time_s=0.05,
+                                                             traces=1)),
+        "m:slow": Measurement(cands[1], base, FunctionResult(calls=100, time_s=2.0, trace_calls=1, trace_time_s=0.05,
+                                                             traces=1)),
+    }
+    seen: list[tuple[set[str], list[str] | None]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        seen.append(({t["function"] for t in targets if t["mode"] != "time"}, kw.get("only_tests")))
+        result = TrialResult(label, command, 0, 1.0)
+        for t in kw.get("only_tests") or baseline:
+            result.tests[t] = {"outcome": "passed"}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.run_correctness()
+    assert seen == [({"m:fast"}, ["t/a.py::x", "t/a.py::x2"])]
+    assert all(m.failure is None for m in trials.measurements.values())
+    assert names  # both candidates stay measured; only the run was cut
