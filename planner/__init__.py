@@ -21,5 +21,6 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
 - ``rejected``: each ``function``, ``file``, ``line``, ``reason``, ``detail``, ``evidence``. Reason codes (stable):
   ``blocker-finding``, ``measured-slower``, ``too-few-calls``, ``not-exercised``, ``test-failure``,
   ``trial-error``, ``result-mismatch``, ``covered-by-caller``, ``callees-better``, ``already-optimal``,
-  ``not-measured``, ``not-reachable``, ``baseline-failed``.
+  ``not-measured``, ``not-reachable``, ``baseline-failed``, ``pass-through`` (a wrapper that only forwards
+  its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees).
 """

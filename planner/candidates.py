@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hybridize.plan import Rejection, Settings
+from hybridize.planner.passthrough import pass_through_detail
 from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings, predict_traces
 
 TENSOR_FLAGS = ("keras_layer", "keras_model", "tf_module")
@@ -126,8 +128,10 @@ def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | 
 
 
 def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
-                     static_available: bool = True) -> tuple[list[Candidate], list[Rejection]]:
-    """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections."""
+                     static_available: bool = True, root: Path | None = None) -> tuple[list[Candidate], list[Rejection]]:
+    """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections.
+
+    With ``root``, the sources are read to reject pass-through wrappers before any run."""
     by_name: dict[str, dict[str, Any]] = {}
     by_loc: dict[tuple[str, int], dict[str, Any]] = {}
     for r in reports:
@@ -150,6 +154,11 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
             rejected.append(_rejection(fn, "not-reachable", "a nested function: the decorator cannot be tried "
                                        "from its module (convert its enclosing function instead)"))
             continue
+        if not hybrid:
+            forwards = pass_through_detail(root, report)
+            if forwards:
+                rejected.append(_rejection(fn, "pass-through", forwards))
+                continue
         if hybrid:
             c = Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report, None,
                           _static_settings(report), assumptions)

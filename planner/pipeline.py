@@ -472,7 +472,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     perf = list(perf_command or config.perf_command or command)
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
-    candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available)
+    candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)
     baseline_tests = {str(k): str(v.get("outcome") if isinstance(v, dict) else v)
                       for k, v in (inputs.meta.get("tests") or {}).items()}
     if budget is None:

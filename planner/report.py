@@ -32,6 +32,8 @@ REASONS: dict[str, str] = {
     "callees-better": "converting its callees saves more",
     "already-optimal": "the existing tf.function pays: keep it",
     "not-measured": "not measured (budget or interrupted)",
+    "pass-through": "a wrapper that only forwards its arguments: convert the wrapped function",
+    "output-mismatch": "replayed eagerly in the same run, its outputs differ from the graph's",
     "not-reachable": "nested function: cannot be tried in place",
     "baseline-failed": "the performance command failed at baseline",
 }
