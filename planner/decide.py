@@ -84,6 +84,21 @@ def compare_digests(base: list[dict[str, Any]], trial: list[dict[str, Any]]) -> 
     return "match", f"{len(same_inputs)} call(s) compared on identical inputs"
 
 
+def compare_replays(replays: list[dict[str, Any]]) -> tuple[str, str]:
+    """Graph outputs versus the same calls replayed eagerly in the same run (``run_functions_eagerly``)."""
+    if not replays:
+        return "not-checked", "no eager replay"
+    errors = [r["error"] for r in replays if "error" in r]
+    pairs = [(r["graph"], r["eager"]) for r in replays if "graph" in r and "eager" in r]
+    for i, (graph, eager) in enumerate(pairs):
+        if not _close(eager, graph):
+            return "mismatch", (f"replayed eagerly in the same run, call {i + 1} returned {_short(eager)}; "
+                                f"the graph returned {_short(graph)}")
+    if pairs:
+        return "match", f"{len(pairs)} call(s) replayed eagerly in the same run: outputs equal within rtol {FLOAT_RTOL:g}"
+    return "inconclusive", f"the eager replay failed: {errors[0]}"
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
@@ -132,7 +147,8 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.trial is None or m.trial.calls == 0:
         return False, "not-measured", "no trial measurement (budget exhausted or the run did not reach it)"
     if m.results_check == "mismatch":
-        return False, "result-mismatch", m.results_detail
+        code = "output-mismatch" if "replayed eagerly" in m.results_detail else "result-mismatch"
+        return False, code, m.results_detail
     saved = m.saved_s() or 0.0
     threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())
     speedup = m.speedup() or 0.0

@@ -27,12 +27,18 @@ from rich.console import Console
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, refine
-from hybridize.planner.decide import Measurement, accepted, build_plan, compare_digests
+from hybridize.planner.decide import Measurement, accepted, build_plan, compare_digests, compare_replays
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
 
 DIGEST_CALLS = 3
+REPLAY_CALLS = 2  # calls per converted function replayed eagerly in the same run (the in-run oracle)
+# Source markers of randomness or state changes: replaying such a call would change the program or differ
+# by design, so its outputs are not replayed ("inconclusive" instead).
+STATEFUL_MARKERS = ("random", "dropout", "Dropout", ".assign", "apply_gradients", "optimizer", ".append(",
+                    ".extend(", ".update(", ".add(", "global ", "nonlocal ", "print(", "training", "py_function",
+                    "numpy_function", "Variable(", "setattr(", "open(", "yield")
 MAX_BISECT_RUNS = 12
 
 
@@ -97,6 +103,7 @@ class Trials:
         self.notes: list[str] = []
         self.timeout_s = timeout_s
         self.edges: dict[tuple[str, str], int] = {}
+        self._replay_cache: dict[str, str | None] | None = None
 
     # -- running -------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -120,13 +127,18 @@ class Trials:
         self.runs.append(summary)
         return result
 
-    def targets(self, converted: dict[str, Settings | None], eager: set[str] | None = None) -> list[dict[str, Any]]:
-        """Every candidate: the ``converted`` ones in their trial mode (with settings), the rest timed as they are."""
+    def targets(self, converted: dict[str, Settings | None], eager: set[str] | None = None,
+                replay: bool = False) -> list[dict[str, Any]]:
+        """Every candidate: the ``converted`` ones in their trial mode (with settings), the rest timed as they are;
+        with ``replay``, the replayable conversions also re-run their first calls eagerly (the in-run oracle)."""
         out = []
         for c in self.candidates:
             if c.function in converted:
                 mode = "eager" if c.action == "dehybridize" or c.function in (eager or ()) else "graph"
-                out.append(c.target(mode, converted[c.function]))
+                target = c.target(mode, converted[c.function])
+                if replay and mode == "graph" and self.replayable(c) is None:
+                    target["replay"] = REPLAY_CALLS
+                out.append(target)
             else:
                 out.append(c.target("time"))
         return out
@@ -181,7 +193,7 @@ class Trials:
     def run_level(self, index: int, names: list[str]) -> None:
         assert self.baseline is not None
         converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
-        result = self.run(f"level{index}", self.perf, self.targets(converted), digests=True)
+        result = self.run(f"level{index}", self.perf, self.targets(converted, replay=True), digests=True)
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
         self._retry_plain(index, names, result.timed_out or (not result.tests and result.exit_code != self.baseline.exit_code))
@@ -207,7 +219,8 @@ class Trials:
         if crashed and others:
             attempts.append(others)
         for attempt, converted in enumerate(attempts):
-            result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted), digests=True)
+            result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
+                              digests=True)
             if result.timed_out or self.newly_failing(result) or (
                     not result.tests and result.exit_code != self.baseline.exit_code):
                 continue
@@ -236,10 +249,57 @@ class Trials:
             m.run = result.label
             m.settings = converted[n]
             m.results_check, m.results_detail = compare_digests(self.baseline.func(n).digests, m.trial.digests)
-            if m.results_check == "mismatch" and self._draws_random(m.candidate):
+            replayed = compare_replays(m.trial.replays)
+            if replayed[0] in ("match", "mismatch"):  # same inputs by construction: it outranks the cross-run check
+                m.results_check, m.results_detail = replayed
+            elif m.results_check != "match":
+                why = self.replayable(m.candidate)
+                if why and m.candidate.action != "dehybridize":
+                    m.results_detail += f"; not replayed eagerly: {why}"
+                elif replayed[0] == "inconclusive":
+                    m.results_detail += f"; {replayed[1]}"
+            if m.results_check == "mismatch" and "replayed eagerly" not in m.results_detail and \
+                    self._draws_random(m.candidate):
                 m.results_check = "inconclusive"
                 m.results_detail = ("outputs differ, as expected: it draws tf.random numbers, whose stream differs "
                                     "between eager and graph execution (" + m.results_detail + ")")
+
+    def replayable(self, c: Candidate) -> str | None:
+        """None when ``c``'s calls can be replayed eagerly without changing the program, else why not: its
+        source (or a project callee's) shows randomness or state changes, or there is no source to read."""
+        if self._replay_cache is None:
+            self._replay_cache = {}
+        if c.function in self._replay_cache:
+            return self._replay_cache[c.function]
+        why: str | None = None
+        if not c.static:
+            why = "no source to check for state changes"
+        else:
+            for rep in self._bodies(c):
+                hit = next((mk for mk in STATEFUL_MARKERS if mk in rep[1]), None)
+                if hit is not None:
+                    why = f"`{hit.strip('(. ')}` in {rep[0]} (randomness or a state change)"
+                    break
+        self._replay_cache[c.function] = why
+        return why
+
+    def _bodies(self, c: Candidate) -> list[tuple[str, str]]:
+        """(function, source text) of ``c`` and its project callees, from the static reports' line ranges."""
+        reports = [c.static or {}]
+        for callee in (c.static or {}).get("calls", []) or []:
+            other = self.by_name.get(callee)
+            if other is not None and other.static:
+                reports.append(other.static)
+        out = []
+        for rep in reports:
+            try:
+                lines = (self.root / str(rep.get("file", ""))).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            start = int(rep.get("line", 1))
+            body = "\n".join(lines[start - 1: int(rep.get("end_line", start))])
+            out.append((str(rep.get("function", "")).split(":")[-1], body))
+        return out
 
     def _draws_random(self, c: Candidate) -> bool:
         """Whether the function or a project callee calls ``tf.random``/``keras.random`` (read from the source)."""

@@ -38,8 +38,8 @@ _state: _State | None = None
 
 
 class _Stats:
-    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "sigs", "time_s", "trace_calls",
-                 "trace_time_s", "traces")
+    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "replays", "sigs", "time_s",
+                 "trace_calls", "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -51,13 +51,14 @@ class _Stats:
         self.instances: dict[int, int] = {}  # id(bound tf.function) -> its tracing count
         self.errors: dict[str, int] = {}
         self.digests: list[dict[str, Any]] = []
+        self.replays: list[dict[str, Any]] = []  # {"graph": digest, "eager": digest} or {"error": ...}
         self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
 
     def to_json(self) -> dict[str, Any]:
         traces = self.traces + sum(self.instances.values())
         return {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
                 "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
-                "errors": self.errors, "digests": self.digests,
+                "errors": self.errors, "digests": self.digests, "replays": self.replays,
                 "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
 
 
@@ -216,8 +217,30 @@ def _record_signature(stats: _Stats, signature: Any, args: tuple[Any, ...], kwar
         stats.sigs[key] = [1, described]
 
 
+def _replay_eagerly(stats: _Stats, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                    result: Any) -> None:
+    """The eager oracle within the same run: the same call again under ``tf.config.run_functions_eagerly(True)``
+    (the planner only asks for functions whose source shows no randomness or state changes), both outputs
+    digested for the planner's float-tolerant comparison. Outside the timed region; never raises."""
+    tf = _tf()
+    if tf is None:
+        return
+    entry: dict[str, Any] = {}
+    try:
+        entry["graph"] = _digest_value(result)
+        previous = bool(tf.config.functions_run_eagerly())
+        tf.config.run_functions_eagerly(True)
+        try:
+            entry["eager"] = _digest_value(call(*args, **kwargs))
+        finally:
+            tf.config.run_functions_eagerly(previous)
+    except Exception as exc:
+        entry["error"] = f"{type(exc).__name__}: {short_error(str(exc))}"
+    stats.replays.append(entry)
+
+
 def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: Callable[[Any], int] | None,
-                  original: Callable[..., Any], is_method: bool) -> Callable[..., Any]:
+                  original: Callable[..., Any], is_method: bool, replay: int = 0) -> Callable[..., Any]:
     stats = state.stats_for(name)
     local = state.local
     edges = state.edges
@@ -285,6 +308,8 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 stats.digests.append(digest)
             except Exception:
                 pass
+        if len(stats.replays) < replay:
+            _replay_eagerly(stats, call, args, kwargs, result)
         return result
 
     timed.__hybridize_trial__ = True  # type: ignore[attr-defined]
@@ -350,7 +375,8 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
         call = call_obj
 
     original = raw.python_function if _is_tf_function(raw) else raw
-    return _make_wrapper(state, name, call, counter, original, is_method)
+    replay = int(target.get("replay", 0) or 0) if mode == "graph" else 0
+    return _make_wrapper(state, name, call, counter, original, is_method, replay)
 
 
 def _patch_module(state: _State, module: types.ModuleType) -> None:

@@ -34,6 +34,7 @@ class FunctionResult:
     traces: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     digests: list[dict[str, Any]] = field(default_factory=list)
+    replays: list[dict[str, Any]] = field(default_factory=list)  # same-run eager replays (graph vs eager digests)
     signatures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -115,6 +116,7 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             for err, n in st.get("errors", {}).items():
                 fr.errors[err] = fr.errors.get(err, 0) + int(n)
             fr.digests.extend(st.get("digests", []))
+            fr.replays.extend(st.get("replays", []))
             fr.signatures = merge_signatures(fr.signatures, st.get("signatures", []))
         for a, b, n in data.get("edges", []):
             result.edges[(a, b)] = result.edges.get((a, b), 0) + int(n)

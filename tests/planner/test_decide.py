@@ -100,6 +100,18 @@ def test_test_failure_and_mismatch_reject() -> None:
     assert reasons["m:b"][0] == "result-mismatch"
 
 
+def test_eager_replay_mismatch_rejects_as_output_mismatch() -> None:
+    from hybridize.planner.decide import compare_replays
+
+    check, detail = compare_replays([{"graph": {"shape": [], "sum": 1.0}, "eager": {"shape": [], "sum": 1.00001}},
+                                     {"graph": {"shape": [], "sum": 1.0}, "eager": {"shape": [], "sum": 3.0}}])
+    assert check == "mismatch" and "call 2" in detail
+    wrong = Measurement(cand("m:b"), fr(10, 1.0), fr(10, 0.1), results_check=check, results_detail=detail)
+    plan = plan_of([wrong])
+    assert [(r.function, r.reason) for r in plan.rejected] == [("m:b", "output-mismatch")]
+    assert compare_replays([{"graph": [1.0, 2.0], "eager": [1.0, 2.0000001]}])[0] == "match"
+
+
 def test_outer_preferred_when_it_saves_more() -> None:
     outer = Measurement(cand("m:outer"), fr(10, 1.0), fr(10, 0.2))
     inner = Measurement(cand("m:inner"), fr(10, 0.6), fr(10, 0.3))

@@ -48,6 +48,14 @@ class Block:
         return tf.matmul(x, self.w)
 
 
+DRIFT = [0]
+
+
+def drift(x):
+    DRIFT[0] += 1  # Python state read at trace time: a graph freezes it, eager does not
+    return x + float(DRIFT[0])
+
+
 @tf.function
 def already(x, n):
     return x * n
@@ -62,6 +70,7 @@ for i in range(30):
     mod.outer(x)
     b(x)
     mod.already(x, i % 4)
+    mod.drift(tf.ones([2]))
 '''
 
 TESTS = '''
@@ -113,7 +122,8 @@ def baseline(project: Path) -> TrialResult:
 @pytest.fixture(scope="session")
 def graph(project: Path) -> TrialResult:
     sig = {"input_signature": [{"shape": [None, 4], "dtype": "float32"}]}
-    targets = [{"function": "pkg.mod:many_ops", "mode": "graph", "settings": {}},
+    targets = [{"function": "pkg.mod:many_ops", "mode": "graph", "settings": {}, "replay": 2},
+               {"function": "pkg.mod:drift", "mode": "graph", "settings": {}, "replay": 1},
                {"function": "pkg.mod:Block.__call__", "mode": "graph", "settings": sig},
                {"function": "pkg.mod:outer", "mode": "time"},
                {"function": "pkg.mod:already", "mode": "eager"}]
@@ -141,6 +151,19 @@ def test_graph_mode_traces_as_predicted(baseline: TrialResult, graph: TrialResul
     base, conv = baseline.func("pkg.mod:many_ops").digests[0], graph.func("pkg.mod:many_ops").digests[0]
     assert base["in"] == conv["in"]
     assert abs(base["out"]["sum"] - conv["out"]["sum"]) < 1e-3
+
+
+def test_eager_replay_in_the_same_run(graph: TrialResult) -> None:
+    """The in-run oracle: the same call under run_functions_eagerly(True); a frozen Python value is caught."""
+    from hybridize.planner.decide import compare_replays
+
+    assert len(graph.func("pkg.mod:many_ops").replays) == 2
+    assert compare_replays(graph.func("pkg.mod:many_ops").replays)[0] == "match"
+    assert graph.func("pkg.mod:many_ops").calls == 30  # the replays are not counted as calls
+    check, detail = compare_replays(graph.func("pkg.mod:drift").replays)
+    assert check == "mismatch" and "replayed eagerly" in detail
+    assert compare_replays([])[0] == "not-checked"
+    assert compare_replays([{"error": "ValueError: x"}]) == ("inconclusive", "the eager replay failed: ValueError: x")
 
 
 def test_pytest_outcomes_and_selection(project: Path) -> None:
