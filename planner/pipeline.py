@@ -4,12 +4,15 @@ Runs, in order (each a real run of the user's command with conversions applied i
 
 1. baseline: every candidate timed eagerly as it is (the eager oracle: outputs digested for comparison);
 2. one run per nesting level of the candidate call graph (a function is never measured while a
-   converted caller hides it), each converting that level's candidates with the derived settings;
+   converted caller hides it), each converting that level's candidates with the derived settings; the
+   first calls of each conversion whose source shows no randomness or state change are replayed
+   eagerly in the same run (``run_functions_eagerly(True)``) and the outputs compared;
 3. bisection of any test that passed at baseline and fails under conversion, down to the conversion;
-4. when the test command is not the performance command, one correctness run of the test command
-   with every candidate converted (then bisection);
-5. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
-   conversions that paid, kept only where they win.
+4. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
+   conversions that paid, kept only where they win;
+5. when the test command is not the performance command, one correctness run of the test command
+   with the conversions that would be recommended, restricted to the test files that call them
+   (then bisection).
 Ctrl-C keeps what was measured: the plan is written from it, unmeasured candidates marked as such.
 """
 
@@ -256,6 +259,8 @@ class Trials:
                 why = self.replayable(m.candidate)
                 if why and m.candidate.action != "dehybridize":
                     m.results_detail += f"; not replayed eagerly: {why}"
+                    if m.results_check == "not-checked":
+                        m.results_check = "inconclusive"
                 elif replayed[0] == "inconclusive":
                     m.results_detail += f"; {replayed[1]}"
             if m.results_check == "mismatch" and "replayed eagerly" not in m.results_detail and \
