@@ -1,0 +1,177 @@
+"""perf_tests/run.py's pure parts: plan -> placement, scoring against the oracle, tables. No TensorFlow runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def run() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("perf_run", REPO / "perf_tests" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["perf_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+PLAN: dict[str, Any] = {
+    "recommendations": [
+        {"function": "wl:score_request", "action": "convert", "settings": {"reduce_retracing": True}},
+        {"function": "wl:Model.call", "action": "tune", "settings": {}},
+        {"function": "other:helper", "action": "convert", "settings": {}},
+        {"function": "wl:old_step", "action": "dehybridize", "settings": {}},
+    ],
+    "rejected": [
+        {"function": "wl:tiny", "reason": "measured-slower"},
+        {"function": "other:x", "reason": "blocker-finding"},
+    ],
+}
+
+
+def test_plan_to_placement_keeps_one_module_by_qualname(run: ModuleType) -> None:
+    placement = run.plan_to_placement(PLAN, "wl")
+    assert placement == {
+        "score_request": {"action": "convert", "settings": {"reduce_retracing": True}},
+        "Model.call": {"action": "tune", "settings": {}},
+        "old_step": {"action": "dehybridize", "settings": {}},
+    }
+
+
+def test_plan_to_placement_without_module_keys_by_full_id(run: ModuleType) -> None:
+    placement = run.plan_to_placement(PLAN)
+    assert set(placement) == {"wl:score_request", "wl:Model.call", "other:helper", "wl:old_step"}
+    assert run.plan_to_placement({}, "wl") == {}
+
+
+def test_rejection_reasons(run: ModuleType) -> None:
+    assert run.rejection_reasons(PLAN, "wl") == {"tiny": "measured-slower"}
+    assert run.rejection_reasons(PLAN) == {"wl:tiny": "measured-slower", "other:x": "blocker-finding"}
+
+
+def test_score_counts_each_function_once(run: ModuleType) -> None:
+    oracle = {
+        "a": {"action": "convert", "settings": {}},
+        "b": {"action": "convert", "settings": {}, "why": "many small ops"},
+        "c": {"action": "keep", "settings": {}},
+        "d": {"action": "keep", "settings": {}},
+    }
+    tool = {
+        "a": {"action": "convert", "settings": {}},  # TP
+        "c": {"action": "convert", "settings": {}},  # FP
+        "e": {"action": "tune", "settings": {}},  # FP: not a candidate for the oracle
+    }  # b: FN (kept, rejected by the tool), d: TN
+    result = run.score(tool, oracle, {"b": "measured-slower"})
+    assert (result["tp"], result["fp"], result["fn"], result["tn"]) == (1, 2, 1, 1)
+    assert result["precision"] == pytest.approx(1 / 3)
+    assert result["recall"] == pytest.approx(1 / 2)
+    by_fn = {d["function"]: d for d in result["disagreements"]}
+    assert set(by_fn) == {"b", "c", "e"}
+    assert by_fn["b"]["hybridize"] == "keep" and by_fn["b"]["oracle"] == "convert"
+    assert by_fn["b"]["hybridize_reason"] == "measured-slower"
+    assert by_fn["b"]["oracle_why"] == "many small ops"
+
+
+def test_score_settings_difference_is_listed_not_penalised(run: ModuleType) -> None:
+    oracle = {"f": {"action": "convert", "settings": {"reduce_retracing": True}}}
+    tool = {"f": {"action": "convert", "settings": {}}}
+    result = run.score(tool, oracle)
+    assert result["precision"] == 1.0 and result["recall"] == 1.0
+    assert [d["kind"] for d in result["disagreements"]] == ["settings"]
+    # None-valued settings mean "unset": not a difference
+    same = run.score({"f": {"action": "convert", "settings": {"jit_compile": None}}}, {"f": {"action": "convert"}})
+    assert same["disagreements"] == []
+
+
+def test_score_convert_vs_dehybridize_is_a_decision_disagreement(run: ModuleType) -> None:
+    result = run.score({"f": {"action": "dehybridize"}}, {"f": {"action": "convert"}})
+    assert result["tp"] == 1 and result["disagreements"][0]["kind"] == "decision"
+
+
+def test_score_undefined_when_nothing_to_choose(run: ModuleType) -> None:
+    result = run.score({}, {"p": {"action": "keep", "unsafe": True}})
+    assert result["precision"] is None and result["recall"] is None and result["tn"] == 1
+    assert result["disagreements"] == []
+
+
+def test_outputs_ok(run: ModuleType) -> None:
+    row = {"hybridize": {"s": 1.0, "max_rel_output_diff": 1e-7}, "oracle": {"s": 1.0, "max_rel_output_diff": 0.0},
+           "all": {"error": "TypeError: bad"}}
+    ok, problems = run.outputs_ok(row, ("hybridize", "oracle", "all"), 1e-4)
+    assert ok is False and problems == ["all: raised TypeError: bad"]
+    ok, _ = run.outputs_ok({"hybridize": {"max_rel_output_diff": math.nan}}, ("hybridize",), 1e-4)
+    assert ok is False
+    assert run.outputs_ok({"hybridize": {"max_rel_output_diff": 1e-6}}, ("hybridize",), 1e-4) == (True, [])
+    assert run.outputs_ok({"hybridize": {"s": 2.0}}, ("hybridize", "oracle"), 1e-4) == (None, [])
+
+
+def test_summarize_ratios(run: ModuleType) -> None:
+    timing = {"eager_s": 4.0, "hybridize": {"s": 2.0, "max_rel_output_diff": 0.0},
+              "oracle": {"s": 1.0, "max_rel_output_diff": 0.0}, "all": {"error": "boom"}}
+    row = run.summarize("w", timing, {"precision": 0.5, "recall": 1.0}, pipeline_s=30.0, rtol=1e-4)
+    assert row["speedup_hybridize"] == 2.0 and row["speedup_oracle"] == 4.0
+    assert row["hybridize_of_oracle"] == 0.5
+    assert row["all_s"] is None and row["speedup_all"] is None
+    assert row["errors"] == {"all": "boom"} and row["outputs_ok"] is False
+
+
+def _row(name: str, **extra: Any) -> dict[str, Any]:
+    base = {"workload": name, "eager_s": 3.0, "hybridize_s": 1.5, "oracle_s": 1.0, "all_s": 6.0,
+            "speedup_hybridize": 2.0, "speedup_oracle": 3.0, "speedup_all": 0.5, "hybridize_of_oracle": 2 / 3,
+            "precision": 1.0, "recall": None, "outputs_ok": True, "tests_after_apply": "passed",
+            "pipeline_s": 42.0, "loadavg": "3.0/4.0/5.0"}
+    base.update(extra)
+    return base
+
+
+def test_render_markdown_table_and_disagreements(run: ModuleType) -> None:
+    results = {"date": "2026-11-26T05:00:00+00:00", "quick": False, "repeats": 2,
+               "machine": {"platform": "Linux x86_64", "cpus": 2, "python": "3.11.7", "tensorflow": "2.21.0",
+                           "keras": "3.15.0"},
+               "rows": [_row("varying_batch", recommendations=["convert score_request @tf.function"],
+                             disagreements=[{"function": "score_request", "kind": "settings", "hybridize": "convert",
+                                             "oracle": "convert", "hybridize_settings": {},
+                                             "oracle_settings": {"reduce_retracing": True}}]),
+                        _row("side_effects", outputs_ok=False, output_problems=["all: raised X"])]}
+    text = run.render_markdown(results)
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| workload"))
+    assert header.count("|") == len(run.COLUMNS) + 1
+    row = next(line for line in lines if line.startswith("| varying_batch"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["varying_batch", "3.00", "1.50", "1.00", "6.00", "2.00x", "3.00x", "0.50x", "67%", "1.00",
+                     "n/a", "yes", "passed", "42.00"]
+    assert "| side_effects" in text and "| NO |" in text
+    assert '`score_request`: hybridize convert {}, oracle convert {"reduce_retracing": true}' in text
+    assert "output problem: all: raised X" in text
+    assert "Python 3.11.7" in text and "2 CPUs" in text and "2026-11-26" in text
+
+
+def test_render_text_aligns_columns(run: ModuleType) -> None:
+    text = run.render_text([_row("a"), _row("numeric_library", eager_s=None)])
+    lines = text.splitlines()
+    assert len(lines) == 3 and len({len(line) for line in lines}) == 1
+    assert "n/a" in lines[2]
+
+
+def test_merge_rows_replaces_same_workload_and_orders(run: ModuleType) -> None:
+    old = [{"workload": "b", "v": 1}, {"workload": "a", "v": 1}, {"workload": "zzz", "v": 1}]
+    new = [{"workload": "b", "v": 2}]
+    merged = run.merge_rows(old, new, ["a", "b"])
+    assert [(r["workload"], r["v"]) for r in merged] == [("a", 1), ("b", 2), ("zzz", 1)]
+
+
+def test_examples_targets(run: ModuleType) -> None:
+    targets = run._examples_targets({"m:f": {"action": "convert", "settings": {"reduce_retracing": True}},
+                                     "m:g": {"action": "dehybridize"}, "m:h": {"action": "keep"}})
+    assert targets == [{"function": "m:f", "mode": "graph", "settings": {"reduce_retracing": True}},
+                       {"function": "m:g", "mode": "eager"}]
