@@ -147,7 +147,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.trial is None or m.trial.calls == 0:
         return False, "not-measured", "no trial measurement (budget exhausted or the run did not reach it)"
     if m.results_check == "mismatch":
-        code = "output-mismatch" if "replayed eagerly" in m.results_detail else "result-mismatch"
+        code = "output-mismatch" if m.results_detail.startswith("replayed eagerly") else "result-mismatch"
         return False, code, m.results_detail
     saved = m.saved_s() or 0.0
     threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())

@@ -252,6 +252,10 @@ class Trials:
             m.run = result.label
             m.settings = converted[n]
             m.results_check, m.results_detail = compare_digests(self.baseline.func(n).digests, m.trial.digests)
+            if m.results_check == "mismatch" and self._draws_random(m.candidate):
+                m.results_check = "inconclusive"
+                m.results_detail = ("outputs differ, as expected: it draws tf.random numbers, whose stream differs "
+                                    "between eager and graph execution (" + m.results_detail + ")")
             replayed = compare_replays(m.trial.replays)
             if replayed[0] in ("match", "mismatch"):  # same inputs by construction: it outranks the cross-run check
                 m.results_check, m.results_detail = replayed
@@ -263,11 +267,6 @@ class Trials:
                         m.results_check = "inconclusive"
                 elif replayed[0] == "inconclusive":
                     m.results_detail += f"; {replayed[1]}"
-            if m.results_check == "mismatch" and "replayed eagerly" not in m.results_detail and \
-                    self._draws_random(m.candidate):
-                m.results_check = "inconclusive"
-                m.results_detail = ("outputs differ, as expected: it draws tf.random numbers, whose stream differs "
-                                    "between eager and graph execution (" + m.results_detail + ")")
 
     def replayable(self, c: Candidate) -> str | None:
         """None when ``c``'s calls can be replayed eagerly without changing the program, else why not: its

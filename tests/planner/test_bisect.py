@@ -98,3 +98,30 @@ def test_correctness_run_checks_only_what_can_be_recommended(tmp_path: Path) -> 
     assert seen == [({"m:fast"}, ["t/a.py::x", "t/a.py::x2"])]
     assert all(m.failure is None for m in trials.measurements.values())
     assert names  # both candidates stay measured; only the run was cut
+
+
+def test_random_function_is_inconclusive_not_a_mismatch(tmp_path: Path) -> None:
+    """A tf.random user differs from eager by design: neither replayed nor rejected (regression: augment_batch)."""
+    from hybridize.planner.decide import Measurement, build_plan
+    from hybridize.planner.trials import FunctionResult
+
+    (tmp_path / "m.py").write_text("import tensorflow as tf\n\ndef aug(x):\n    return x + tf.random.normal(tf.shape(x))\n",
+                                   encoding="utf-8")
+    static = {"function": "m:aug", "file": "m.py", "line": 3, "end_line": 4, "findings": []}
+    cand = Candidate("m:aug", "m.py", 3, "convert", {"function": "m:aug"}, static)
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], [cand], None,
+                    Console(quiet=True), {})
+    digest_in = {"in": [1.0], "out": {"shape": [2], "sum": 1.0}}
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0,
+                                  functions={"m:aug": FunctionResult(calls=100, time_s=1.0, digests=[digest_in])})
+    trials.measurements = {"m:aug": Measurement(cand, trials.baseline.func("m:aug"))}
+    assert trials.replayable(cand) is not None and "random" in str(trials.replayable(cand))
+    assert "replay" not in trials.targets({"m:aug": None}, replay=True)[0]
+    level = TrialResult("level0", ["python", "perf.py"], 0, 1.0, functions={"m:aug": FunctionResult(
+        calls=100, time_s=0.2, trace_calls=1, trace_time_s=0.05, traces=1,
+        digests=[{"in": [1.0], "out": {"shape": [2], "sum": 7.0}}])})
+    trials._absorb(level, ["m:aug"], {"m:aug": None})
+    m = trials.measurements["m:aug"]
+    assert m.results_check == "inconclusive" and "not replayed eagerly" in m.results_detail
+    plan = build_plan([m], [], root=tmp_path, edges={}, perf_command=["python", "perf.py"], meta={}, created="now")
+    assert [r.function for r in plan.recommendations] == ["m:aug"]
