@@ -93,6 +93,11 @@ _ALL = [
     Code("HY310", "blocker", "constructor / attribute hook",
          "its only job is to set up the object: traced once per input signature, later calls leave it unset",
          "convert the methods that compute, never __init__ / __new__ / __setattr__", "HAS_PYTHON_SIDE_EFFECTS"),
+    Code("HY311", "blocker", "call of a Keras layer / model",
+         "Keras already traces `call` inside any tf.function that calls the model; decorating `call` itself traces "
+         "it at the first call, while lazily built weights do not exist yet, and later calls can return stale "
+         "outputs (measured with Keras 3)", "convert the function that calls the model (the train / eval step)",
+         "X_KERAS_CALL"),
     # --- Decorators.
     Code("HY401", "info", "already a tf.function", "nothing to convert; its arguments are parsed into decorator_args",
          "tune the arguments, or de-hybridize if it does not pay", "OPTIMIZATION_NOT_AVAILABLE"),

@@ -22,7 +22,7 @@ from hybridize.static.model import Analysis, Finding, FunctionReport
 from hybridize.static.rules import Edge, FuncFacts, FunctionRules
 
 MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
-NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301", "HY310"}  # about the callee itself, not about running it
+NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301", "HY310", "HY311"}  # about the callee itself, not about running it
 UNKNOWN_CODES = {"HY501", "HY502"}
 SEVERITY_RANK = {"blocker": 0, "warning": 1, "info": 2}
 

@@ -405,6 +405,11 @@ class FunctionRules(FastVisitor):
         if self.info.cls is not None and self.info.name in SETUP_METHODS:
             facts.add("HY310", self.info.line, f"`{self.info.name}` sets up the object: as a tf.function it would run "
                                                "once per input signature, so later objects stay half-built")
+        if self.info.cls is not None and self.info.name == "call" and any(
+                b.startswith(KERAS_PREFIXES) or (b in KERAS_NAMES and b not in PLAIN_MODULES)
+                for b in self.index.all_bases(self.info.cls)):
+            facts.add("HY311", self.info.line, f"`{self.info.qualname}` is the `call` of a Keras layer/model: "
+                                               "convert the function that calls the model instead")
         for line in scope.yields[:1]:
             facts.add("HY301", line, "generator: `yield` makes this a generator, which AutoGraph refuses")
         for stmt in body:

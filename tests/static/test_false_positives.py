@@ -78,12 +78,12 @@ def train_step(model: keras.Model, opt, x, y):
     opt.apply_gradients(zip(grads, model.trainable_variables))
     return loss
 """),
-    "layers iterated from self": ("Stack.call", """
+    "layers iterated from self": ("Stack.forward", """
 class Stack(keras.Model):
     def __init__(self):
         super().__init__()
         self.blocks = [keras.layers.Dense(3), keras.layers.Dense(2)]
-    def call(self, x):
+    def forward(self, x):  # not `call`, which is HY311 whatever its body
         for layer in self.blocks:
             x = layer(x)
         return x
