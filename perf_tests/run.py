@@ -133,6 +133,14 @@ def score(tool: Mapping[str, Mapping[str, Any]], oracle: Mapping[str, Mapping[st
     }
 
 
+def same_decisions(tool: Mapping[str, Mapping[str, Any]], oracle: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when both placements change the same functions the same way: their time difference is then noise."""
+    def changed(p: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+        return {k: (str(v.get("action")), json.dumps(_settings(v), sort_keys=True)) for k, v in p.items()
+                if _is_positive(v)}
+    return changed(tool) == changed(oracle)
+
+
 def outputs_ok(row: Mapping[str, Any], labels: tuple[str, ...], rtol: float) -> tuple[bool | None, list[str]]:
     """Did every placement that ran reproduce eager's outputs within ``rtol``? ``(ok, problems)``;
     ``None`` when no outputs were compared (examples/ is timed through its perf command only)."""
@@ -386,6 +394,13 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         notes["profile exit code"] = str(rc)
     if unplaced:
         notes["recommended but not placeable in-process (methods)"] = ", ".join(unplaced)
+    if same_decisions(tool, oracle):
+        notes["same placement"] = "hybridize's placement is the oracle's: their time difference is noise"
+    meta = plan.get("meta") or {}
+    if meta.get("profile_duration_s") is not None:
+        notes["pipeline parts"] = (f"traced test run {float(meta['profile_duration_s']):.1f} s, planning "
+                                   f"{float(meta.get('planning_s') or 0):.1f} s (trial-run baseline "
+                                   f"{float(meta.get('baseline_s') or 0):.1f} s)")
     if not args.no_apply:
         row["tests_after_apply"] = apply_and_test(project, log, args.timeout)
     row.update(

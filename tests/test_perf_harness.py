@@ -175,3 +175,11 @@ def test_examples_targets(run: ModuleType) -> None:
                                      "m:g": {"action": "dehybridize"}, "m:h": {"action": "keep"}})
     assert targets == [{"function": "m:f", "mode": "graph", "settings": {"reduce_retracing": True}},
                        {"function": "m:g", "mode": "eager"}]
+
+
+def test_same_decisions(run: ModuleType) -> None:
+    oracle = {"f": {"action": "convert", "settings": {"reduce_retracing": True}}, "g": {"action": "keep"}}
+    assert run.same_decisions({"f": {"action": "convert", "settings": {"reduce_retracing": True}}}, oracle)
+    assert not run.same_decisions({"f": {"action": "convert", "settings": {}}}, oracle)
+    assert not run.same_decisions({}, oracle)
+    assert run.same_decisions({}, {"g": {"action": "keep"}})
