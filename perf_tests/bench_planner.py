@@ -163,6 +163,7 @@ def main() -> int:
     test_cmd = shlex.split(args.test_command) if args.test_command else (config.test_command or ["pytest", "-q", "tests"])
     perf_cmd = config.perf_command or test_cmd
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    os.environ["PATH"] = env["PATH"]  # the in-process trials resolve `python` as the profile did: this venv's
     row: dict[str, Any] = {"project": src.name, "python": sys.version.split()[0]}
 
     if not args.skip_profile:
