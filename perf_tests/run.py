@@ -84,7 +84,12 @@ def _is_positive(entry: Mapping[str, Any] | None) -> bool:
 
 
 def _settings(entry: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in dict((entry or {}).get("settings") or {}).items() if v is not None}
+    """Settings with unset (``None``) values dropped, also inside ``input_signature`` specs (``"name": null``)."""
+    out = {k: v for k, v in dict((entry or {}).get("settings") or {}).items() if v is not None}
+    if isinstance(out.get("input_signature"), list):
+        out["input_signature"] = [{k: v for k, v in spec.items() if v is not None} if isinstance(spec, Mapping)
+                                  else spec for spec in out["input_signature"]]
+    return out
 
 
 def score(tool: Mapping[str, Mapping[str, Any]], oracle: Mapping[str, Mapping[str, Any]],

@@ -90,6 +90,13 @@ def test_score_settings_difference_is_listed_not_penalised(run: ModuleType) -> N
     # None-valued settings mean "unset": not a difference
     same = run.score({"f": {"action": "convert", "settings": {"jit_compile": None}}}, {"f": {"action": "convert"}})
     assert same["disagreements"] == []
+    sig = {"input_signature": [{"shape": [None], "dtype": "float32", "name": None}]}
+    same = run.score({"f": {"action": "convert", "settings": sig}},
+                     {"f": {"action": "convert", "settings": {"input_signature": [{"shape": [None], "dtype": "float32"}]}}})
+    assert same["disagreements"] == []
+    other = run.score({"f": {"action": "convert", "settings": sig}},
+                      {"f": {"action": "convert", "settings": {"input_signature": [{"shape": [3], "dtype": "float32"}]}}})
+    assert [d["kind"] for d in other["disagreements"]] == ["settings"]
 
 
 def test_score_convert_vs_dehybridize_is_a_decision_disagreement(run: ModuleType) -> None:
