@@ -477,6 +477,33 @@ def bench_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return row
 
 
+def rescore(results: dict[str, Any], work: Path) -> list[str]:
+    """Recompute each row's decisions-vs-oracle from the plan left in ``work/<name>`` (timings untouched), after a
+    change to the scoring; returns the workloads rescored."""
+    from perf_tests.workloads import registry
+
+    done: list[str] = []
+    for row in results.get("rows", []):
+        name = str(row.get("workload"))
+        try:
+            plan = json.loads((work / name / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        module = None if name == EXAMPLES else name
+        oracle = registry.EXAMPLES_ORACLE if name == EXAMPLES else registry.load(name).oracle
+        tool = plan_to_placement(plan, module)
+        scoring = score(tool, oracle, rejection_reasons(plan, module))
+        row.update(precision=scoring["precision"], recall=scoring["recall"], disagreements=scoring["disagreements"],
+                   tp=scoring["tp"], fp=scoring["fp"], fn=scoring["fn"], tn=scoring["tn"])
+        notes = dict(row.get("notes") or {})
+        notes.pop("same placement", None)
+        if module is not None and same_decisions(tool, oracle):
+            notes["same placement"] = "hybridize's placement is the oracle's: their time difference is noise"
+        row["notes"] = notes
+        done.append(name)
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="workloads (and/or 'examples'); default: all of them")
@@ -488,7 +515,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None,
                         help="folder for results.json / results.md (default perf_tests/results; --quick: the workdir)")
     parser.add_argument("--workdir", default=None, help="where to materialize the projects (default: a temp folder)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="only recompute the scoring of the saved results from the plans left in --workdir")
     args = parser.parse_args(argv)
+    if args.rescore:
+        if not args.workdir:
+            parser.error("--rescore needs --workdir (where the earlier run left its projects)")
+        out = Path(args.out) if args.out else RESULTS
+        saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        print("rescored:", ", ".join(rescore(saved, Path(args.workdir))) or "nothing")
+        from hybridize.plan import write_text_atomic
+
+        write_text_atomic(out / "results.json", json.dumps(saved, indent=2, default=str) + "\n")
+        write_text_atomic(out / "results.md", render_markdown(saved))
+        return 0
     from perf_tests.workloads.registry import NAMES
 
     known = [*NAMES, EXAMPLES]
