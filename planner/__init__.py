@@ -19,7 +19,7 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
   ``results_check`` ("match" | "mismatch" | "inconclusive" | "not-checked") and ``results_detail``,
   ``settings_kind``, ``predicted_traces``, ``notes``, ``nested``, ``alternatives``, ``scalene``, ...);
 - ``rejected``: each ``function``, ``file``, ``line``, ``reason``, ``detail``, ``evidence``. Reason codes (stable):
-  ``blocker-finding``, ``measured-slower``, ``too-few-calls``, ``not-exercised``, ``test-failure``,
+  ``blocker-finding``, ``measured-slower``, ``too-few-calls``, ``not-exercised``, ``test-failure``, ``not-isolated``,
   ``trial-error``, ``result-mismatch``, ``covered-by-caller``, ``callees-better``, ``already-optimal``,
   ``not-measured``, ``not-reachable``, ``baseline-failed``, ``pass-through`` (a wrapper that only forwards
   its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees).

@@ -133,11 +133,18 @@ def _close(a: Any, b: Any, rtol: float = FLOAT_RTOL) -> bool:
     return bool(a == b)
 
 
+NOT_ISOLATED = "not isolated"  # prefix of the failure note that bisection writes when it runs out of runs
+
+
 def _accepts(m: Measurement) -> tuple[bool, str, str]:
     """(accepted, reason code, detail) for one measured candidate."""
     c = m.candidate
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
+    if m.failure and all(str(e).startswith(NOT_ISOLATED) for e in m.failure.values()):
+        test = next(iter(m.failure))
+        return False, "not-isolated", (f"{test} failed with this and other conversions applied together; the bisection "
+                                       "run limit stopped before this one was tried alone (no evidence against it)")
     if m.failure:
         test, err = next(iter(m.failure.items()))
         more = f" (+{len(m.failure) - 1} more)" if len(m.failure) > 1 else ""

@@ -30,7 +30,7 @@ from rich.console import Console
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, refine
-from hybridize.planner.decide import Measurement, accepted, build_plan, compare_digests, compare_replays
+from hybridize.planner.decide import NOT_ISOLATED, Measurement, accepted, build_plan, compare_digests, compare_replays
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
@@ -390,7 +390,7 @@ class Trials:
             failing = self._fails(command, names, converted, tests, label, counter, exit_code)
             return {} if failing is None else {names[0]: failing}
         if counter[0] >= MAX_BISECT_RUNS:
-            return {n: dict.fromkeys(tests or ["(command)"], "not isolated (bisection run limit)") for n in names}
+            return {n: dict.fromkeys(tests or ["(command)"], f"{NOT_ISOLATED} (bisection run limit)") for n in names}
         half = len(names) // 2
         out: dict[str, dict[str, str]] = {}
         any_failed = False

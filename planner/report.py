@@ -26,6 +26,7 @@ REASONS: dict[str, str] = {
     "too-few-calls": "too few calls to pay back tracing",
     "not-exercised": "not exercised by the performance command",
     "test-failure": "a test that passed at baseline fails under conversion",
+    "not-isolated": "a test failed with several conversions together; this one was never tried alone",
     "trial-error": "the trial run failed with this conversion",
     "result-mismatch": "outputs differ from eager on the same inputs",
     "covered-by-caller": "its caller is converted and measured better",

@@ -7,7 +7,7 @@ from typing import Any
 
 from hybridize.plan import Plan, Settings
 from hybridize.planner.candidates import Candidate, build_candidates
-from hybridize.planner.decide import Measurement, build_plan, choose_nesting, compare_digests
+from hybridize.planner.decide import NOT_ISOLATED, Measurement, build_plan, choose_nesting, compare_digests
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult
 
@@ -182,3 +182,12 @@ def test_retracing_python_only_tf_function_is_tuned_with_scalar_specs() -> None:
     assert cands[0].action == "tune"
     spec = cands[0].trial_settings.input_signature
     assert spec is not None and spec[0].shape == [] and spec[0].dtype == "int32"
+
+
+def test_unisolated_failure_is_not_reported_as_a_test_failure() -> None:
+    """Bisection that ran out of runs has no evidence against a conversion: say so, with its own reason."""
+    unproven = Measurement(cand("m:a"), fr(10, 1.0), fr(10, 0.1),
+                           failure={"t.py::test_x": f"{NOT_ISOLATED} (bisection run limit)"})
+    reasons = {r.function: (r.reason, r.detail) for r in plan_of([unproven]).rejected}
+    assert reasons["m:a"][0] == "not-isolated" and "never" not in reasons["m:a"][1]
+    assert "t.py::test_x" in reasons["m:a"][1]
