@@ -388,6 +388,7 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     tool = plan_to_placement(plan, name)
     oracle = workload.oracle
     everything = registry.convert_everything(workload.module)
+    workload.bench(quick=args.quick)  # warm-up, discarded: first runs pay imports, allocator and Keras build costs
     timing = registry.compare_many(name, {"hybridize": tool, "oracle": oracle, "all": everything},
                                    quick=args.quick, repeats=args.repeats)
     reasons = rejection_reasons(plan, name)
@@ -410,7 +411,7 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         row["tests_after_apply"] = apply_and_test(project, log, args.timeout)
     row.update(
         measured_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), loadavg=loadavg(),
-        quick=args.quick, repeats=args.repeats, profile_exit=rc,
+        quick=args.quick, repeats=args.repeats, profile_exit=rc, warmup=True,
         recommendations=[f"{r.get('action')} {r.get('function', '').partition(':')[2]} {r.get('decorator', '')}".strip()
                          for r in plan.get("recommendations", [])],
         rejected=reasons, disagreements=scoring["disagreements"], notes=notes,
