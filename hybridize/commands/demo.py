@@ -48,7 +48,7 @@ def _run(console: Console, title: str, argv: list[str], cwd: Path, log: Path, sh
     mark = "[green]ok[/]" if proc.returncode == 0 else f"[red]exit {proc.returncode}[/]"
     console.print(f"{mark}  {title} [dim]({elapsed:.1f}s)[/]")
     if show or proc.returncode != 0:
-        console.print(proc.stdout.rstrip(), markup=False, highlight=False)
+        console.print(proc.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
     return proc.returncode, elapsed, proc.stdout
 
 
