@@ -1,6 +1,6 @@
 """Byte-exact reading and atomic writing of the user's source files.
 
-``hybridize.plan.write_text_atomic`` writes UTF-8 text; source files must come back in their own
+``hybridize.fileio.write_text_atomic`` writes UTF-8 text; source files must come back in their own
 encoding, newline style and permission bits, so the rewriter works on bytes end to end (libcst parses
 bytes, honours PEP 263 cookies and BOMs, and renders the module back to the same encoding).
 """
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
-import tempfile
 from pathlib import Path
 
 from hybridize.errors import HybridizeError
+from hybridize.fileio import write_bytes_atomic as write_bytes_atomic  # re-exported for apply
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -42,29 +41,3 @@ def check_writable(path: Path) -> None:
         raise HybridizeError(f"{path}: file is not writable")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise HybridizeError(f"{path.parent}: folder is not writable (needed for an atomic write)")
-
-
-def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temporary sibling, fsync, copy the permission bits, rename over ``path``.
-
-    A crash or a full disk leaves either the old file or the new one, never half of either.
-    """
-    if mode is None:
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".hybridize-tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
