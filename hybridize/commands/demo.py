@@ -53,8 +53,8 @@ def _run(console: Console, title: str, argv: list[str], cwd: Path, log: Path, sh
 
 
 def _perf_seconds(output: str, fallback: float) -> float:
-    """perf.py prints its own workload time (excluding interpreter start); use it when present."""
-    found = re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*s\b", output)
+    """The workload's own wall time (perf.py prints ``N s wall``; interpreter start excluded), else the process's."""
+    found = re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*s wall\b", output)
     return float(found[-1]) if found else fallback
 
 
@@ -74,40 +74,34 @@ def demo(keep: bool, top: int | None) -> int:
     tests = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     perf = [py, "perf.py"]
     console.print(Panel.fit(f"hybridize demo on a copy of the example project\n[dim]{project}[/]", border_style="blue"))
+
+    def step(title: str, argv: list[str], failure: str, show: bool = False) -> tuple[str, float]:
+        rc, secs, out = _run(console, title, argv, project, log, show=show)
+        if rc != 0:
+            raise HybridizeError(f"{failure} (exit {rc}); see {log}")
+        return out, secs
+
+    def time_workload(which: str, failure: str) -> float:
+        """Median of PERF_RUNS runs of perf.py, each as its own process (what a user would time)."""
+        runs = [_perf_seconds(*step(f"Time the {which} workload ({i + 1}/{PERF_RUNS})", perf, failure))
+                for i in range(PERF_RUNS)]
+        return statistics.median(runs)
+
     try:
-        rc, _, _ = _run(console, "Run the example's tests as they are", tests, project, log)
-        if rc != 0:
-            raise HybridizeError(f"the example's tests fail before hybridize touched anything; see {log}")
-        before = []
-        for i in range(PERF_RUNS):
-            rc, secs, out = _run(console, f"Time the eager workload ({i + 1}/{PERF_RUNS})", perf, project, log)
-            if rc != 0:
-                raise HybridizeError(f"the example's perf.py failed; see {log}")
-            before.append(_perf_seconds(out, secs))
-        rc, _, _ = _run(console, "Profile, analyse, try and rank",
-                        [*hz, "profile", "--perf", shlex.join(perf), "--", *tests], project, log)
-        if rc != 0:
-            raise HybridizeError(f"`hybridize profile` failed (exit {rc}); see {log}")
-        _run(console, "The ranked report", [*hz, "report"], project, log, show=True)
+        step("Run the example's tests as they are", tests, "the example's tests fail before hybridize touched anything")
+        b = time_workload("eager", "the example's perf.py failed")
+        step("Profile, analyse, try and rank", [*hz, "profile", "--perf", shlex.join(perf), "--", *tests],
+             "`hybridize profile` failed")
+        step("The ranked report", [*hz, "report"], "`hybridize report` failed", show=True)
         count = len(Plan.load(project / ".hybridize" / PLAN_FILE).recommendations)
         if count == 0:
             console.print("[yellow]No conversion was measured to pay on this machine; nothing to apply.[/]")
             return 0
         apply_args = [*hz, "apply", "--top", str(count if top is None else min(top, count))]
-        _run(console, "Preview the edits", [*apply_args, "--diff"], project, log, show=True)
-        rc, _, _ = _run(console, "Apply them to the copy", apply_args, project, log)
-        if rc != 0:
-            raise HybridizeError(f"`hybridize apply` failed (exit {rc}); see {log}")
-        rc, _, _ = _run(console, "Re-run the tests on the rewritten code", tests, project, log)
-        if rc != 0:
-            raise HybridizeError(f"the tests fail after apply; this is a hybridize bug, see {log}")
-        after = []
-        for i in range(PERF_RUNS):
-            rc, secs, out = _run(console, f"Time the rewritten workload ({i + 1}/{PERF_RUNS})", perf, project, log)
-            if rc != 0:
-                raise HybridizeError(f"perf.py fails after apply; this is a hybridize bug, see {log}")
-            after.append(_perf_seconds(out, secs))
-        b, a = statistics.median(before), statistics.median(after)
+        step("Preview the edits", [*apply_args, "--diff"], "`hybridize apply --diff` failed", show=True)
+        step("Apply them to the copy", apply_args, "`hybridize apply` failed")
+        step("Re-run the tests on the rewritten code", tests, "the tests fail after apply: a hybridize bug")
+        a = time_workload("rewritten", "perf.py fails after apply: a hybridize bug")
         colour = "green" if a < b else "red"
         console.print(Panel.fit(
             f"workload before: {b:.2f}s   after: {a:.2f}s   speedup: [bold {colour}]{b / a:.2f}x[/]\n"
