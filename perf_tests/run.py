@@ -169,6 +169,37 @@ def outputs_ok(row: Mapping[str, Any], labels: tuple[str, ...], rtol: float) -> 
     return (True if compared else None), problems
 
 
+def rotated(items: list[Any], k: int) -> list[Any]:
+    """``items`` rotated left by ``k`` (the placements' order in repeat ``k``)."""
+    if not items:
+        return []
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def merge_timings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Several ``compare_many`` results (one per repeat) -> one: best eager, best of each placement, its speedup
+    and output difference recomputed against the best eager run; a placement that raised once is an error."""
+    best = min(runs, key=lambda r: float(r["eager_s"]))
+    out: dict[str, Any] = {"workload": best.get("workload"), "eager_s": best["eager_s"],
+                           "outputs_eager": best.get("outputs_eager")}
+    labels = [k for k, v in runs[0].items() if isinstance(v, Mapping) and ("s" in v or "error" in v)]
+    for label in labels:
+        cells = [r[label] for r in runs if isinstance(r.get(label), Mapping)]
+        errors = [c for c in cells if "error" in c]
+        if errors:
+            out[label] = dict(errors[0])
+            continue
+        cell = dict(min(cells, key=lambda c: float(c["s"])))
+        eager_out = out["outputs_eager"] or {}
+        mine = cell.get("outputs") or {}
+        diffs = [abs(mine[k] - v) / max(abs(v), 1e-6) for k, v in eager_out.items() if k in mine]
+        cell["speedup"] = float(out["eager_s"]) / float(cell["s"]) if cell["s"] else float("nan")
+        cell["max_rel_output_diff"] = max(diffs, default=cell.get("max_rel_output_diff", 0.0))
+        out[label] = cell
+    return out
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
@@ -377,20 +408,39 @@ def apply_and_test(project: Path, log: Path, timeout: float) -> str:
 def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from perf_tests.workloads import registry
 
-    project = registry.materialize(name, work / name)
     log = work / f"{name}.log"
-    perf = "python bench.py --quick" if args.quick else "python bench.py"
-    print(f"[{name}] hybridize profile in {project} (log {log})", flush=True)
-    plan, pipeline_s, rc = profile(project, perf, log, args.timeout)
-    print(f"[{name}] profile exit {rc} in {pipeline_s:.1f} s; {len(plan.get('recommendations', []))} "
+    previous = (args.previous_rows or {}).get(name, {})
+    plan_file = work / name / ".hybridize" / "plan.json"
+    reuse = bool(args.reuse_plans and plan_file.exists() and previous)
+    if reuse:  # timing only: the plan of an earlier run in the same workdir, its pipeline seconds and apply outcome
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        pipeline_s, rc = previous.get("pipeline_s"), int(previous.get("profile_exit") or 0)
+        print(f"[{name}] reusing the plan in {plan_file}", flush=True)
+    else:
+        project = registry.materialize(name, work / name)
+        perf = "python bench.py --quick" if args.quick else "python bench.py"
+        print(f"[{name}] hybridize profile in {project} (log {log})", flush=True)
+        plan, pipeline_s, rc = profile(project, perf, log, args.timeout)
+    print(f"[{name}] profile exit {rc} in {pipeline_s or 0:.1f} s; {len(plan.get('recommendations', []))} "
           f"recommendation(s)", flush=True)
     workload = registry.load(name)
     tool = plan_to_placement(plan, name)
     oracle = workload.oracle
     everything = registry.convert_everything(workload.module)
-    workload.bench(quick=args.quick)  # warm-up, discarded: first runs pay imports, allocator and Keras build costs
-    timing = registry.compare_many(name, {"hybridize": tool, "oracle": oracle, "all": everything},
-                                   quick=args.quick, repeats=args.repeats)
+    placements = {"hybridize": tool, "oracle": oracle, "all": everything}
+    # Warm-up, discarded: eager, then each placement once, so that one-time costs (imports, the allocator, Keras
+    # builds, TensorFlow's first graph construction) are not charged to whichever placement happens to run first.
+    workload.bench(quick=args.quick)
+    for placement in placements.values():
+        try:
+            with registry.placed(workload.module, placement):
+                workload.bench(quick=args.quick)
+        except Exception:  # reported by the timed runs below
+            pass
+    # The placements' order rotates between repeats, so none always runs right after eager.
+    timing = merge_timings([
+        registry.compare_many(name, dict(rotated(list(placements.items()), rep)), quick=args.quick, repeats=1)
+        for rep in range(args.repeats)])
     reasons = rejection_reasons(plan, name)
     scoring = score(tool, oracle, reasons)
     row = summarize(name, timing, scoring, pipeline_s=pipeline_s, rtol=args.rtol)
@@ -407,11 +457,14 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         notes["pipeline parts"] = (f"traced test run {float(meta['profile_duration_s']):.1f} s, planning "
                                    f"{float(meta.get('planning_s') or 0):.1f} s (trial-run baseline "
                                    f"{float(meta.get('baseline_s') or 0):.1f} s)")
-    if not args.no_apply:
+    if reuse:
+        row["tests_after_apply"] = previous.get("tests_after_apply")
+        notes["timing only"] = "plan, pipeline seconds and tests after apply from the earlier run (--reuse-plans)"
+    elif not args.no_apply:
         row["tests_after_apply"] = apply_and_test(project, log, args.timeout)
     row.update(
         measured_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), loadavg=loadavg(),
-        quick=args.quick, repeats=args.repeats, profile_exit=rc, warmup=True,
+        quick=args.quick, repeats=args.repeats, profile_exit=rc, warmup="eager + each placement", order="rotated",
         recommendations=[f"{r.get('action')} {r.get('function', '').partition(':')[2]} {r.get('decorator', '')}".strip()
                          for r in plan.get("recommendations", [])],
         rejected=reasons, disagreements=scoring["disagreements"], notes=notes,
@@ -516,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None,
                         help="folder for results.json / results.md (default perf_tests/results; --quick: the workdir)")
     parser.add_argument("--workdir", default=None, help="where to materialize the projects (default: a temp folder)")
+    parser.add_argument("--reuse-plans", action="store_true",
+                        help="timing only: reuse the plans an earlier run left in --workdir (no profile, no apply)")
     parser.add_argument("--rescore", action="store_true",
                         help="only recompute the scoring of the saved results from the plans left in --workdir")
     args = parser.parse_args(argv)
@@ -537,6 +592,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in known]
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    args.previous_rows = {}
+    if args.reuse_plans:
+        if not args.workdir:
+            parser.error("--reuse-plans needs --workdir (where the earlier run left its projects)")
+        try:
+            saved = json.loads(((Path(args.out) if args.out else RESULTS) / "results.json").read_text(encoding="utf-8"))
+            args.previous_rows = {str(r.get("workload")): r for r in saved.get("rows", [])}
+        except (OSError, ValueError):
+            pass
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hybridize-perf-"))
     work.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []

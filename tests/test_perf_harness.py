@@ -190,3 +190,25 @@ def test_same_decisions(run: ModuleType) -> None:
     assert not run.same_decisions({"f": {"action": "convert", "settings": {}}}, oracle)
     assert not run.same_decisions({}, oracle)
     assert run.same_decisions({}, {"g": {"action": "keep"}})
+
+
+def test_rotated(run: ModuleType) -> None:
+    assert run.rotated([1, 2, 3], 0) == [1, 2, 3]
+    assert run.rotated([1, 2, 3], 1) == [2, 3, 1]
+    assert run.rotated([1, 2, 3], 4) == [2, 3, 1]
+    assert run.rotated([], 2) == []
+
+
+def test_merge_timings_best_of_each_against_best_eager(run: ModuleType) -> None:
+    r1 = {"workload": "w", "eager_s": 4.0, "outputs_eager": {"y": 1.0},
+          "hyb": {"s": 1.0, "speedup": 4.0, "max_rel_output_diff": 0.0, "outputs": {"y": 1.0}},
+          "all": {"s": 3.0, "speedup": 1.3, "max_rel_output_diff": 0.0, "outputs": {"y": 1.0}}}
+    r2 = {"workload": "w", "eager_s": 2.0, "outputs_eager": {"y": 1.0},
+          "hyb": {"s": 1.5, "speedup": 1.3, "max_rel_output_diff": 0.0, "outputs": {"y": 1.0}},
+          "all": {"error": "TypeError: x"}}
+    merged = run.merge_timings([r1, r2])
+    assert merged["eager_s"] == 2.0
+    assert merged["hyb"]["s"] == 1.0 and merged["hyb"]["speedup"] == 2.0
+    assert merged["all"] == {"error": "TypeError: x"}
+    r3 = dict(r1, hyb={"s": 1.0, "outputs": {"y": 1.5}})
+    assert run.merge_timings([r3])["hyb"]["max_rel_output_diff"] == pytest.approx(0.5)
