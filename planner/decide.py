@@ -39,6 +39,7 @@ class Measurement:
     results_detail: str = ""
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     scalene: dict[str, Any] | None = None
+    unreachable: str = ""  # the trial hook could not wrap it where `hybridize apply` puts the decorator
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -139,6 +140,8 @@ NOT_ISOLATED = "not isolated"  # prefix of the failure note that bisection write
 def _accepts(m: Measurement) -> tuple[bool, str, str]:
     """(accepted, reason code, detail) for one measured candidate."""
     c = m.candidate
+    if m.unreachable:
+        return False, "not-reachable", m.unreachable
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
     if m.failure and all(str(e).startswith(NOT_ISOLATED) for e in m.failure.values()):

@@ -159,6 +159,10 @@ class Trials:
             fr = base.func(c.function)
             refine(c, fr.signatures, fr.traces if c.current is not None else None)
             self.measurements[c.function] = Measurement(c, fr)
+            if c.function in base.unreachable and c.function not in base.patched:
+                # not patched anywhere: no conversion run will try what apply would produce
+                self.measurements[c.function].unreachable = base.unreachable[c.function]
+                self.measurements[c.function].base = type(fr)()
         return base
 
     def levels(self) -> list[list[str]]:

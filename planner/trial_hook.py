@@ -74,6 +74,7 @@ class _State:
         self.edges: dict[tuple[str, str], int] = {}
         self.patched: list[str] = []
         self.hook_errors: list[str] = []
+        self.unreachable: dict[str, str] = {}  # function -> why the hook could not put a tf.function where apply would
         self.tests: dict[str, dict[str, Any]] = {}
         self.digest_calls = int(config.get("digest_calls", 0))
         self.record_signatures = bool(config.get("record_signatures", False))
@@ -93,6 +94,7 @@ class _State:
             "duration_s": time.time() - self.started,
             "patched": self.patched,
             "hook_errors": self.hook_errors,
+            "unreachable": self.unreachable,
             "functions": {k: v.to_json() for k, v in self.stats.items()},
             "edges": [[a, b, n] for (a, b), n in self.edges.items()],
             "tests": self.tests,
@@ -402,11 +404,78 @@ def _patch_module(state: _State, module: types.ModuleType) -> None:
                 continue
             if getattr(raw, "__hybridize_trial__", False):
                 continue
-            replacement = rewrap(_wrap_target(state, target, raw, is_method))
-            setattr(owner, attr, replacement)
+            if _is_profiled(raw, module.__name__, qualname):
+                replacement = rewrap(_wrap_target(state, target, raw, is_method))
+                setattr(owner, attr, replacement)
+                state.patched.append(name)
+                continue
+            # the attribute is the function's own decorators' wrapper: `hybridize apply` puts @tf.function
+            # under them, so the trial wraps the inner reference and the outer decorators keep running
+            found = _find_inner(raw, module.__name__, qualname)
+            if found is None:
+                why = (f"the module attribute is a {type(raw).__name__} wrapping it (another decorator) and no "
+                       "closure cell or attribute holding the original was found: the conversion apply would make "
+                       "cannot be tried in memory")
+                state.unreachable[name] = why
+                state.hook_errors.append(f"{name}: not reachable: {why}")
+                continue
+            put, inner = found
+            if getattr(inner, "__hybridize_trial__", False):
+                continue
+            put(_wrap_target(state, target, inner, is_method))
             state.patched.append(name)
         except Exception as exc:  # never break the user's import
             state.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+
+def _is_profiled(obj: Any, module: str, qualname: str) -> bool:
+    """Whether ``obj`` (a function or tf.function) is the profiled function itself, judged by its code object
+    (``functools.wraps`` copies ``__qualname__`` onto a wrapper, but not ``__code__``)."""
+    fn = obj.python_function if _is_tf_function(obj) else obj
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return False
+    name_ok = (code.co_qualname == qualname if hasattr(code, "co_qualname")
+               else code.co_name == qualname.rsplit(".", 1)[-1])
+    return name_ok and getattr(fn, "__module__", module) == module
+
+
+def _find_inner(raw: Any, module: str, qualname: str) -> tuple[Callable[[Any], None], Any] | None:
+    """Where a decorator's wrapper keeps the profiled function: a closure cell or a callable object's attribute
+    (searched through ``__wrapped__`` chains, a few levels deep). Returns (setter, the function) or None.
+    ``__wrapped__`` itself is only followed, never replaced: the wrapper does not call through it."""
+    queue: list[tuple[Any, int]] = [(raw, 0)]
+    seen: set[int] = set()
+    while queue:
+        obj, depth = queue.pop(0)
+        if id(obj) in seen or depth > 6:
+            continue
+        seen.add(id(obj))
+        for cell in getattr(obj, "__closure__", None) or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if _is_profiled(content, module, qualname):
+                def put_cell(value: Any, cell: Any = cell) -> None:
+                    cell.cell_contents = value
+                return put_cell, content
+            if callable(content):
+                queue.append((content, depth + 1))
+        if not isinstance(obj, types.FunctionType | type | types.ModuleType):
+            for key, value in list(getattr(obj, "__dict__", {}).items()):
+                if key == "__wrapped__":
+                    continue
+                if _is_profiled(value, module, qualname):
+                    def put_attr(new: Any, owner: Any = obj, key: str = key) -> None:
+                        setattr(owner, key, new)
+                    return put_attr, value
+                if callable(value) and not isinstance(value, type):
+                    queue.append((value, depth + 1))
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None:
+            queue.append((wrapped, depth + 1))
+    return None
 
 
 class _Loader(importlib.abc.Loader):

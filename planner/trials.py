@@ -65,6 +65,7 @@ class TrialResult:
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     patched: set[str] = field(default_factory=set)
     hook_errors: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # function -> why the hook could not wrap it in place
     processes: int = 0
 
     def func(self, name: str) -> FunctionResult:
@@ -105,6 +106,7 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
         result.processes += 1
         result.patched.update(data.get("patched", []))
         result.hook_errors.extend(str(e) for e in data.get("hook_errors", []))
+        result.unreachable.update({str(k): str(v) for k, v in (data.get("unreachable") or {}).items()})
         for name, st in data.get("functions", {}).items():
             fr = result.functions.setdefault(name, FunctionResult())
             fr.calls += int(st.get("calls", 0))

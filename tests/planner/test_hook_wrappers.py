@@ -1,0 +1,129 @@
+"""The trial hook must measure what ``hybridize apply`` produces: ``@tf.function`` under the function's own
+decorators (``outer(tf.function(f))``), not ``tf.function(outer(f))``, whose signature is the wrapped one's."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hybridize.planner import trial_hook
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.decide import Measurement, _accepts
+from hybridize.planner.trials import FunctionResult, merge_results
+
+SOURCE = textwrap.dedent('''
+    import functools
+
+
+    def bind_scale(f):
+        @functools.wraps(f)
+        def w(x):
+            return f(x, 2.0)
+        return w
+
+
+    @bind_scale
+    def scale(x, factor):
+        return x * factor
+
+
+    class Box:
+        def __init__(self, fn):
+            self.fn = fn
+            functools.update_wrapper(self, fn)
+
+        def __call__(self, x):
+            return self.fn(x) + 1
+
+
+    @Box
+    def boxed(x):
+        return x * 3
+
+
+    class Opaque:
+        def __init__(self, fn):
+            self.__wrapped__ = fn
+            self._code = fn.__code__
+
+        def __call__(self, x):
+            return types.FunctionType(self._code, globals())(x)
+
+
+    def hide(fn):
+        return Opaque(fn)
+
+
+    import types
+
+
+    @hide
+    def hidden(x):
+        return x - 1
+
+
+    def plain(x):
+        return x + 1
+''')
+
+
+def _module(name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(SOURCE, f"{name}.py", "exec"), module.__dict__)
+    return module
+
+
+def _patch(tmp_path: Path, name: str, mode: str) -> tuple[types.ModuleType, trial_hook._State]:
+    module = _module(name)
+    targets = [{"function": f"{name}:{f}", "mode": mode} for f in ("scale", "boxed", "hidden", "plain")]
+    state = trial_hook._State({"out_dir": str(tmp_path), "targets": targets})
+    trial_hook._patch_module(state, module)
+    return module, state
+
+
+def test_inner_reference_is_wrapped_outer_decorators_kept(tmp_path: Path) -> None:
+    module, state = _patch(tmp_path, "hyb_wrapped_time", "time")
+    assert sorted(state.patched) == ["hyb_wrapped_time:boxed", "hyb_wrapped_time:plain", "hyb_wrapped_time:scale"]
+    assert module.scale(3.0) == 6.0  # the wrapper still binds factor
+    assert module.boxed(2.0) == 7.0  # the callable object still adds 1
+    assert module.plain(1.0) == 2.0
+    assert state.stats["hyb_wrapped_time:scale"].calls == 1
+    assert state.stats["hyb_wrapped_time:boxed"].calls == 1
+    assert not getattr(module.scale, "__hybridize_trial__", False)  # the module attribute is the user's wrapper
+
+
+def test_unreachable_wrapper_is_reported_and_rejected(tmp_path: Path) -> None:
+    module, state = _patch(tmp_path, "hyb_wrapped_hidden", "time")
+    assert "hyb_wrapped_hidden:hidden" not in state.patched
+    assert "hyb_wrapped_hidden:hidden" in state.unreachable
+    assert module.hidden(1.0) == 0.0  # untouched
+    state.write()
+    result = merge_results("baseline", ["x"], 0, 1.0, tmp_path)
+    assert "another decorator" in result.unreachable["hyb_wrapped_hidden:hidden"]
+    c = Candidate("hyb_wrapped_hidden:hidden", "m.py", 1, "convert", {}, None)
+    m = Measurement(c, FunctionResult(calls=5, time_s=1.0), unreachable=result.unreachable[c.function])
+    ok, reason, detail = _accepts(m)
+    assert (ok, reason) == (False, "not-reachable") and "closure cell" in detail
+    assert json.loads(next(tmp_path.glob("*.json")).read_text())["unreachable"]
+
+
+@pytest.fixture(scope="module")
+def tf() -> Any:
+    return pytest.importorskip("tensorflow")
+
+
+def test_graph_mode_converts_under_the_decorator(tmp_path: Path, tf: Any) -> None:
+    name = "hyb_wrapped_graph"
+    module, state = _patch(tmp_path, name, "graph")
+    sys.modules.pop(name, None)
+    out = module.scale(tf.ones([3]))  # tf.function(scale) would fail: missing 'factor'
+    assert out.numpy().tolist() == [2.0, 2.0, 2.0]
+    assert module.boxed(tf.ones([2])).numpy().tolist() == [4.0, 4.0]
+    st = state.stats[f"{name}:scale"]
+    assert st.calls == 1 and not st.errors and st.traces == 1
