@@ -496,12 +496,22 @@ def bench_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from perf_tests.workloads.registry import EXAMPLES_ORACLE
 
     project = work / EXAMPLES
-    shutil.copytree(REPO / "examples", project, ignore=shutil.ignore_patterns(".hybridize", "__pycache__"))
     log = work / "examples.log"
+    os.environ["PATH"] = _env()["PATH"]  # the trial hook runs `python perf.py` with this process's environment
+    previous = (args.previous_rows or {}).get(EXAMPLES, {})
+    reuse = bool(args.reuse_plans and (project / ".hybridize" / "plan.json").exists() and previous)
+    if not reuse:
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.copytree(REPO / "examples", project, ignore=shutil.ignore_patterns(".hybridize", "__pycache__"))
     config = load_config(project)
     perf_cmd = config.perf_command or ["python", "perf.py"]
-    print(f"[examples] hybridize profile in {project} (log {log})", flush=True)
-    plan, pipeline_s, rc = profile(project, shlex.join(perf_cmd), log, args.timeout)
+    if reuse:  # the earlier run applied the plan to this copy: time the original source
+        _run([str(BIN / "hybridize"), "apply", "--undo"], project, log, args.timeout)
+        plan = json.loads((project / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
+        pipeline_s, rc = previous.get("pipeline_s"), int(previous.get("profile_exit") or 0)
+    else:
+        print(f"[examples] hybridize profile in {project} (log {log})", flush=True)
+        plan, pipeline_s, rc = profile(project, shlex.join(perf_cmd), log, args.timeout)
     print(f"[examples] profile exit {rc} in {pipeline_s:.1f} s", flush=True)
     tool = plan_to_placement(plan)
     allowed = {k: {"action": "convert", "settings": v.get("settings") or {}} for k, v in static_all(project).items()}
@@ -509,7 +519,9 @@ def bench_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     times: dict[str, float] = {}
     for rep in range(args.repeats):
         for label, placement in placements.items():
-            secs, _, _ = trial(project, perf_cmd, _examples_targets(placement), f"{label}-{rep}")
+            secs, _, output = trial(project, perf_cmd, _examples_targets(placement), f"{label}-{rep}")
+            if "perf:" not in output:  # the perf command failed: no time to report
+                raise RuntimeError(f"examples {label}: perf command printed no time: {output.strip()[-300:]}")
             times[label] = min(times.get(label, float("inf")), secs)
             print(f"[examples] rep {rep + 1}: {label} {secs:.2f} s", flush=True)
     timing: dict[str, Any] = {"eager_s": times["eager"]}
@@ -517,7 +529,9 @@ def bench_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     reasons = rejection_reasons(plan)
     scoring = score(tool, EXAMPLES_ORACLE, reasons)
     row = summarize(EXAMPLES, timing, scoring, pipeline_s=pipeline_s, rtol=args.rtol)
-    if not args.no_apply:
+    if reuse:
+        row["tests_after_apply"] = previous.get("tests_after_apply")
+    elif not args.no_apply:
         row["tests_after_apply"] = apply_and_test(project, log, args.timeout)
     row.update(
         measured_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), loadavg=loadavg(),
