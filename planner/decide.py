@@ -145,9 +145,10 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
     if m.failure and all(str(e).startswith(NOT_ISOLATED) for e in m.failure.values()):
-        test = next(iter(m.failure))
-        return False, "not-isolated", (f"{test} failed with this and other conversions applied together; the bisection "
-                                       "run limit stopped before this one was tried alone (no evidence against it)")
+        test, note = next(iter(m.failure.items()))
+        why = "the planning budget was spent" if "budget" in str(note) else "the bisection run limit stopped"
+        return False, "not-isolated", (f"{test} failed with this and other conversions applied together; {why} "
+                                       "before this one was tried alone (no evidence against it)")
     if m.failure:
         test, err = next(iter(m.failure.items()))
         more = f" (+{len(m.failure) - 1} more)" if len(m.failure) > 1 else ""

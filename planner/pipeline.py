@@ -7,7 +7,9 @@ Runs, in order (each a real run of the user's command with conversions applied i
    converted caller hides it), each converting that level's candidates with the derived settings; the
    first calls of each conversion whose source shows no randomness or state change are replayed
    eagerly in the same run (``run_functions_eagerly(True)``) and the outputs compared;
-3. bisection of any test that passed at baseline and fails under conversion, down to the conversion;
+3. bisection of any test that passed at baseline and fails under conversion, down to the conversion
+   (with a user's ``--budget``, only while it lasts: the rest are rejected as ``not-isolated``; the
+   baseline and the level runs are required and always run);
 4. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
    conversions that paid, kept only where they win;
 5. when the test command is not the performance command, one correctness run of the test command
@@ -85,7 +87,7 @@ class Trials:
 
     def __init__(self, root: Path, data_dir: Path, perf: list[str], test: list[str], candidates: list[Candidate],
                  budget_s: float | None, console: Console, baseline_tests: dict[str, str],
-                 timeout_s: float | None = None, test_exit: int = 0) -> None:
+                 timeout_s: float | None = None, test_exit: int = 0, cap_isolation: bool = False) -> None:
         self.root = root
         self.work = data_dir / "trials"
         shutil.rmtree(self.work, ignore_errors=True)
@@ -95,6 +97,8 @@ class Trials:
         self.candidates = candidates
         self.by_name = {c.function: c for c in candidates}
         self.budget_s = budget_s
+        self.cap_isolation = cap_isolation  # a user's --budget also caps isolation runs (bisection, retries)
+        self._last_isolation_s = 0.0  # duration of the last bisection run: the estimate for the next one
         self.console = console
         self.started = time.monotonic()
         self.runs: list[dict[str, Any]] = []
@@ -114,6 +118,15 @@ class Trials:
 
     def has_budget(self, estimate: float) -> bool:
         return self.budget_s is None or self.elapsed() + estimate <= self.budget_s
+
+    def isolation_allowed(self, what: str) -> bool:
+        """Whether one more isolation run fits the user's budget; notes (once per kind of work) when not."""
+        if not self.cap_isolation or self.has_budget(self._last_isolation_s):
+            return True
+        note = f"budget reached: {what} stopped (the still-suspect conversions are rejected as not-isolated)"
+        if note not in self.notes:
+            self.notes.append(note)
+        return False
 
     def run(self, label: str, command: list[str], targets: list[dict[str, Any]], *,
             only_tests: list[str] | None = None, digests: bool = False, signatures: bool = False) -> TrialResult:
@@ -226,6 +239,8 @@ class Trials:
         if crashed and others:
             attempts.append(others)
         for attempt, converted in enumerate(attempts):
+            if not self.isolation_allowed("re-measuring a level without its culprits"):
+                return
             result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
                               digests=True)
             if result.timed_out or self.newly_failing(result) or (
@@ -347,7 +362,7 @@ class Trials:
         tail = output_tail(self.work, label) if crashed else ""
         for n, tests in culprits.items():
             m = self.measurements[n]
-            if tests and "(command)" not in tests:
+            if tests and ("(command)" not in tests or all(str(v).startswith(NOT_ISOLATED) for v in tests.values())):
                 m.failure = tests
             else:
                 how = "timed out" if result.timed_out else f"exited {result.exit_code}"
@@ -390,6 +405,8 @@ class Trials:
         With ``tests`` (pytest), each run is restricted to those tests, so a bisection step costs a few
         tests, not the suite. A failure that needs two conversions together rejects the whole group.
         """
+        if not self.isolation_allowed("isolation of failing conversions"):
+            return {n: dict.fromkeys(tests or ["(command)"], f"{NOT_ISOLATED} (budget spent)") for n in names}
         if len(names) == 1:
             failing = self._fails(command, names, converted, tests, label, counter, exit_code)
             return {} if failing is None else {names[0]: failing}
@@ -397,14 +414,18 @@ class Trials:
             return {n: dict.fromkeys(tests or ["(command)"], f"{NOT_ISOLATED} (bisection run limit)") for n in names}
         half = len(names) // 2
         out: dict[str, dict[str, str]] = {}
-        any_failed = False
+        any_failed = skipped = False
         for part in (names[:half], names[half:]):
+            if not self.isolation_allowed("isolation of failing conversions"):
+                out.update({n: dict.fromkeys(tests or ["(command)"], f"{NOT_ISOLATED} (budget spent)") for n in part})
+                skipped = True
+                continue
             failing = self._fails(command, part, converted, tests, label, counter, exit_code)
             if failing is not None:
                 any_failed = True
                 narrowed = [t for t in failing if t in (tests or [])] or tests
                 out.update(self.bisect(command, part, converted, narrowed, label, counter, reference, exit_code))
-        if not any_failed:  # only a combination fails
+        if not any_failed and not skipped:  # only a combination fails
             return self._combination(command, names, converted, tests, label, counter, exit_code)
         return out
 
@@ -416,6 +437,8 @@ class Trials:
         necessary: list[str] = []
         if len(names) <= 6 and counter[0] + len(names) <= MAX_BISECT_RUNS + 4:
             for n in names:
+                if not self.isolation_allowed("isolation of failing conversions"):
+                    return {x: dict.fromkeys(tests or ["(command)"], f"{NOT_ISOLATED} (budget spent)") for x in names}
                 if self._fails(command, [x for x in names if x != n], converted, tests, label, counter, exit_code) is None:
                     necessary.append(n)
         if necessary:
@@ -433,8 +456,10 @@ class Trials:
         assert self.baseline is not None
         expected = self.baseline.exit_code if exit_code is None else exit_code
         counter[0] += 1
+        started = time.monotonic()
         result = self.run(f"{label}-bisect{counter[0]}", command, self.targets({n: converted.get(n) for n in part}),
                           only_tests=self.scope(tests))
+        self._last_isolation_s = time.monotonic() - started
         if tests:
             failing = {t: msg for t, msg in result.failed_tests().items() if t in tests}
             if not result.tests and result.exit_code != 0:
@@ -556,7 +581,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                             "candidates": len(candidates), "static_errors": inputs.static_errors[:20]}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
-                    test_exit=int(inputs.meta.get("exit_code", 0) or 0))
+                    test_exit=int(inputs.meta.get("exit_code", 0) or 0), cap_isolation=user_budget)
     trials.notes.append(meta_budget_note)
     status = 0
     interrupted = False
@@ -583,10 +608,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                 status = 1
             else:
                 levels = trials.levels()
-                for i, names in enumerate(levels):
-                    if i > 0 and user_budget and not trials.has_budget(base.duration_s * 1.2):
-                        trials.notes.append(f"budget reached: nesting level {i} ({len(names)} function(s)) not measured")
-                        break
+                for i, names in enumerate(levels):  # required: one run per nesting level, whatever the budget
                     trials.run_level(i, names)
                 trials.try_variants(levels)
                 if perf != list(command):

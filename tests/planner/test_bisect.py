@@ -125,3 +125,45 @@ def test_random_function_is_inconclusive_not_a_mismatch(tmp_path: Path) -> None:
     assert m.results_check == "inconclusive" and "not replayed eagerly" in m.results_detail
     plan = build_plan([m], [], root=tmp_path, edges={}, perf_command=["python", "perf.py"], meta={}, created="now")
     assert [r.function for r in plan.recommendations] == ["m:aug"]
+
+
+def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path) -> None:
+    """A user's --budget caps bisection: once spent, no more runs; the suspects are not-isolated, with a note."""
+    from hybridize.planner.decide import NOT_ISOLATED, Measurement, _accepts
+    from hybridize.planner.trials import FunctionResult
+
+    names = [f"m:f{i}" for i in range(8)]
+    trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
+    trials.budget_s, trials.cap_isolation = 0.0, True
+    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    assert runs == []
+    assert set(found) == set(names)
+    assert all(v["t::a"].startswith(NOT_ISOLATED) for v in found.values())
+    assert any("budget reached" in n and "not-isolated" in n for n in trials.notes)
+    m = Measurement(trials.by_name["m:f5"], FunctionResult(calls=3, time_s=1.0), failure=found["m:f5"])
+    ok, reason, detail = _accepts(m)
+    assert (ok, reason) == (False, "not-isolated") and "budget" in detail
+
+
+def test_budget_spent_midway_keeps_what_was_isolated(tmp_path: Path) -> None:
+    names = [f"m:f{i}" for i in range(8)]
+    trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
+    trials.budget_s, trials.cap_isolation = 1e9, True
+    real_run = trials.run
+
+    def run_then_spend(*a: Any, **kw: Any) -> TrialResult:
+        trials.budget_s = 0.0  # the first bisection run spends the budget
+        return real_run(*a, **kw)
+
+    trials.run = run_then_spend  # type: ignore[method-assign]
+    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    assert len(runs) == 1
+    assert set(found) == set(names[4:])  # f0-f3 passed alone: cleared; f4-f7 still suspect
+
+
+def test_without_a_user_budget_isolation_is_not_capped(tmp_path: Path) -> None:
+    names = [f"m:f{i}" for i in range(8)]
+    trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
+    trials.budget_s = 0.0  # the default budget only caps optional settings, not isolation
+    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    assert found == {"m:f5": {"t::a": "m:f5 broke it"}} and runs
