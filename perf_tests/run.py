@@ -305,6 +305,12 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     out.append("")
     out.append("Load average when each row was measured: " + ", ".join(
         f"{r.get('workload')} {r.get('loadavg', '?')}" for r in rows) + ".")
+    same = [r for r in rows if "same placement" in (r.get("notes") or {}) and r.get("hybridize_of_oracle")]
+    if same:
+        out.append("")
+        out.append("Noise: where hybridize's placement is exactly the oracle's, `hyb/oracle` should be 100%; measured "
+                   + ", ".join(f"{r.get('workload')} {_fmt(r.get('hybridize_of_oracle'), '%')}" for r in same)
+                   + ". Differences of that size elsewhere are not significant.")
     out += ["", "## Decisions vs the oracle", ""]
     for r in rows:
         recs = r.get("recommendations") or []

@@ -161,6 +161,10 @@ def test_render_markdown_table_and_disagreements(run: ModuleType) -> None:
     assert '`score_request`: hybridize convert {}, oracle convert {"reduce_retracing": true}' in text
     assert "output problem: all: raised X" in text
     assert "Python 3.11.7" in text and "2 CPUs" in text and "2026-11-26" in text
+    assert "Noise:" not in text
+    results["rows"][0]["notes"] = {"same placement": "x"}
+    assert "Noise: where hybridize's placement is exactly the oracle's" in run.render_markdown(results)
+    assert "varying_batch 67%" in run.render_markdown(results)
 
 
 def test_render_text_aligns_columns(run: ModuleType) -> None:
