@@ -141,7 +141,7 @@ def _row(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_render_markdown_table_and_disagreements(run: ModuleType) -> None:
-    results = {"date": "2026-11-26T05:00:00+00:00", "quick": False, "repeats": 2,
+    results: dict[str, Any] = {"date": "2026-11-26T05:00:00+00:00", "quick": False, "repeats": 2,
                "machine": {"platform": "Linux x86_64", "cpus": 2, "python": "3.11.7", "tensorflow": "2.21.0",
                            "keras": "3.15.0"},
                "rows": [_row("varying_batch", recommendations=["convert score_request @tf.function"],
