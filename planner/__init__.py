@@ -22,5 +22,7 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
   ``blocker-finding``, ``measured-slower``, ``too-few-calls``, ``not-exercised``, ``test-failure``, ``not-isolated``,
   ``trial-error``, ``result-mismatch``, ``covered-by-caller``, ``callees-better``, ``already-optimal``,
   ``not-measured``, ``not-reachable``, ``baseline-failed``, ``pass-through`` (a wrapper that only forwards
-  its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees).
+  its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees),
+  ``pure-python`` (never received a tensor/variable, directly or in a container, or its source does no tensor
+  computation; decided before any run).
 """

@@ -6,6 +6,7 @@ never pay or never be applied: no tensors seen, a blocker finding, a function th
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,17 +44,87 @@ class Candidate:
         return data
 
 
-def received_tensors(fn: dict[str, Any]) -> bool:
-    """Whether any recorded call passed a tensor (or a tensor inside a container)."""
-    for sig in fn.get("signatures") or []:
-        for arg in (sig.get("args") or {}).values():
-            if not isinstance(arg, dict):
-                continue
-            if arg.get("kind") in (*TENSOR_KINDS, "variable"):
-                return True
-            if arg.get("kind") == "container" and "tensor" in str(arg.get("items", "")):
-                return True
+def _holds_tensor(arg: Any, depth: int = 0) -> bool:
+    """A recorded argument that is a tensor/variable, or a container whose recorded items hold one (the items'
+    own ``kind`` fields, never their type names: ``tensorflow.keras.Model`` is not a tensor)."""
+    if not isinstance(arg, dict) or depth > 8:
+        return False
+    if arg.get("kind") in (*TENSOR_KINDS, "variable"):
+        return True
+    if arg.get("kind") == "container":
+        items = arg.get("items")
+        values = items.values() if isinstance(items, dict) else items if isinstance(items, list) else []
+        return any(_holds_tensor(v, depth + 1) for v in values)
     return False
+
+
+def received_tensors(fn: dict[str, Any]) -> bool:
+    """Whether any recorded call passed a tensor or variable, directly or inside a container."""
+    return any(_holds_tensor(arg) for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
+
+
+def _looked_tensorish(fn: dict[str, Any], report: dict[str, Any] | None) -> bool:
+    """Static analysis assumed tensor parameters, or a container/object argument was seen: worth saying why it
+    is not tried (plain Python arguments only are skipped silently)."""
+    if ((report or {}).get("precondition") or {}).get("tensor_params"):
+        return True
+    return any(isinstance(arg, dict) and arg.get("kind") in ("container", "object")
+               for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values()
+               if not (isinstance(arg, dict) and arg.get("kind") == "object" and any(arg.get(f) for f in TENSOR_FLAGS)))
+
+
+# calls that never compute on tensors (type checks, container building); anything else might
+PURE_BUILTINS = frozenset({
+    "isinstance", "issubclass", "callable", "hasattr", "getattr", "setattr", "type", "id", "len", "list", "tuple",
+    "dict", "set", "frozenset", "str", "repr", "bool", "print", "iter", "next", "zip", "enumerate", "range",
+    "sorted", "reversed", "super", "vars", "format", "hash"})
+_NON_TENSOR_COMPARE = (ast.Is, ast.IsNot, ast.In, ast.NotIn)
+_SOURCE_CACHE: dict[Path, ast.Module | None] = {}
+
+
+def _definition(root: Path, file: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None:
+    path = root / file
+    if path not in _SOURCE_CACHE:
+        try:
+            _SOURCE_CACHE[path] = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            _SOURCE_CACHE[path] = None
+    tree = _SOURCE_CACHE[path]
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and node.lineno == line:
+            return node
+    return None
+
+
+def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[str, Any] | None) -> str:
+    """Why the function's source cannot compute on tensors (the research tool's P6: tensor parameters, no
+    tensor computation), or "" when it may (or the source cannot be read: then it is tried).
+
+    May compute: any call other than a type check or container builder, an arithmetic or comparison
+    operator, indexing. Pure Python (``listify``, ``isinstance(x, P) and x.trainable``) does none of these."""
+    if root is None:
+        return ""
+    file = str((report or {}).get("file") or fn.get("file") or "")
+    line = int((report or {}).get("line") or fn.get("line") or 0)
+    node = _definition(root, file, line) if file and line else None
+    if node is None:
+        return ""
+    body: list[ast.AST] = list(node.body) if not isinstance(node, ast.Lambda) else [node.body]
+    for stmt in body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.BinOp | ast.AugAssign | ast.Subscript):
+                return ""
+            if isinstance(sub, ast.UnaryOp) and not isinstance(sub.op, ast.Not):
+                return ""
+            if isinstance(sub, ast.Compare) and not all(isinstance(op, _NON_TENSOR_COMPARE) for op in sub.ops):
+                return ""
+            if isinstance(sub, ast.Call) and not (isinstance(sub.func, ast.Name) and sub.func.id in PURE_BUILTINS):
+                return ""
+    return ("its source does no tensor computation (no TensorFlow or other call, operator or indexing: only type "
+            "checks, attribute reads and container building), so a graph has nothing to speed up and tf.function "
+            "would reject its Python return values")
 
 
 def _static_settings(report: dict[str, Any] | None) -> Settings:
@@ -145,6 +216,9 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
         hybrid = bool(fn.get("hybrid") or (report or {}).get("hybrid"))
         tensors = received_tensors(fn)
         if not hybrid and not tensors:
+            if _looked_tensorish(fn, report):
+                rejected.append(_rejection(fn, "pure-python", "no tensor or variable was passed to it, directly or "
+                                           "inside a container, in any recorded call: nothing for a graph to compute"))
             continue  # never a candidate: pure Python as far as the workload shows
         assumptions = list((report or {}).get("assumptions", []))
         if report is None:
@@ -158,6 +232,10 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
             forwards = pass_through_detail(root, report)
             if forwards:
                 rejected.append(_rejection(fn, "pass-through", forwards))
+                continue
+            pure = no_tensor_computation(root, fn, report)
+            if pure:
+                rejected.append(_rejection(fn, "pure-python", pure))
                 continue
         if hybrid:
             c = Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report, None,

@@ -35,7 +35,8 @@ REASONS: dict[str, str] = {
     "not-measured": "not measured (budget or interrupted)",
     "pass-through": "a wrapper that only forwards its arguments: convert the wrapped function",
     "output-mismatch": "replayed eagerly in the same run, its outputs differ from the graph's",
-    "not-reachable": "nested function: cannot be tried in place",
+    "not-reachable": "cannot be tried in place (nested function, or hidden by another decorator)",
+    "pure-python": "pure Python: no tensor input or no tensor computation",
     "baseline-failed": "the performance command failed at baseline",
 }
 

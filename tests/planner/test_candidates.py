@@ -1,0 +1,90 @@
+"""Pure-Python helpers are never tried as conversions (tf.function fails on them or gains nothing)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from hybridize.planner.candidates import build_candidates, received_tensors
+
+SOURCE = textwrap.dedent('''
+    import tensorflow as tf
+
+
+    def listify(value, empty_if_none=True):
+        if not isinstance(value, list):
+            if value is None and empty_if_none:
+                value = []
+            elif isinstance(value, tuple):
+                value = list(value)
+            else:
+                value = [value]
+        return value
+
+
+    IS_TRAINABLE = lambda x: isinstance(x, tf.Variable) and x.trainable
+
+
+    def scale(x, factor):
+        return x * factor
+
+
+    def total(xs):
+        return tf.add_n(xs)
+
+
+    def pick(x):
+        return x[0]
+''')
+LINES = {"listify": 5, "<lambda>": 16, "scale": 19, "total": 23, "pick": 27}
+TENSOR = {"kind": "tensor", "dtype": "float32", "shape": [3], "type": "tensorflow.python.framework.ops.EagerTensor"}
+MODEL = {"kind": "object", "type": "tensorflow.python.keras.Model", "keras_model": True}
+
+
+def fn(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"function": f"m:{name}", "file": "m.py", "line": LINES[name], "calls": 5, "hybrid": False,
+            "signatures": [{"count": 5, "args": args}]}
+
+
+def test_container_of_objects_named_tensorflow_is_not_a_tensor() -> None:
+    """The old string search took any item whose type name contained "tensor" for a tensor."""
+    assert not received_tensors(fn("listify", {"value": {"kind": "container", "type": "list", "len": 1,
+                                                          "items": [MODEL]}}))
+    assert received_tensors(fn("total", {"xs": {"kind": "container", "type": "list", "len": 2,
+                                                "items": [{"kind": "container", "type": "tuple", "items": [TENSOR]}]}}))
+    assert received_tensors(fn("total", {"xs": {"kind": "container", "type": "dict", "keys": ["a"],
+                                                "items": {"a": {"kind": "variable", "dtype": "float32"}}}}))
+    assert received_tensors(fn("scale", {"x": TENSOR}))
+
+
+def test_pure_python_helpers_rejected_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE, encoding="utf-8")
+    functions = [
+        fn("listify", {"value": TENSOR, "empty_if_none": {"kind": "python", "type": "bool", "value": True}}),
+        fn("<lambda>", {"x": TENSOR}),
+        fn("scale", {"x": TENSOR, "factor": {"kind": "python", "type": "float", "value": 2.0}}),
+        fn("total", {"xs": {"kind": "container", "type": "list", "len": 2, "items": [TENSOR, TENSOR]}}),
+        fn("pick", {"x": TENSOR}),
+    ]
+    candidates, rejected = build_candidates(functions, [], root=tmp_path)
+    assert sorted(c.function for c in candidates) == ["m:pick", "m:scale", "m:total"]
+    reasons = {r.function: (r.reason, r.detail) for r in rejected}
+    assert reasons["m:listify"][0] == "pure-python" and "no tensor computation" in reasons["m:listify"][1]
+    assert reasons["m:<lambda>"][0] == "pure-python"
+
+
+def test_no_tensor_ever_passed_is_said_when_it_looked_like_one(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(SOURCE, encoding="utf-8")
+    functions = [fn("listify", {"value": {"kind": "container", "type": "list", "len": 1, "items": [MODEL]}}),
+                 fn("scale", {"x": {"kind": "python", "type": "float", "value": 1.0},
+                              "factor": {"kind": "python", "type": "float", "value": 2.0}})]
+    candidates, rejected = build_candidates(functions, [], root=tmp_path)
+    assert candidates == []
+    assert [(r.function, r.reason) for r in rejected] == [("m:listify", "pure-python")]  # plain floats: silent
+    assert "no tensor or variable" in rejected[0].detail
+
+
+def test_unreadable_source_is_still_tried(tmp_path: Path) -> None:
+    candidates, rejected = build_candidates([fn("listify", {"value": TENSOR})], [], root=tmp_path)
+    assert [c.function for c in candidates] == ["m:listify"] and rejected == []
