@@ -64,13 +64,12 @@ def received_tensors(fn: dict[str, Any]) -> bool:
 
 
 def _looked_tensorish(fn: dict[str, Any], report: dict[str, Any] | None) -> bool:
-    """Static analysis assumed tensor parameters, or a container/object argument was seen: worth saying why it
-    is not tried (plain Python arguments only are skipped silently)."""
+    """Static analysis assumed tensor parameters, or a container argument was seen: worth saying why it is not
+    tried (functions given only plain Python values or objects, such as decorators, are skipped silently)."""
     if ((report or {}).get("precondition") or {}).get("tensor_params"):
         return True
-    return any(isinstance(arg, dict) and arg.get("kind") in ("container", "object")
-               for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values()
-               if not (isinstance(arg, dict) and arg.get("kind") == "object" and any(arg.get(f) for f in TENSOR_FLAGS)))
+    return any(isinstance(arg, dict) and arg.get("kind") == "container"
+               for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
 
 
 # calls that never compute on tensors (type checks, container building); anything else might
