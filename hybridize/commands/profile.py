@@ -5,8 +5,6 @@ Without ``--no-measure`` the planner runs afterwards (static analysis, trial run
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import shlex
 import shutil
@@ -111,11 +109,6 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         raise HybridizeError("--timeout must be a positive number of seconds")
     project_root = resolve_root(root)
     data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
-    run_after_profile = None
-    if not no_measure:
-        if importlib.util.find_spec("hybridize.planner.pipeline") is None:
-            raise HybridizeError("the planner is not available yet: use --no-measure")
-        run_after_profile = importlib.import_module("hybridize.planner.pipeline").run_after_profile
     console = Console(stderr=True)
     rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
     for w in warnings:
@@ -127,8 +120,10 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} process(es)"
                   + (f", {n_tests} tests" if n_tests else "")
                   + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
-    if run_after_profile is None:
+    if no_measure:
         return rc
+    from hybridize.planner.pipeline import run_after_profile
+
     perf_cmd = shlex.split(perf) if perf else None
     status = run_after_profile(root=project_root, data_dir=data, command=cmd, perf_command=perf_cmd, budget_s=budget,
                                scalene=scalene, console=Console())

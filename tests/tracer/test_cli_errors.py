@@ -101,12 +101,3 @@ def test_timeout_stops_the_whole_command(proj: Path) -> None:
                      timeout=60)
     assert proc.returncode == 124, proc.stderr
     assert "timed out" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_planner_hand_off_is_lazy(proj: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "hybridize.planner.pipeline" else real(name, *a))
-    one_line_error(*run_cli(["profile", "--", PY, "-c", "0"], capsys)[::2], "the planner is not available yet")
