@@ -8,15 +8,14 @@ file's size does not grow with the call count. ``load_profile`` is the API the p
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hybridize.errors import HybridizeError
+from hybridize.fileio import replacing
 from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
 
 SCHEMA_VERSION = 1
@@ -246,9 +245,7 @@ class Aggregate:
         }
         meta.setdefault("python", sorted(self.pythons)[0] if self.pythons else "")
         target = data_dir / PROFILE_FILE
-        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".profile.", suffix=".db")
-        os.close(fd)
-        try:
+        with replacing(target) as tmp:
             con = sqlite3.connect(tmp)
             with con:
                 con.executescript(_SCHEMA)
@@ -269,13 +266,6 @@ class Aggregate:
                     con.executemany("INSERT INTO function_tests VALUES (?, ?)", [(fid, t) for t in sorted(fn.tests)])
                 con.executemany("INSERT INTO tests VALUES (?, ?)", sorted(self.tests.items()))
             con.close()
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
         return target
 
 
