@@ -3,6 +3,7 @@ decorators (``outer(tf.function(f))``), not ``tf.function(outer(f))``, whose sig
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import textwrap
@@ -127,3 +128,42 @@ def test_graph_mode_converts_under_the_decorator(tmp_path: Path, tf: Any) -> Non
     assert module.boxed(tf.ones([2])).numpy().tolist() == [4.0, 4.0]
     st = state.stats[f"{name}:scale"]
     assert st.calls == 1 and not st.errors and st.traces == 1
+
+
+NESTED = textwrap.dedent('''
+    import tensorflow as tf
+
+
+    def clip_sign(x):
+        if tf.reduce_sum(x) > 0:  # a tensor condition: only works in a graph when AutoGraph converts this function
+            return x
+        return -x
+
+
+    def outer(x):
+        return clip_sign(x) * 2.0
+''')
+
+
+def test_timed_callee_inside_a_trace_is_converted_but_the_wrapper_is_not(tmp_path: Path, tf: Any) -> None:
+    name = "hyb_nested_callee"
+    src = tmp_path / f"{name}.py"
+    src.write_text(NESTED)  # AutoGraph reads the source from the file
+    spec = importlib.util.spec_from_file_location(name, src)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [{"function": f"{name}:clip_sign", "mode": "time"}]})
+    trial_hook._patch_module(state, module)
+    timed = module.clip_sign
+    assert getattr(timed, "__hybridize_trial__", False)
+    # AutoGraph calls an artifact as it is: converting the wrapper cost ~0.3 s per caller trace in the trial runs
+    from tensorflow.python.autograph.impl import api
+
+    assert api.is_autograph_artifact(timed)
+    out = tf.function(module.outer)(tf.constant([-1.0, -2.0]))  # the callee's `if` on a tensor was converted
+    assert out.numpy().tolist() == [2.0, 4.0]
+    with pytest.raises(Exception, match=r"(?i)bool|tensor"):  # with AutoGraph off the callee stays as written
+        tf.function(module.outer, autograph=False)(tf.constant([-1.0]))
+    st = state.stats[f"{name}:clip_sign"]
+    assert st.nested_calls == 2 and st.calls == 0
