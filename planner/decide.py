@@ -20,6 +20,7 @@ from hybridize.planner.trials import FunctionResult
 
 MIN_SAVED_S = 0.002  # absolute margin over timer noise
 MIN_SAVED_FRACTION = 0.03  # of the function's eager time
+MIN_NESTED_GAIN_S = 0.01  # a callee converted inside its converted caller must save this much more
 FLOAT_RTOL = 1e-3  # outputs: graph and eager kernels may differ in the last bits
 INPUT_RTOL = 1e-6  # inputs must be the same to compare outputs (a discontinuous function amplifies tiny diffs)
 
@@ -40,6 +41,7 @@ class Measurement:
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     scalene: dict[str, Any] | None = None
     unreachable: str = ""  # the trial hook could not wrap it where `hybridize apply` puts the decorator
+    inside: dict[str, dict[str, Any]] = field(default_factory=dict)  # caller -> converted inside it too: numbers
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -330,6 +332,30 @@ def confidence(m: Measurement) -> tuple[str, list[str]]:
     return level, why
 
 
+def _with_static_edges(measurements: list[Measurement], edges: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """The run's caller -> callee counts, completed by static callees (one run's dynamic edges can miss some)."""
+    names = {m.candidate.function for m in measurements}
+    out = dict(edges)
+    for m in measurements:
+        for callee in (m.candidate.static or {}).get("calls", []) or []:
+            if callee in names and (m.candidate.function, callee) not in out:
+                out[(m.candidate.function, callee)] = 0
+    return out
+
+
+def nesting(measurements: list[Measurement], edges: dict[tuple[str, str], int],
+            decided: dict[str, tuple[bool, str, str]] | None = None) -> tuple[set[str], dict[str, str], dict[str, list[str]]]:
+    """``choose_nesting`` over the conversions the measurements so far accept: which are chosen, which are
+    covered by a converted caller (no point trying other settings for those), which callers lose to callees."""
+    decided = decided if decided is not None else {m.candidate.function: _accepts(m) for m in measurements}
+    by_name = {m.candidate.function: m for m in measurements}
+    convert_ok = {n: by_name[n].saved_s() or 0.0 for n, (ok, _, _) in decided.items()
+                  if ok and by_name[n].candidate.action == "convert"}
+    calls = {m.candidate.function: m.base.calls for m in measurements}
+    cand_edges = {k: v for k, v in _with_static_edges(measurements, edges).items() if k[0] in by_name and k[1] in by_name}
+    return choose_nesting(convert_ok, cand_edges, calls, [m.candidate.function for m in measurements])
+
+
 def build_plan(measurements: list[Measurement], early_rejections: list[Rejection], *, root: Path,
                edges: dict[tuple[str, str], int], perf_command: list[str], meta: dict[str, Any],
                created: str) -> Plan:
@@ -338,15 +364,11 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
     by_name = {m.candidate.function: m for m in measurements}
     convert_ok = {n: by_name[n].saved_s() or 0.0 for n, (ok, _, _) in decided.items()
                   if ok and by_name[n].candidate.action == "convert"}
-    calls = {m.candidate.function: m.base.calls for m in measurements}
-    static_edges = dict(edges)
-    for m in measurements:  # static callees complete what one run's dynamic edges missed
-        for callee in (m.candidate.static or {}).get("calls", []) or []:
-            if callee in by_name and (m.candidate.function, callee) not in static_edges:
-                static_edges[(m.candidate.function, callee)] = 0
-    cand_edges = {k: v for k, v in static_edges.items() if k[0] in by_name and k[1] in by_name}
-    chosen, covered, better = choose_nesting(convert_ok, cand_edges, calls, [m.candidate.function for m in measurements])
+    static_edges = _with_static_edges(measurements, edges)
+    chosen, covered, better = nesting(measurements, edges, decided)
 
+    kept_inside = {n for n, m in by_name.items() if n in covered and (m.inside.get(covered[n]) or {}).get("kept")
+                   and covered[n] in chosen}
     recs: list[Recommendation] = []
     rejected: list[Rejection] = list(early_rejections)
     for m in measurements:
@@ -360,11 +382,23 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
                 evidence.setdefault("notes", []).append(
                     f"call sites to change: in {', '.join(callers)}" if len(callers) <= 5 else
                     f"call sites to change: in {len(callers)} callers")
+        nested_gain: float | None = None
         if ok and c.action == "convert" and c.function in covered:
             outer = covered[c.function]
-            ok, reason = False, "covered-by-caller"
-            detail = (f"converted as part of {outer} (saves {convert_ok.get(outer, 0):.3f} s; this function alone "
-                      f"{convert_ok[c.function]:.3f} s): a decorator here too would be redundant")
+            inside = m.inside.get(outer)
+            if inside and inside.get("kept") and outer in chosen:
+                nested_gain = float(inside["gain_s"])
+                evidence["inside"] = {"caller": outer, **inside, "note": (
+                    f"also converted inside {outer}: its graph calls this one's ({inside['calls_per_trace']:g} times "
+                    f"per trace) instead of inlining a copy each time; {outer} then saves "
+                    f"{inside['caller_saved_with_s']:.3f} s instead of {inside['caller_saved_alone_s']:.3f} s")}
+            else:
+                ok, reason = False, "covered-by-caller"
+                detail = (f"converted as part of {outer} (saves {convert_ok.get(outer, 0):.3f} s; this function alone "
+                          f"{convert_ok[c.function]:.3f} s): a decorator here too would be redundant")
+                if inside:
+                    detail += (f"; also converting it inside {outer} was measured: {inside['gain_s']:+.3f} s, "
+                               "not a clear gain")
         elif ok and c.action == "convert" and c.function not in chosen:
             ok, reason = False, "callees-better"
             detail = f"converting its callees ({', '.join(better.get(c.function, []))}) saves more than converting it"
@@ -376,14 +410,15 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
             settings = Settings()
         level, why = confidence(m)
         evidence["confidence_notes"] = why
-        nested_inside = sorted(k for k, v in covered.items() if v == c.function)
+        nested_inside = sorted(k for k, v in covered.items() if v == c.function and k not in kept_inside)
         if nested_inside:
             evidence["nested"] = {"covers": nested_inside,
                                   "note": "its callees run inside this graph: converting them too is redundant"}
         recs.append(Recommendation(
             rank=0, id=0, function=c.function, file=c.file, line=c.line, action=c.action,  # type: ignore[arg-type]
             decorator="" if c.action == "dehybridize" else render_decorator(settings),
-            settings=settings, speedup=_round(m.speedup(), 3), saved_s=_round(m.saved_s(), 4), calls=m.base.calls,
+            settings=settings, speedup=_round(m.speedup(), 3),
+            saved_s=_round(m.saved_s() if nested_gain is None else nested_gain, 4), calls=m.base.calls,
             traces_before=m.base.traces if c.action != "convert" else 0,
             traces_after=(m.trial.traces if m.trial is not None else None) if c.action != "dehybridize" else 0,
             confidence=level, evidence=evidence))

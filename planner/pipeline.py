@@ -32,13 +32,23 @@ from rich.console import Console
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, refine
-from hybridize.planner.decide import NOT_ISOLATED, Measurement, accepted, build_plan, compare_digests, compare_replays
+from hybridize.planner.decide import (
+    MIN_NESTED_GAIN_S,
+    NOT_ISOLATED,
+    Measurement,
+    accepted,
+    build_plan,
+    compare_digests,
+    compare_replays,
+    nesting,
+)
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import TrialResult, output_tail, run_trial
 from hybridize.project import load_config
 
 DIGEST_CALLS = 3
 REPLAY_CALLS = 2  # calls per converted function replayed eagerly in the same run (the in-run oracle)
+NESTED_MIN_CALLS_PER_TRACE = 2.0  # a callee run this often per caller trace is worth trying converted inside it
 # Source markers of randomness or state changes: replaying such a call would change the program or differ
 # by design, so its outputs are not replayed ("inconclusive" instead).
 STATEFUL_MARKERS = ("random", "dropout", "Dropout", ".assign", "apply_gradients", "optimizer", ".append(",
@@ -111,6 +121,7 @@ class Trials:
         self.timeout_s = timeout_s
         self.edges: dict[tuple[str, str], int] = {}
         self._replay_cache: dict[str, str | None] | None = None
+        self.level_results: dict[str, TrialResult] = {}
 
     # -- running -------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -214,6 +225,7 @@ class Trials:
         assert self.baseline is not None
         converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
         result = self.run(f"level{index}", self.perf, self.targets(converted, replay=True), digests=True)
+        self.level_results[result.label] = result
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
         self._retry_plain(index, names, result.timed_out or (not result.tests and result.exit_code != self.baseline.exit_code))
@@ -243,6 +255,7 @@ class Trials:
                 return
             result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
                               digests=True)
+            self.level_results[result.label] = result
             if result.timed_out or self.newly_failing(result) or (
                     not result.tests and result.exit_code != self.baseline.exit_code):
                 continue
@@ -504,16 +517,81 @@ class Trials:
         for n, broken in culprits.items():
             self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 
-    def try_variants(self, levels: list[list[str]]) -> None:
-        """Within the budget: removing a retuned decorator, the best other settings, then ``jit_compile=True``."""
+    def nested_pairs(self) -> dict[str, list[tuple[str, float]]]:
+        """Accepted conversions whose trace ran an accepted callee several times: caller -> [(callee, calls per
+        trace)]. Inlined, every call is a copy of the callee's ops in the caller's graph; converted too, the
+        callee is traced once and its graph called, so the caller traces (and often runs) faster."""
+        pairs: dict[str, list[tuple[str, float]]] = {}
+        for (caller, callee), _n in sorted(self.edges.items()):
+            if caller == callee or caller not in self.measurements or callee not in self.measurements:
+                continue
+            outer, inner = self.measurements[caller], self.measurements[callee]
+            if outer.candidate.action != "convert" or inner.candidate.action != "convert":
+                continue
+            if not (accepted(outer) and accepted(inner)) or outer.trial is None or not outer.trial.traces:
+                continue
+            run = self.level_results.get(outer.run)
+            if run is None:
+                continue
+            per_trace = run.func(callee).nested_calls / max(outer.trial.traces, 1)
+            if per_trace >= NESTED_MIN_CALLS_PER_TRACE:
+                pairs.setdefault(caller, []).append((callee, per_trace))
+        return pairs
+
+    def try_nested(self) -> bool:
+        """One run converting each such caller together with its repeated callees; False when out of budget."""
         assert self.baseline is not None
-        for variant in ("dehybridize", "alternative", "jit_compile"):
+        pairs = self.nested_pairs()
+        if not pairs:
+            return True
+        if not self.has_budget(self.baseline.duration_s * 1.2):
+            self.notes.append("budget reached: converting repeated callees inside their converted callers not tried")
+            return False
+        converted: dict[str, Settings | None] = {}
+        for caller, inner in pairs.items():
+            for n in [caller] + [c for c, _ in inner]:
+                m = self.measurements[n]
+                converted[n] = m.settings or m.candidate.trial_settings
+        result = self.run("nested", self.perf, self.targets(converted, replay=True), digests=True)
+        if self.newly_failing(result) or result.timed_out or (
+                not result.tests and result.exit_code != self.baseline.exit_code):
+            self.notes.append("converting callees inside their converted callers broke the run: not recommended")
+            return True
+        for caller, inner in pairs.items():
+            outer = self.measurements[caller]
+            fr = result.func(caller)
+            alone, together = outer.saved_s(), Measurement(outer.candidate, outer.base, fr).saved_s()
+            if fr.errors or alone is None or together is None:
+                continue
+            gain = together - alone
+            kept = gain > max(0.1 * abs(alone), MIN_NESTED_GAIN_S) and compare_replays(fr.replays)[0] != "mismatch"
+            for callee, per_trace in inner:
+                self.measurements[callee].inside[caller] = {
+                    "calls_per_trace": round(per_trace, 1), "caller_saved_alone_s": round(alone, 4),
+                    "caller_saved_with_s": round(together, 4), "gain_s": round(gain, 4), "kept": kept,
+                    "caller_trace_s": [round(outer.trace_overhead_s(), 4),
+                                       round(Measurement(outer.candidate, outer.base, fr).trace_overhead_s(), 4)]}
+        return True
+
+    def try_variants(self, levels: list[list[str]]) -> None:
+        """Within the budget: removing a retuned decorator, the best other settings, repeated callees converted
+        inside their converted callers, then ``jit_compile=True``."""
+        assert self.baseline is not None
+        for variant in ("dehybridize", "nested", "alternative", "jit_compile"):
+            if variant == "nested":
+                if not self.try_nested():
+                    return
+                continue
+            # other settings for a function its converted caller covers would change nothing in the plan
+            covered = nesting(list(self.measurements.values()), self.edges)[1]
             for i, names in enumerate(levels):
                 chosen: dict[str, Settings | None] = {}
                 for n in names:
                     m = self.measurements[n]
                     c = m.candidate
                     if c.action == "dehybridize" or m.failure or m.crash or m.trial is None or m.trial.calls == 0:
+                        continue
+                    if n in covered and not any(v.get("kept") for v in m.inside.values()):
                         continue
                     base_settings = m.settings or c.trial_settings
                     if variant == "alternative":

@@ -117,6 +117,9 @@ def detail_lines(r: Recommendation) -> list[tuple[str, str]]:
     nested = ev.get("nested")
     if nested:
         lines.append(("covers", f"{', '.join(nested.get('covers', []))} (converting them too is redundant)"))
+    inside = ev.get("inside")
+    if inside:
+        lines.append(("inside", str(inside.get("note", ""))))
     lines += [("note", str(n)) for n in ev.get("notes") or []]
     lines += [("finding", f) for f in _findings(r)]
     lines += [("assumption", str(a)) for a in ev.get("assumptions") or []]
@@ -236,6 +239,8 @@ def render_markdown(plan: Plan) -> str:
             if ev.get("nested"):
                 covers = ", ".join(ev["nested"].get("covers", []))
                 out.append(f"- covers callees: {_md(covers)} (converting them too is redundant)")
+            if ev.get("inside"):
+                out.append(f"- {_md(str(ev['inside'].get('note', '')))}")
             out += [f"- note: {_md(n)}" for n in ev.get("notes") or []]
             out += [f"- finding: {_md(f)}" for f in _findings(r)]
             out += [f"- assumption: {_md(a)}" for a in ev.get("assumptions") or []]
@@ -318,6 +323,8 @@ def render_html(plan: Plan) -> str:
                 items.append(f"scalene: {ev['scalene']['python_share']:.0%} of its CPU time in Python")
             if ev.get("nested"):
                 items.append(f"covers callees: {', '.join(ev['nested'].get('covers', []))} (converting them too is redundant)")
+            if ev.get("inside"):
+                items.append(str(ev["inside"].get("note", "")))
             items += [f"note: {n}" for n in ev.get("notes") or []]
             items += [f"finding: {f}" for f in _findings(r)]
             items += [f"assumption: {a}" for a in ev.get("assumptions") or []]

@@ -121,6 +121,32 @@ def test_outer_preferred_when_it_saves_more() -> None:
     assert {r.function: r.reason for r in plan.rejected} == {"m:inner": "covered-by-caller"}
 
 
+def _inside(gain: float, kept: bool) -> dict[str, dict[str, Any]]:
+    return {"m:outer": {"calls_per_trace": 24.0, "caller_saved_alone_s": 0.8, "caller_saved_with_s": 0.8 + gain,
+                        "gain_s": gain, "kept": kept, "caller_trace_s": [0.9, 0.4]}}
+
+
+def test_repeated_callee_converted_inside_its_caller_when_measured_better() -> None:
+    outer = Measurement(cand("m:outer"), fr(10, 1.0), fr(10, 0.2))
+    inner = Measurement(cand("m:inner"), fr(10, 0.6), fr(10, 0.3), inside=_inside(0.25, True))
+    plan = plan_of([outer, inner], edges={("m:outer", "m:inner"): 10})
+    assert [r.function for r in plan.recommendations] == ["m:outer", "m:inner"]
+    rec = plan.recommendations[1]
+    assert rec.saved_s == 0.25  # ranked by what it adds on top of the caller's conversion, not by its own saving
+    assert "also converted inside m:outer" in rec.evidence["inside"]["note"]
+    assert "nested" not in plan.recommendations[0].evidence  # it no longer claims to cover the callee
+    assert not plan.rejected
+
+
+def test_repeated_callee_stays_covered_when_the_gain_was_not_clear() -> None:
+    outer = Measurement(cand("m:outer"), fr(10, 1.0), fr(10, 0.2))
+    inner = Measurement(cand("m:inner"), fr(10, 0.6), fr(10, 0.3), inside=_inside(0.004, False))
+    plan = plan_of([outer, inner], edges={("m:outer", "m:inner"): 10})
+    assert [r.function for r in plan.recommendations] == ["m:outer"]
+    (rej,) = plan.rejected
+    assert rej.reason == "covered-by-caller" and "+0.004 s, not a clear gain" in rej.detail
+
+
 def test_callees_preferred_when_they_save_more() -> None:
     chosen, covered, better = choose_nesting({"o": 0.1, "a": 0.3, "b": 0.2}, {("o", "a"): 5, ("o", "b"): 5},
                                              {"o": 5, "a": 5, "b": 5}, ["o", "a", "b"])

@@ -1,0 +1,83 @@
+"""Converting a repeated callee inside its converted caller: tried only when the caller's trace ran it several
+times, kept only when the caller measured clearly faster with it (fake runs, no processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.decide import Measurement
+from hybridize.planner.pipeline import Trials
+from hybridize.planner.trials import FunctionResult, TrialResult
+
+
+def _setup(tmp_path: Path, nested_calls: int, caller_time_with: float) -> tuple[Trials, list[set[str]]]:
+    names = ["m:encode", "m:step", "m:other"]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None) for n in names]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.edges = {("m:encode", "m:step"): 480, ("m:other", "m:step"): 3}
+    level0 = TrialResult("level0", ["python", "perf.py"], 0, 1.0)
+    level0.functions = {"m:encode": FunctionResult(calls=20, time_s=1.0, traces=1, trace_calls=1, trace_time_s=0.9),
+                        "m:other": FunctionResult(calls=3, time_s=0.3, traces=3, trace_calls=3, trace_time_s=0.3),
+                        "m:step": FunctionResult(calls=3, time_s=0.1, nested_calls=nested_calls)}
+    trials.level_results["level0"] = level0
+    base = {"m:encode": FunctionResult(calls=20, time_s=3.0), "m:step": FunctionResult(calls=480, time_s=2.5),
+            "m:other": FunctionResult(calls=3, time_s=0.1)}
+    trial = {"m:encode": level0.functions["m:encode"], "m:other": level0.functions["m:other"],
+             "m:step": FunctionResult(calls=480, time_s=0.6, traces=1, trace_calls=1, trace_time_s=0.05)}
+    for c in cands:
+        trials.measurements[c.function] = Measurement(c, base[c.function], trial[c.function],
+                                                      run="level0" if c.function != "m:step" else "level1")
+    runs: list[set[str]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        runs.append({t["function"] for t in targets if t["mode"] == "graph"})
+        result = TrialResult(label, command, 0, 1.0)
+        result.functions = {"m:encode": FunctionResult(calls=20, time_s=caller_time_with, traces=1, trace_calls=1,
+                                                       trace_time_s=caller_time_with - 0.05)}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    return trials, runs
+
+
+def test_repeated_callee_is_tried_inside_its_caller_and_kept_when_faster(tmp_path: Path) -> None:
+    trials, runs = _setup(tmp_path, nested_calls=24, caller_time_with=0.45)
+    assert trials.nested_pairs() == {"m:encode": [("m:step", 24.0)]}  # m:other: measured slower, never a caller
+    assert trials.try_nested()
+    assert runs == [{"m:encode", "m:step"}]
+    inside = trials.measurements["m:step"].inside["m:encode"]
+    assert inside["kept"] and inside["gain_s"] == 0.55 and inside["calls_per_trace"] == 24.0
+
+
+def test_callee_run_once_per_trace_costs_no_run(tmp_path: Path) -> None:
+    trials, runs = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
+    assert trials.nested_pairs() == {}
+    assert trials.try_nested() and runs == []
+
+
+def test_no_clear_gain_is_recorded_but_not_kept(tmp_path: Path) -> None:
+    trials, _ = _setup(tmp_path, nested_calls=24, caller_time_with=0.98)
+    trials.try_nested()
+    inside = trials.measurements["m:step"].inside["m:encode"]
+    assert not inside["kept"] and abs(inside["gain_s"] - 0.02) < 1e-9
+
+
+def test_no_other_settings_tried_for_a_callee_its_caller_covers(tmp_path: Path) -> None:
+    from hybridize.plan import Settings
+    from hybridize.planner.settings import derive_settings
+
+    trials, runs = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
+    for c in trials.candidates:
+        c.choice = derive_settings([{"args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [n, 4]}}}
+                                    for n in (1, 2, 3)])
+        assert c.choice.alternatives
+    trials.measurements["m:encode"].settings = Settings()
+    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    assert runs and all("m:step" not in r for r in runs)  # covered by m:encode: its alternatives change nothing
+    assert any("m:encode" in r for r in runs)
