@@ -103,11 +103,14 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     cmd = list(command)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
-    if not cmd:
-        raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`")
     if timeout is not None and timeout <= 0:
         raise HybridizeError("--timeout must be a positive number of seconds")
     project_root = resolve_root(root)
+    if not cmd:
+        cmd = list(load_config(project_root).test_command or [])
+    if not cmd:
+        raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`"
+                             " (or set test-command in [tool.hybridize])")
     data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
     console = Console(stderr=True)
     rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)

@@ -40,6 +40,12 @@ def test_no_command_after_dashes(proj: Path, capsys: pytest.CaptureFixture[str])
     one_line_error(*run_cli(["profile", "--no-measure"], capsys)[::2], "no command given")
 
 
+def test_test_command_from_config_when_none_given(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (proj / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n\n[tool.hybridize]\n'
+                                         'test-command = "no-such-test-runner-xyz -q"\n')
+    one_line_error(*run_cli(["profile", "--no-measure"], capsys)[::2], "command not found: no-such-test-runner-xyz")
+
+
 def test_command_not_found(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["profile", "--no-measure", "--", "no-such-program-xyz", "-q"], capsys)
     one_line_error(code, err, "command not found: no-such-program-xyz")
