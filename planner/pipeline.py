@@ -122,6 +122,7 @@ class Trials:
         self.edges: dict[tuple[str, str], int] = {}
         self._replay_cache: dict[str, str | None] | None = None
         self.level_results: dict[str, TrialResult] = {}
+        self.descendants: dict[str, set[str]] = {}
 
     # -- running -------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -200,6 +201,16 @@ class Trials:
             for callee in (c.static or {}).get("calls", []) or []:
                 if callee in children and callee != c.function:
                     children[c.function].add(callee)
+        self.descendants = {}
+        for n in names:  # transitive callees: a run may not convert a function and one of these together
+            seen: set[str] = set()
+            stack = list(children[n])
+            while stack:
+                d = stack.pop()
+                if d not in seen and d != n:
+                    seen.add(d)
+                    stack.extend(children[d])
+            self.descendants[n] = seen
         depth: dict[str, int] = {n: 0 for n in names}
         for _ in range(len(names)):  # relax (bounded: cycles stop growing at len(names))
             changed = False
@@ -221,10 +232,36 @@ class Trials:
         ref = self.perf_baseline if reference is None else reference
         return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
+    def related(self, a: str, b: str) -> bool:
+        return a == b or b in self.descendants.get(a, ()) or a in self.descendants.get(b, ())
+
     def run_level(self, index: int, names: list[str]) -> None:
+        """Measure one level's conversions; the next settings of functions measured at earlier levels ride
+        along when no converted function of this level calls them or is called by them (a run saved)."""
         assert self.baseline is not None
         converted: dict[str, Settings | None] = {n: self.by_name[n].trial_settings for n in names}
+        riders = {n: v for n, v in self.variant_choices("variants").items()
+                  if n not in converted and not any(self.related(n, x) for x in converted)}
+        if riders:
+            targets = self.targets({**converted, **{n: s for n, (_, s) in riders.items()}},
+                                   {n for n, (v, _) in riders.items() if v == "dehybridize"}, replay=True)
+            result = self.run(f"level{index}", self.perf, targets, digests=True)
+            if not (self.newly_failing(result) or result.timed_out or
+                    (not result.tests and result.exit_code != self.baseline.exit_code)):
+                for n, (variant, settings) in riders.items():
+                    self._judge_variant(n, variant, settings, result)
+                self._after_level(index, names, converted, result)
+                return
+            self.notes.append(f"other settings broke the run of level {index}: measured again without them")
+            for n, (variant, settings) in riders.items():
+                self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings
+                                                          else {}, "kept": False, "broke_run": True})
         result = self.run(f"level{index}", self.perf, self.targets(converted, replay=True), digests=True)
+        self._after_level(index, names, converted, result)
+
+    def _after_level(self, index: int, names: list[str], converted: dict[str, Settings | None],
+                     result: TrialResult) -> None:
+        assert self.baseline is not None
         self.level_results[result.label] = result
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
@@ -573,65 +610,78 @@ class Trials:
                                        round(Measurement(outer.candidate, outer.base, fr).trace_overhead_s(), 4)]}
         return True
 
-    def try_variants(self, levels: list[list[str]]) -> None:
-        """Within the budget: removing a retuned decorator, the best other settings, repeated callees converted
-        inside their converted callers, then ``jit_compile=True``."""
-        assert self.baseline is not None
-        for variant in ("dehybridize", "nested", "alternative", "jit_compile"):
-            if variant == "nested":
-                if not self.try_nested():
-                    return
+    def variant_choices(self, round_name: str, names: list[str] | None = None) -> dict[str, tuple[str, Settings | None]]:
+        """Each measured function's next untried choice for this round: ``variants`` = removing a retuned
+        decorator, or the best other settings; ``jit_compile`` = the current settings with XLA."""
+        covered = nesting(list(self.measurements.values()), self.edges)[1]
+        chosen: dict[str, tuple[str, Settings | None]] = {}
+        for n in names if names is not None else list(self.measurements):
+            m = self.measurements[n]
+            c = m.candidate
+            if c.action == "dehybridize" or m.failure or m.crash or m.trial is None or m.trial.calls == 0:
                 continue
             # other settings for a function its converted caller covers would change nothing in the plan
-            covered = nesting(list(self.measurements.values()), self.edges)[1]
+            if n in covered and not any(v.get("kept") for v in m.inside.values()):
+                continue
+            tried = {str(a.get("variant")) for a in m.alternatives}
+            base_settings = m.settings or c.trial_settings
+            if round_name == "variants":
+                if tried & {"dehybridize", "alternative"}:
+                    continue
+                if c.action == "tune":
+                    chosen[n] = ("dehybridize", None)
+                elif c.choice is not None and c.choice.alternatives:
+                    chosen[n] = ("alternative", c.choice.alternatives[0][1])
+            elif "jit_compile" not in tried and base_settings.jit_compile is None and (m.saved_s() or 0) > 0:
+                chosen[n] = ("jit_compile", Settings(reduce_retracing=base_settings.reduce_retracing,
+                                                     input_signature=base_settings.input_signature, jit_compile=True))
+        return chosen
+
+    def try_variants(self, levels: list[list[str]]) -> None:
+        """Within the budget: repeated callees converted inside their converted callers; then one run per level
+        trying, for each function at once, what ``variant_choices`` gives that did not ride along a level run;
+        then ``jit_compile=True`` (last and alone: XLA refuses some ops, and a refusal breaks the whole run)."""
+        assert self.baseline is not None
+        if not self.try_nested():
+            return
+        for round_name in ("variants", "jit_compile"):
             for i, names in enumerate(levels):
-                chosen: dict[str, Settings | None] = {}
-                for n in names:
-                    m = self.measurements[n]
-                    c = m.candidate
-                    if c.action == "dehybridize" or m.failure or m.crash or m.trial is None or m.trial.calls == 0:
-                        continue
-                    if n in covered and not any(v.get("kept") for v in m.inside.values()):
-                        continue
-                    base_settings = m.settings or c.trial_settings
-                    if variant == "alternative":
-                        if c.choice is None or not c.choice.alternatives:
-                            continue
-                        chosen[n] = c.choice.alternatives[0][1]
-                    elif variant == "dehybridize":
-                        if c.action == "tune":
-                            chosen[n] = None
-                    elif base_settings.jit_compile is None and (m.saved_s() or 0) > 0:
-                        chosen[n] = Settings(reduce_retracing=base_settings.reduce_retracing,
-                                             input_signature=base_settings.input_signature, jit_compile=True)
+                chosen = self.variant_choices(round_name, names)
                 if not chosen:
                     continue
                 if not self.has_budget(self.baseline.duration_s * 1.2):
-                    self.notes.append(f"budget reached: {variant} settings not tried for level {i}")
+                    self.notes.append(f"budget reached: {round_name} not tried for level {i} "
+                                      f"({', '.join(sorted({v for v, _ in chosen.values()}))})")
                     return
-                eager = set(chosen) if variant == "dehybridize" else None
-                result = self.run(f"{variant}{i}", self.perf, self.targets(chosen, eager))
+                eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
+                result = self.run(f"{round_name}{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
                 if self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
-                    self.notes.append(f"{variant} settings broke the run at level {i}: kept the first choice")
+                    self.notes.append(f"{round_name} broke the run at level {i}: kept the first choices")
+                    for n, (variant, settings) in chosen.items():
+                        self.measurements[n].alternatives.append({"variant": variant, "kept": False, "broke_run": True,
+                                                                  "settings": settings.to_json() if settings else {}})
                     continue
-                for n, settings in chosen.items():
-                    m = self.measurements[n]
-                    fr = result.func(n)
-                    trial = Measurement(m.candidate, m.base, fr)
-                    saved_alt, saved_main = trial.saved_s(), m.saved_s()
-                    entry = {"variant": variant, "settings": settings.to_json() if settings else {},
-                             "saved_s": None if saved_alt is None else round(saved_alt, 4), "traces": fr.traces,
-                             "errors": dict(list(fr.errors.items())[:3])}
-                    kept = (not fr.errors and saved_alt is not None and
-                            (saved_main is None or saved_alt > saved_main + max(0.1 * abs(saved_main), 0.002)))
-                    entry["kept"] = kept
-                    m.alternatives.append(entry)
-                    if kept:
-                        m.trial, m.run = fr, result.label
-                        if variant == "dehybridize":
-                            m.candidate.action = "dehybridize"
-                        else:
-                            m.settings = settings
+                for n, (variant, settings) in chosen.items():
+                    self._judge_variant(n, variant, settings, result)
+
+    def _judge_variant(self, n: str, variant: str, settings: Settings | None, result: TrialResult) -> None:
+        """Keep a variant only when it saves clearly more than the first choice (10 %, at least 2 ms)."""
+        m = self.measurements[n]
+        fr = result.func(n)
+        saved_alt, saved_main = Measurement(m.candidate, m.base, fr).saved_s(), m.saved_s()
+        entry: dict[str, Any] = {"variant": variant, "settings": settings.to_json() if settings else {},
+                                 "saved_s": None if saved_alt is None else round(saved_alt, 4), "traces": fr.traces,
+                                 "errors": dict(list(fr.errors.items())[:3])}
+        kept = (not fr.errors and saved_alt is not None and
+                (saved_main is None or saved_alt > saved_main + max(0.1 * abs(saved_main), 0.002)))
+        entry["kept"] = kept
+        m.alternatives.append(entry)
+        if kept:
+            m.trial, m.run = fr, result.label
+            if variant == "dehybridize":
+                m.candidate.action = "dehybridize"
+            else:
+                m.settings = settings
 
 
 def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,

@@ -81,3 +81,72 @@ def test_no_other_settings_tried_for_a_callee_its_caller_covers(tmp_path: Path) 
     trials.try_variants([["m:encode", "m:other"], ["m:step"]])
     assert runs and all("m:step" not in r for r in runs)  # covered by m:encode: its alternatives change nothing
     assert any("m:encode" in r for r in runs)
+
+
+def test_one_run_per_level_tries_every_function_s_next_choice_then_jit(tmp_path: Path) -> None:
+    from hybridize.plan import Settings
+    from hybridize.planner.settings import derive_settings
+
+    cands = [Candidate("m:tuned", "m.py", 1, "tune", {"function": "m:tuned", "tests": []}, None),
+             Candidate("m:varying", "m.py", 9, "convert", {"function": "m:varying", "tests": []}, None)]
+    cands[1].choice = derive_settings([{"args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [n, 4]}}}
+                                       for n in (1, 2, 3)])
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    for c in cands:
+        trials.measurements[c.function] = Measurement(c, FunctionResult(calls=30, time_s=1.0),
+                                                      FunctionResult(calls=30, time_s=0.5, traces=1, trace_calls=1,
+                                                                     trace_time_s=0.1), run="level0", settings=Settings())
+    runs: list[tuple[str, dict[str, str]]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        runs.append((label, {t["function"]: t["mode"] for t in targets if t["mode"] != "time"}))
+        result = TrialResult(label, command, 0, 1.0)
+        result.functions = {"m:tuned": FunctionResult(calls=30, time_s=0.2), "m:varying": FunctionResult(calls=30, time_s=0.6)}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.try_variants([["m:tuned", "m:varying"]])
+    assert runs[0] == ("variants0", {"m:tuned": "eager", "m:varying": "graph"})  # both in ONE run
+    assert trials.measurements["m:tuned"].candidate.action == "dehybridize"  # 0.2 s eager beats 0.5 s as a graph
+    assert not trials.measurements["m:varying"].alternatives[0]["kept"]
+    assert [label for label, _ in runs[1:]] == ["jit_compile0"]  # only m:varying still saves as a graph
+    assert runs[1][1] == {"m:varying": "graph"}
+
+
+def test_next_settings_ride_along_a_later_level_run_when_unrelated(tmp_path: Path) -> None:
+    """Level 1 converts m:callee (called by m:caller): m:other's next choice rides along in that run; m:caller's
+    cannot (its graph would hide its callee's calls)."""
+    from hybridize.plan import Settings
+    from hybridize.planner.settings import derive_settings
+
+    varying = [{"args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [n, 4]}}} for n in (1, 2, 3)]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None, derive_settings(varying))
+             for n in ("m:caller", "m:other", "m:callee")]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.descendants = {"m:caller": {"m:callee"}, "m:other": set(), "m:callee": set()}
+    for c in cands:
+        trial = FunctionResult(calls=30, time_s=0.5, traces=1, trace_calls=1, trace_time_s=0.1)
+        trials.measurements[c.function] = Measurement(c, FunctionResult(calls=30, time_s=1.0),
+                                                      None if c.function == "m:callee" else trial, run="level0",
+                                                      settings=Settings())
+    runs: list[tuple[str, set[str]]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        runs.append((label, {t["function"] for t in targets if t["mode"] != "time"}))
+        result = TrialResult(label, command, 0, 1.0)
+        result.functions = {n: FunctionResult(calls=30, time_s=0.3) for n in ("m:caller", "m:other", "m:callee")}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.run_level(1, ["m:callee"])
+    assert runs == [("level1", {"m:callee", "m:other"})]
+    assert trials.measurements["m:other"].alternatives[0]["variant"] == "alternative"
+    assert not trials.measurements["m:caller"].alternatives
+    assert trials.measurements["m:callee"].trial is not None and trials.measurements["m:callee"].run == "level1"
+    runs.clear()
+    trials.try_variants([["m:caller", "m:other"], ["m:callee"]])
+    assert runs[0] == ("variants0", {"m:caller"})  # what could not ride along gets its own run; m:other is done
