@@ -134,7 +134,7 @@ def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path
 
     names = [f"m:f{i}" for i in range(8)]
     trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
-    trials.budget_s, trials.cap_isolation = 0.0, True
+    trials.budget_s, trials.strict_budget = 0.0, True
     found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert runs == []
     assert set(found) == set(names)
@@ -148,7 +148,7 @@ def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path
 def test_budget_spent_midway_keeps_what_was_isolated(tmp_path: Path) -> None:
     names = [f"m:f{i}" for i in range(8)]
     trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
-    trials.budget_s, trials.cap_isolation = 1e9, True
+    trials.budget_s, trials.strict_budget = 1e9, True
     real_run = trials.run
 
     def run_then_spend(*a: Any, **kw: Any) -> TrialResult:

@@ -150,3 +150,13 @@ def test_next_settings_ride_along_a_later_level_run_when_unrelated(tmp_path: Pat
     runs.clear()
     trials.try_variants([["m:caller", "m:other"], ["m:callee"]])
     assert runs[0] == ("variants0", {"m:caller"})  # what could not ride along gets its own run; m:other is done
+
+
+def test_nested_run_is_made_past_the_default_budget_but_not_past_a_user_s(tmp_path: Path) -> None:
+    trials, runs = _setup(tmp_path, nested_calls=24, caller_time_with=0.45)
+    trials.budget_s = 0.0  # the default budget is spent
+    assert trials.try_nested() and len(runs) == 1
+    trials, runs = _setup(tmp_path / "strict", nested_calls=24, caller_time_with=0.45)
+    trials.budget_s, trials.strict_budget = 0.0, True
+    assert not trials.try_nested() and runs == []
+    assert any("not tried" in n for n in trials.notes)
