@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set up Python 3.11 and 3.12 environments (the tracer has a
-# code path for each), lint and type-check once, run the tests under both interpreters, then check that the
-# benchmark harness runs (quick mode: two small workloads through the whole pipeline, nothing timed is asserted).
+# code path for each), lint and type-check once, run the tests under both interpreters and the benchmark
+# workloads' own tests, then check that the benchmark harness runs (quick mode: two small workloads through
+# the whole pipeline, nothing timed is asserted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py311=${HYBRIDIZE_PY311:-python3}
@@ -27,6 +28,8 @@ for venv in .venv .venv312; do
     echo "== pytest under $("$venv/bin/python" --version)"
     "$venv/bin/python" -m pytest -q -n 2 tests "$@" || status=1
 done
+echo "== the benchmark workloads' own tests (each workload is a small project with its tests and oracle)"
+.venv/bin/python -m pytest -q -n 2 -p no:cacheprovider perf_tests/workloads/tests || status=1
 echo "== perf_tests smoke: the benchmark harness in quick mode (runs, no timing asserted)"
 .venv/bin/python perf_tests/run.py --quick || status=1
 exit $status
