@@ -256,7 +256,8 @@ class Trials:
             for n, (variant, settings) in riders.items():
                 self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings
                                                           else {}, "kept": False, "broke_run": True})
-        result = self.run(f"level{index}", self.perf, self.targets(converted, replay=True), digests=True)
+        label = f"level{index}-alone" if riders else f"level{index}"
+        result = self.run(label, self.perf, self.targets(converted, replay=True), digests=True)
         self._after_level(index, names, converted, result)
 
     def _after_level(self, index: int, names: list[str], converted: dict[str, Settings | None],

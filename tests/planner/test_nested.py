@@ -160,3 +160,33 @@ def test_nested_run_is_made_past_the_default_budget_but_not_past_a_user_s(tmp_pa
     trials.budget_s, trials.strict_budget = 0.0, True
     assert not trials.try_nested() and runs == []
     assert any("not tried" in n for n in trials.notes)
+
+
+def test_a_rider_that_breaks_the_level_run_is_dropped_and_the_level_measured_alone(tmp_path: Path) -> None:
+    from hybridize.plan import Settings
+
+    cands = [Candidate("m:tuned", "m.py", 1, "tune", {"function": "m:tuned", "tests": []}, None),
+             Candidate("m:new", "m.py", 9, "convert", {"function": "m:new", "tests": []}, None)]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.descendants = {"m:tuned": set(), "m:new": set()}
+    trials.measurements["m:tuned"] = Measurement(cands[0], FunctionResult(calls=30, time_s=1.0),
+                                                 FunctionResult(calls=30, time_s=0.9), run="level0", settings=Settings())
+    trials.measurements["m:new"] = Measurement(cands[1], FunctionResult(calls=30, time_s=1.0))
+    labels: list[str] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        labels.append(label)
+        eager = any(t["function"] == "m:tuned" and t["mode"] == "eager" for t in targets)
+        result = TrialResult(label, command, 1 if eager else 0, 1.0)  # the rider crashes the command
+        result.functions = {"m:new": FunctionResult(calls=30, time_s=0.4, traces=1, trace_calls=1, trace_time_s=0.1)}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.run_level(1, ["m:new"])
+    assert labels == ["level1", "level1-alone"]
+    assert trials.measurements["m:new"].run == "level1-alone" and not trials.measurements["m:new"].crash
+    assert trials.measurements["m:tuned"].alternatives == [{"variant": "dehybridize", "settings": {}, "kept": False,
+                                                            "broke_run": True}]
+    assert trials.measurements["m:tuned"].candidate.action == "tune"
