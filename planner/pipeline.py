@@ -687,6 +687,13 @@ class Trials:
                 m.settings = settings
 
 
+def default_budget(traced_s: float) -> float:
+    """Seconds of planning after which optional runs stop, without a user's ``--budget``: twice the traced run
+    (at least 30 s), so the whole profile stays near 4x a plain test run (the traced run is about 1.1x one).
+    The baseline, the level runs and the test check always run; they usually take most of it."""
+    return max(2.0 * traced_s, 30.0)
+
+
 def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
                       budget_s: float | None, scalene: bool, console: Console) -> int:
     """Static analysis, trial runs, ``plan.json`` and the printed report; returns the exit status."""
@@ -700,10 +707,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     baseline_tests = {str(k): str(v.get("outcome") if isinstance(v, dict) else v)
                       for k, v in (inputs.meta.get("tests") or {}).items()}
     if budget is None:
-        # Optional runs (alternative settings, jit_compile) only while the planning stays within 2x the
-        # traced run, so the whole profile stays near 4x a plain test run (the traced run is ~1.3-1.6x one);
-        # the baseline, the levels and the correctness checks always run.
-        budget = max(2.0 * float(inputs.meta.get("duration_s") or 0.0), 30.0)
+        budget = default_budget(float(inputs.meta.get("duration_s") or 0.0))
         meta_budget_note = f"default budget {budget:.0f} s (2x the traced run) for optional trials"
     else:
         meta_budget_note = f"budget {budget:.0f} s"

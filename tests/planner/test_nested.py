@@ -190,3 +190,11 @@ def test_a_rider_that_breaks_the_level_run_is_dropped_and_the_level_measured_alo
     assert trials.measurements["m:tuned"].alternatives == [{"variant": "dehybridize", "settings": {}, "kept": False,
                                                             "broke_run": True}]
     assert trials.measurements["m:tuned"].candidate.action == "tune"
+
+
+def test_default_budget_is_twice_the_traced_run_with_a_floor() -> None:
+    from hybridize.planner.pipeline import default_budget
+
+    assert default_budget(40.0) == 80.0
+    assert default_budget(5.0) == 30.0  # a short suite still gets room for one optional run after the required ones
+    assert default_budget(0.0) == 30.0
