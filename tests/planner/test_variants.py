@@ -1,5 +1,6 @@
-"""Converting a repeated callee inside its converted caller: tried only when the caller's trace ran it several
-times, kept only when the caller measured clearly faster with it (fake runs, no processes)."""
+"""The optional runs, with fake runs (no processes): a repeated callee converted inside its converted caller
+(tried only when the caller's trace ran it several times, kept only when clearly faster), other settings riding
+along later level runs, one variants run per level, the default budget."""
 
 from __future__ import annotations
 
