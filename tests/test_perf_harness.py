@@ -162,9 +162,33 @@ def test_render_markdown_table_and_disagreements(run: ModuleType) -> None:
     assert "output problem: all: raised X" in text
     assert "Python 3.11.7" in text and "2 CPUs" in text and "2026-11-26" in text
     assert "Noise:" not in text
-    results["rows"][0]["notes"] = {"same placement": "x"}
-    assert "Noise: where hybridize's placement is exactly the oracle's" in run.render_markdown(results)
-    assert "varying_batch 67%" in run.render_markdown(results)
+    results["rows"][0].update(eager_spread=1.25, timed_as={"hybridize": "oracle"})
+    text = run.render_markdown(results)
+    assert "slowest / fastest: varying_batch 1.25x" in text
+    assert "varying_batch (hybridize as oracle)" in text
+
+
+def test_merge_timings_keeps_the_noise_and_what_was_timed_as_what(run: ModuleType) -> None:
+    reps = [{"workload": "w", "eager_s": 2.0, "outputs_eager": {}, "timed_as": {"hybridize": "eager"},
+             "oracle": {"s": 1.0, "outputs": {}}, "hybridize": {"s": 2.0, "outputs": {}}},
+            {"workload": "w", "eager_s": 2.5, "outputs_eager": {}, "timed_as": {"hybridize": "eager"},
+             "oracle": {"s": 1.1, "outputs": {}}, "hybridize": {"s": 2.5, "outputs": {}}}]
+    merged = run.merge_timings(reps)
+    assert merged["eager_spread"] == 1.25 and merged["timed_as"] == {"hybridize": "eager"}
+    assert merged["hybridize"]["speedup"] == 1.0  # the very runs eager had: no noise between identical programs
+
+
+def test_identical_placements_are_recognised_from_what_they_change() -> None:
+    import types
+
+    from perf_tests.workloads.registry import _effective
+
+    module = types.SimpleNamespace(f=1, g=2)
+    oracle = {"f": {"action": "convert", "settings": {}, "why": "hand"}, "g": {"action": "keep", "settings": {}}}
+    tool = {"f": {"action": "convert", "settings": {}}, "h": {"action": "convert", "settings": {}}}  # h: not here
+    assert _effective(module, oracle) == _effective(module, tool)  # type: ignore[arg-type]
+    assert _effective(module, {"g": {"action": "keep"}}) == "{}"  # type: ignore[arg-type]
+    assert _effective(module, {"f": {"action": "convert", "settings": {"jit_compile": True}}}) != _effective(module, tool)  # type: ignore[arg-type]
 
 
 def test_render_text_aligns_columns(run: ModuleType) -> None:
