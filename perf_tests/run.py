@@ -295,9 +295,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         f", Keras {machine.get('keras', '?')}. Mode: {'quick' if results.get('quick') else 'full'}, "
         f"best of {results.get('repeats', '?')} interleaved run(s) per placement.",
         "",
-        "Columns: seconds of the workload's fixed bench (best of the repeats), all four placements timed side by side "
-        "in one process; `x` = eager / placement; `hyb/oracle` = oracle s / hybridize s (100% = as fast as the "
-        "hand placement); precision / recall of hybridize's convert/tune/dehybridize decisions against the oracle's "
+        "Columns: seconds of the workload's fixed bench (best of the repeats), all four placements timed side by side, "
+        f"{results.get('timing') or 'in one process'}; `x` = eager / placement; `hyb/oracle` = oracle s / "
+        "hybridize s (100% = as fast as the hand placement); precision / recall of hybridize's "
+        "convert/tune/dehybridize decisions against the oracle's "
         "(n/a = nothing chosen / nothing to find); `outputs ok` = every placement's outputs within rtol of eager's; "
         "`tests after apply` = the copy's tests after `hybridize apply` of every recommendation; `pipeline s` = "
         "wall time of `hybridize profile` (traced test run + static analysis + trial runs).",
@@ -443,18 +444,21 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     oracle = workload.oracle
     everything = registry.convert_everything(workload.module)
     placements = {"hybridize": tool, "oracle": oracle, "all": everything}
-    # Warm-up, discarded: eager, then each placement once, so that one-time costs (imports, the allocator, Keras
-    # builds, TensorFlow's first graph construction) are not charged to whichever placement happens to run first.
-    workload.bench(quick=args.quick)
-    for placement in placements.values():
-        try:
-            with registry.placed(workload.module, placement):
-                workload.bench(quick=args.quick)
-        except Exception:  # reported by the timed runs below
-            pass
-    # The placements' order rotates between repeats, so none always runs right after eager.
+    if args.in_process:
+        # Warm-up, discarded: eager, then each placement once, so that one-time costs (imports, the allocator, Keras
+        # builds, TensorFlow's first graph construction) are not charged to whichever placement happens to run first.
+        workload.bench(quick=args.quick)
+        for placement in placements.values():
+            try:
+                with registry.placed(workload.module, placement):
+                    workload.bench(quick=args.quick)
+            except Exception:  # reported by the timed runs below
+                pass
+    # The placements' order rotates between repeats, so none always runs right after eager. By default each bench
+    # runs in a fresh process (registry.bench_fresh): one-time costs included, as the user's program pays them.
     timing = merge_timings([
-        registry.compare_many(name, dict(rotated(list(placements.items()), rep)), quick=args.quick, repeats=1)
+        registry.compare_many(name, dict(rotated(list(placements.items()), rep)), quick=args.quick, repeats=1,
+                              fresh=not args.in_process)
         for rep in range(args.repeats)])
     reasons = rejection_reasons(plan, name)
     scoring = score(tool, oracle, reasons)
@@ -479,7 +483,8 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         row["tests_after_apply"] = apply_and_test(project, log, args.timeout)
     row.update(
         measured_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), loadavg=loadavg(),
-        quick=args.quick, repeats=args.repeats, profile_exit=rc, warmup="eager + each placement", order="rotated",
+        quick=args.quick, repeats=args.repeats, profile_exit=rc, order="rotated",
+        timing="in one warm process (warm-up: eager + each placement)" if args.in_process else "a fresh process per bench",
         recommendations=[f"{r.get('action')} {r.get('function', '').partition(':')[2]} {r.get('decorator', '')}".strip()
                          for r in plan.get("recommendations", [])],
         rejected=reasons, disagreements=scoring["disagreements"], notes=notes,
@@ -591,7 +596,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="workloads (and/or 'examples'); default: all of them")
     parser.add_argument("--quick", action="store_true", help="small workloads, at most two, to check the harness")
-    parser.add_argument("--repeats", type=int, default=1, help="best of N interleaved runs per placement")
+    parser.add_argument("--repeats", type=int, default=None, help="best of N interleaved runs per placement "
+                        "(default 3; 1 with --quick)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="time every placement in this one warm process (one-time costs hidden) instead of one "
+                             "fresh process per bench")
     parser.add_argument("--rtol", type=float, default=1e-4, help="output tolerance relative to eager")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per subprocess (profile, apply, tests)")
     parser.add_argument("--no-apply", action="store_true", help="skip `hybridize apply` + tests on the copies")
@@ -603,6 +612,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rescore", action="store_true",
                         help="only recompute the scoring of the saved results from the plans left in --workdir")
     args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
     if args.rescore:
         if not args.workdir:
             parser.error("--rescore needs --workdir (where the earlier run left its projects)")
@@ -654,6 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(), "quick": args.quick, "repeats": args.repeats, "rtol": args.rtol,
+        "timing": ("in one warm process (one-time costs hidden by a warm-up)" if args.in_process else
+                   "each bench in a fresh process (one-time costs such as first traces included, as a user's program "
+                   "pays them; examples/ through the planner's trial hook on its perf.py)"),
         "rows": merge_rows(old, rows, known),
     }
     from hybridize.plan import write_text_atomic

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -144,8 +147,31 @@ def convert_everything(module: ModuleType, include_unsafe: bool = False) -> dict
             if include_unsafe or not entry.get("unsafe")}
 
 
-def compare_many(name: str, placements: Mapping[str, Placement], quick: bool = False, repeats: int = 1) -> dict[str, Any]:
-    """Eager and each labelled placement side by side in this process, interleaved, best of ``repeats`` each.
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bench_fresh(name: str, placement: Placement, quick: bool = False, timeout_s: float = 900.0) -> dict[str, Any]:
+    """One bench of ``placement`` in a new Python process (``perf_tests.workloads.fresh``): one-time costs
+    included, as a user's program pays them. Raises ``RuntimeError`` with the last line of its error output."""
+    cmd = [sys.executable, "-m", "perf_tests.workloads.fresh", name, "--placement", json.dumps(dict(placement))]
+    if quick:
+        cmd.append("--quick")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"timed out after {timeout_s:.0f} s") from None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        err = [line for line in proc.stderr.splitlines() if line.strip()]
+        raise RuntimeError(err[-1] if err else f"exit {proc.returncode}")
+    return dict(json.loads(lines[-1]))
+
+
+def compare_many(name: str, placements: Mapping[str, Placement], quick: bool = False, repeats: int = 1,
+                 fresh: bool = False) -> dict[str, Any]:
+    """Eager and each labelled placement side by side, interleaved, best of ``repeats`` each: in this process, or
+    with ``fresh`` each bench in a new process (``bench_fresh``).
 
     Returns ``{"workload", "eager_s", "outputs_eager", label: {"s", "speedup", "max_rel_output_diff", "outputs"} or
     {"error": str}}``; a placement whose run raises (e.g. ``.numpy()`` under tf.function) is reported, not raised.
@@ -166,14 +192,19 @@ def compare_many(name: str, placements: Mapping[str, Placement], quick: bool = F
             same_as[label] = first[key]
         else:
             first[key] = label
+    def bench(placement: Placement) -> dict[str, Any]:
+        if fresh:
+            return bench_fresh(name, placement, quick=quick)
+        with placed(workload.module, placement):
+            return dict(workload.bench(quick=quick))
+
     for _ in range(repeats):
-        eager_runs.append(workload.bench(quick=quick))
+        eager_runs.append(bench({}))
         for label, placement in placements.items():
             if label in errors or label in same_as:
                 continue
             try:
-                with placed(workload.module, placement):
-                    runs[label].append(workload.bench(quick=quick))
+                runs[label].append(bench(placement))
             except Exception as exc:  # a wrong conversion: part of the result
                 errors[label] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
     for label, other in same_as.items():
