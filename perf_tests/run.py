@@ -7,9 +7,11 @@ For each workload of ``perf_tests/workloads`` (and ``examples`` when named or wh
      ``hybridize profile --perf "python bench.py" -- python -m pytest -q tests`` (a subprocess, the venv's bin first
      on PATH), then read ``.hybridize/plan.json``; the wall time of that command is "pipeline s";
   2. map the plan's recommendations to a placement ``{qualname: {"action", "settings"}}`` and time side by side,
-     interleaved in ONE process (``registry.compare_many``): eager, hybridize's placement, the ORACLE (the
-     workload's hand placement) and "convert everything static analysis allows" (``registry.convert_everything``),
-     comparing every placement's outputs to eager's within ``--rtol``;
+     interleaved, best of ``--repeats``, each bench in a fresh process (``registry.compare_many(fresh=True)``: one-time
+     costs included, as a user's program pays them; ``--in-process`` times all in one warm process instead):
+     eager, hybridize's placement, the ORACLE (the workload's hand placement) and "convert everything static analysis
+     allows" (``registry.convert_everything``), comparing every placement's outputs to eager's within ``--rtol``;
+     identical placements are one program, timed once;
   3. score hybridize's decisions against the oracle's function by function: a function is "positive" when its
      action is convert / tune / dehybridize and "negative" when it is kept as it is; precision and recall of the
      positives, and every disagreement (including same action, different settings) listed;
@@ -18,8 +20,8 @@ For each workload of ``perf_tests/workloads`` (and ``examples`` when named or wh
      this time are kept from the previous file, each row carries its own date and load average).
 
 ``--quick``: small workloads, and at most two of them (one convertible, one to leave alone) unless names are
-given: checks that the harness runs end to end. Ratios are measured side by side in one process; absolute seconds
-depend on the machine's load (recorded with each row).
+given: checks that the harness runs end to end. Ratios are measured side by side in one harness run; absolute
+seconds depend on the machine's load (recorded with each row).
 """
 
 from __future__ import annotations
