@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the workload (smoke test)")
     parser.add_argument("--hand", action="store_true",
                         help="hand placement for comparison: wrap model.training_loss in tf.function")
+    parser.add_argument("--steps", type=int, default=None, help="number of Adam steps (default 10, --quick 2)")
     args = parser.parse_args()
-    steps = 2 if args.quick else 10
+    steps = args.steps or (2 if args.quick else 10)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 10, size=(200, 1))
     y = np.sin(x) + 0.1 * rng.normal(size=x.shape)

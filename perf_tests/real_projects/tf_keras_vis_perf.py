@@ -33,8 +33,9 @@ def build_model() -> tf.keras.Model:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tenth of the workload (smoke test)")
+    parser.add_argument("--images", type=int, default=None, help="number of image pairs (default 10, --quick 2)")
     args = parser.parse_args()
-    images = 2 if args.quick else 10
+    images = args.images or (2 if args.quick else 10)
     rng = np.random.default_rng(0)
     batch = rng.uniform(size=(images, 2, 16, 16, 3)).astype(np.float32)
     saliency = Saliency(build_model())
