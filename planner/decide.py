@@ -42,6 +42,8 @@ class Measurement:
     scalene: dict[str, Any] | None = None
     unreachable: str = ""  # the trial hook could not wrap it where `hybridize apply` puts the decorator
     inside: dict[str, dict[str, Any]] = field(default_factory=dict)  # caller -> converted inside it too: numbers
+    skipped: str = ""  # not measured: a converted caller covers it whatever it would measure (why)
+    skipped_by: str = ""  # that caller
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -146,6 +148,8 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
         return False, "not-reachable", m.unreachable
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
+    if m.skipped:
+        return False, "covered-by-caller", m.skipped
     if m.failure and all(str(e).startswith(NOT_ISOLATED) for e in m.failure.values()):
         test, note = next(iter(m.failure.items()))
         why = "the planning budget was spent" if "budget" in str(note) else "the bisection run limit stopped"
@@ -402,6 +406,8 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
         elif ok and c.action == "convert" and c.function not in chosen:
             ok, reason = False, "callees-better"
             detail = f"converting its callees ({', '.join(better.get(c.function, []))}) saves more than converting it"
+        if m.skipped and m.skipped_by not in chosen:  # the caller it was left to was rejected after all
+            reason, detail = "not-measured", f"{m.skipped}; but {m.skipped_by} was not recommended in the end"
         if not ok:
             rejected.append(Rejection(c.function, c.file, c.line, reason, detail, evidence))
             continue

@@ -555,6 +555,43 @@ class Trials:
         for n, broken in culprits.items():
             self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 
+    def unbeatable_callees_skipped(self, names: list[str]) -> list[str]:
+        """``names`` less the callees whose measurement cannot change the plan, each marked as skipped.
+
+        A callee C is skipped when an accepted conversion P, measured at an earlier level, makes every call of C
+        (directly or through P's other callees) and P saves more than the whole eager time of everything below it:
+        no conversion saves more than its function's eager time, so the nesting choice keeps P whatever C measures.
+        A callee P's trace ran repeatedly is still measured (it may pay converted inside P)."""
+        keep: list[str] = []
+        for n in names:
+            m = self.measurements[n]
+            reason, p = "", ""
+            for p, outer in self.measurements.items():
+                if n not in self.descendants.get(p, ()) or outer.candidate.action != "convert" or not accepted(outer):
+                    continue
+                inside = {p} | self.descendants.get(p, set())
+                from_inside = sum(k for (a, b), k in self.edges.items() if b == n and a in inside)
+                if from_inside < m.base.calls:
+                    continue  # called from elsewhere too: its own conversion can matter
+                run = self.level_results.get(outer.run)
+                per_trace = run.func(n).nested_calls / max(outer.trial.traces if outer.trial else 1, 1) if run else 0.0
+                if per_trace >= NESTED_MIN_CALLS_PER_TRACE:
+                    continue
+                below = sum(self.measurements[d].base.time_s for d in self.descendants.get(p, ()) if d in self.measurements)
+                saved = outer.saved_s() or 0.0
+                if saved >= below:
+                    reason = (f"not measured alone: every call comes from inside {p}, whose conversion saves {saved:.3f} s, "
+                              f"more than the whole eager time below it ({below:.3f} s): converted as part of it")
+                    break
+            if reason:
+                m.skipped, m.skipped_by = reason, p
+            else:
+                keep.append(n)
+        if len(keep) < len(names):
+            self.notes.append(f"{len(names) - len(keep)} callee(s) not measured alone: their callers' conversions "
+                              "cover them whatever they would measure")
+        return keep
+
     def nested_pairs(self) -> dict[str, list[tuple[str, float]]]:
         """Accepted conversions whose trace ran an accepted callee several times: caller -> [(callee, calls per
         trace)]. Inlined, every call is a copy of the callee's ops in the caller's graph; converted too, the
@@ -744,8 +781,10 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
             else:
                 levels = trials.levels()
                 for i, names in enumerate(levels):  # required: one run per nesting level, whatever the budget
-                    trials.run_level(i, names)
-                trials.try_variants(levels)
+                    names[:] = trials.unbeatable_callees_skipped(names)
+                    if names:
+                        trials.run_level(i, names)
+                trials.try_variants([names for names in levels if names])
                 if perf != list(command):
                     trials.run_correctness()
                 if scalene:

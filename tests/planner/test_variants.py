@@ -199,3 +199,48 @@ def test_default_budget_is_twice_the_traced_run_with_a_floor() -> None:
     assert default_budget(40.0) == 80.0
     assert default_budget(5.0) == 30.0  # a short suite still gets room for one optional run after the required ones
     assert default_budget(0.0) == 30.0
+
+
+def _cover_setup(tmp_path: Path, *, caller_saves: float, outside_calls: int = 0,
+                 nested_calls: int = 1) -> tuple[Trials, list[set[str]]]:
+    trials, runs = _setup(tmp_path, nested_calls=nested_calls, caller_time_with=0.45)
+    trials.descendants = {"m:encode": {"m:step"}, "m:other": set(), "m:step": set()}
+    trials.edges = {("m:encode", "m:step"): 480 - outside_calls}
+    enc = trials.measurements["m:encode"]
+    enc.trial = FunctionResult(calls=20, time_s=enc.base.time_s - caller_saves, traces=1, trace_calls=1, trace_time_s=0.2)
+    trials.measurements["m:step"].trial = None  # level 1: not measured yet
+    return trials, runs
+
+
+def test_a_callee_its_caller_covers_whatever_it_measures_is_not_measured(tmp_path: Path) -> None:
+    trials, _ = _cover_setup(tmp_path, caller_saves=2.8)  # more than m:step's whole eager time (2.5 s)
+    assert trials.unbeatable_callees_skipped(["m:step"]) == []
+    m = trials.measurements["m:step"]
+    assert m.skipped_by == "m:encode" and "more than the whole eager time below it" in m.skipped
+    from hybridize.planner.decide import build_plan
+
+    plan = build_plan(list(trials.measurements.values()), [], root=tmp_path, edges=trials.edges,
+                      perf_command=["python", "perf.py"], meta={}, created="now")
+    reasons = {r.function: r.reason for r in plan.rejected}
+    assert reasons["m:step"] == "covered-by-caller" and [r.function for r in plan.recommendations] == ["m:encode"]
+
+
+def test_a_callee_is_measured_when_its_caller_might_lose_or_it_has_other_callers(tmp_path: Path) -> None:
+    trials, _ = _cover_setup(tmp_path / "a", caller_saves=1.0)  # less than 2.5 s: m:step alone might save more
+    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+    trials, _ = _cover_setup(tmp_path / "b", caller_saves=2.8, outside_calls=10)  # called from elsewhere too
+    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+    trials, _ = _cover_setup(tmp_path / "c", caller_saves=2.8, nested_calls=24)  # may pay converted inside it
+    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+
+
+def test_a_skipped_callee_whose_caller_is_rejected_after_all_is_reported_not_measured(tmp_path: Path) -> None:
+    trials, _ = _cover_setup(tmp_path, caller_saves=2.8)
+    trials.unbeatable_callees_skipped(["m:step"])
+    trials.measurements["m:encode"].failure = {"tests/t.py::t": "AssertionError"}  # the test check rejected it
+    from hybridize.planner.decide import build_plan
+
+    plan = build_plan(list(trials.measurements.values()), [], root=tmp_path, edges=trials.edges,
+                      perf_command=["python", "perf.py"], meta={}, created="now")
+    rej = {r.function: r for r in plan.rejected}
+    assert rej["m:step"].reason == "not-measured" and "m:encode was not recommended in the end" in rej["m:step"].detail
