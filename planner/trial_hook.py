@@ -259,7 +259,7 @@ def _call_in_trace(function: Callable[..., Any], args: tuple[Any, ...], kwargs: 
 def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: Callable[[Any], int] | None,
                   original: Callable[..., Any], is_method: bool, replay: int = 0) -> Callable[..., Any]:
     stats = state.stats_for(name)
-    plain_call = call if counter is None and inspect.isfunction(call) else None  # not a tf.function (or its binder)
+    plain_call = call if counter is None else None  # not a tf.function (nor its method binder): AutoGraph's to convert
     local = state.local
     edges = state.edges
     signature = None
