@@ -178,6 +178,11 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.trial.steady_calls <= 0:
         return False, "too-few-calls", (f"every call traced ({m.trial.calls} call(s), {m.trial.traces} trace(s)): "
                                         "tracing is never paid back on this workload")
+    if speedup > 1.0 and saved > 0:
+        return False, "too-few-calls", (f"{speedup:.2f}x per call, tracing included it saves {saved:.3f} s of "
+                                        f"{m.eager_total():.3f} s: under the {threshold:.3f} s margin that noise could "
+                                        f"make up ({MIN_SAVED_FRACTION:.0%} of its eager time, at least "
+                                        f"{MIN_SAVED_S * 1000:.0f} ms); more calls would pay")
     if speedup > 1.0:
         eager_pc = m.base.per_call_s() or 0.0
         graph_pc = m.trial.per_call_s() or 0.0

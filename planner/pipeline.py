@@ -409,7 +409,10 @@ class Trials:
         self.console.print(f"[yellow]hybridize: {label}: "
                            f"{f'{len(failing)} test(s) newly failing' if failing else f'exit {result.exit_code}'}"
                            f"; isolating among {len(suspects)} conversion(s)[/yellow]")
-        culprits = self.isolate(command, suspects, converted, failing, label)
+        if len(suspects) == 1 and set(converted) == set(suspects):  # the run itself converted only this one
+            culprits: dict[str, dict[str, str]] = {suspects[0]: dict(failing)}
+        else:
+            culprits = self.isolate(command, suspects, converted, failing, label)
         tail = output_tail(self.work, label) if crashed else ""
         for n, tests in culprits.items():
             m = self.measurements[n]

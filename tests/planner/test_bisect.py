@@ -167,3 +167,16 @@ def test_without_a_user_budget_isolation_is_not_capped(tmp_path: Path) -> None:
     trials.budget_s = 0.0  # the default budget only caps optional settings, not isolation
     found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert found == {"m:f5": {"t::a": "m:f5 broke it"}} and runs
+
+
+def test_a_level_run_converting_one_function_is_its_own_isolation(tmp_path: Path) -> None:
+    """A command that is not pytest crashed with a single conversion applied: that run already blamed it."""
+    from hybridize.planner.decide import Measurement
+    from hybridize.planner.trials import FunctionResult
+
+    trials, runs = make_trials(tmp_path, ["m:only"], {}, {})
+    trials.measurements["m:only"] = Measurement(trials.candidates[0], FunctionResult(calls=3, time_s=1.0))
+    crashed = TrialResult("level2", ["python", "perf.py"], 1, 1.0)
+    trials._check_failures(crashed, ["m:only"], {"m:only": Settings()}, ["python", "perf.py"], "level2")
+    assert runs == []  # no bisection run of the very same single conversion
+    assert "exited 1" in (trials.measurements["m:only"].crash or "")

@@ -7,7 +7,7 @@ from typing import Any
 
 from hybridize.plan import Plan, Settings
 from hybridize.planner.candidates import Candidate, build_candidates
-from hybridize.planner.decide import NOT_ISOLATED, Measurement, build_plan, choose_nesting, compare_digests
+from hybridize.planner.decide import NOT_ISOLATED, Measurement, _accepts, build_plan, choose_nesting, compare_digests
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult
 
@@ -89,6 +89,14 @@ def test_slower_or_unpaid_conversions_are_rejected() -> None:
     reasons = {r.function: r.reason for r in plan.rejected}
     assert reasons == {"m:slow": "measured-slower", "m:once": "too-few-calls", "m:few": "too-few-calls",
                        "m:none": "not-exercised"}
+
+
+def test_a_saving_under_the_noise_margin_says_so() -> None:
+    # 8.46 s eager, 8.24 s as a graph (7.28 s of it one trace): it pays back, by less than 3 % of 8.46 s
+    m = Measurement(cand("m:loss"), fr(101, 8.46), fr(101, 8.24, traces=1, trace_calls=1, trace_time_s=7.28))
+    ok, reason, detail = _accepts(m)
+    assert (ok, reason) == (False, "too-few-calls")
+    assert "saves 0.220 s of 8.460 s: under the 0.254 s margin" in detail and "not paid back" not in detail
 
 
 def test_test_failure_and_mismatch_reject() -> None:
