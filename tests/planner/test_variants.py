@@ -244,3 +244,16 @@ def test_a_skipped_callee_whose_caller_is_rejected_after_all_is_reported_not_mea
                       perf_command=["python", "perf.py"], meta={}, created="now")
     rej = {r.function: r for r in plan.rejected}
     assert rej["m:step"].reason == "not-measured" and "m:encode was not recommended in the end" in rej["m:step"].detail
+
+
+def test_optional_runs_leave_room_for_the_test_check(tmp_path: Path) -> None:
+    trials, runs = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
+    trials.descendants = {"m:encode": set(), "m:other": set(), "m:step": set()}
+    trials.measurements["m:encode"].settings = None
+    trials.budget_s = trials.elapsed() + 5.0  # room for one optional run (1.2 s) ...
+    trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
+    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    assert runs == [] and any("budget reached: jit_compile" in n for n in trials.notes)
+    trials.reserve_s = 0.0
+    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    assert runs  # the same budget without the reserve runs it
