@@ -80,6 +80,13 @@ CONTAINER_ANNOTATION = re.compile(r"^(typing\.)?(Sequence|List|list|Tuple|tuple|
                                   r"Collection|Iterator)\b")
 NOT_TENSOR_NAME = re.compile(r"(^|_)(shape|shapes|size|sizes|dims?|axis|axes|dtype|name|rank|ndims|perm)$")
 BUILD_NAME = re.compile(r"^_?build$|_build$|^build_from_config$|^_?(create|init|make)_(variables|weights|slots|state)$")
+def _once_decorated(info: FuncInfo) -> bool:
+    """A run-once decorator (`@once`, `@once.once`, `@functools.cache`-like names ending in "once")."""
+    node = info.node
+    return not isinstance(node, ast.Lambda) and any(
+        (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once") for d in node.decorator_list)
+
+
 GUARD_NAMES = {"__init__", "_initialize", "initialize", "_create_slots", "_create_slot"}  # + BUILD_NAME for methods
 
 
@@ -391,17 +398,15 @@ class FunctionRules(FastVisitor):
 
     def run(self) -> FuncFacts:
         facts = self.facts
-        node = self.info.node
         body = self.body
         scope = self.scope
         self.local_names = (set(scope.bound) - scope.globals - scope.nonlocals) | self.param_names
         facts.locals_ = set(self.local_names)
         self._classify_names()
         self._tensor_evidence()
+        self.once_decorated = _once_decorated(self.info)
         self.guarded_function = self.info.name in GUARD_NAMES or (
-            self.info.cls is not None and BUILD_NAME.search(self.info.name) is not None) or any(
-            (dotted_name(d.func if isinstance(d, ast.Call) else d) or "").endswith("once")
-            for d in ([] if isinstance(node, ast.Lambda) else node.decorator_list))
+            self.info.cls is not None and BUILD_NAME.search(self.info.name) is not None) or self.once_decorated
         if self.info.cls is not None and self.info.name in SETUP_METHODS:
             facts.add("HY310", self.info.line, f"`{self.info.name}` sets up the object: as a tf.function it would run "
                                                "once per input signature, so later objects stay half-built")
@@ -1018,7 +1023,7 @@ class FunctionRules(FastVisitor):
         return None
 
     def _edge(self, callee: FuncInfo, line: int, kind: str) -> None:
-        guarded = bool(self.guard_depth or self.guarded_function)
+        guarded = bool(self.guard_depth or self.guarded_function or _once_decorated(callee))
         self.facts.edges.append(Edge(callee=callee, line=line, kind=kind, guarded=guarded))
 
     def _construct(self, cls: ClassInfo, node: ast.Call) -> None:
@@ -1034,6 +1039,14 @@ class FunctionRules(FastVisitor):
         del call  # constructing does not call it
 
     def _creation(self, node: ast.Call, what: str, code: str) -> None:
+        if self.once_decorated and not self.guard_depth:
+            # the guard wraps the function from outside: `apply` puts @tf.function under it, so the graph itself
+            # creates the variable on every trace (measured on sonnet's `@once.once` `Linear._initialize`: ValueError
+            # "tf.function only supports singleton tf.Variables created on the first call"). Callers stay fine.
+            self._report(code, node.lineno, f"{what} in the body, which its `@once`-style decorator guards from "
+                                            "outside: converting this function itself creates it on every trace "
+                                            "(tf.function raises ValueError); convert its caller instead")
+            return
         if self.guard_depth or self.guarded_function:
             self._report("HY309", node.lineno, f"{what} on the first call only (guarded): allowed once under "
                                                "tf.function; a retrace must not create it again")

@@ -11,17 +11,6 @@ from hybridize.static import FunctionReport
 HEADER = "import tensorflow as tf\nimport numpy as np\nimport keras\nfrom typing import Sequence\n"
 
 QUIET: dict[str, tuple[str, str]] = {
-    "first-call init under @once (sonnet)": ("Lin._initialize", """
-def once(f):
-    return f
-
-class Lin:
-    @once
-    def _initialize(self, x):
-        self.w = tf.Variable(tf.ones([x.shape[-1], 3]))
-        self.ms = []
-        self.ms.extend([self.w])
-"""),
     "constructor sets attributes (callers stay safe)": ("make", """
 class Net:
     def __init__(self, units):

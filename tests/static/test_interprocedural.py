@@ -249,3 +249,28 @@ def f(x, training, n, mask=None, scale=1.0):
 """
     r = fn(src, "f")
     assert r.control_params == ["training", "n"] and r.to_json()["control_params"] == ["training", "n"]
+
+
+def test_once_decorated_creator_blocks_itself_but_not_its_caller(fn: Callable[[str, str], FunctionReport]) -> None:
+    """Like sonnet's `@once.once def _initialize`: the guard sits outside the body, so the function itself as a
+    tf.function creates its variable on every trace (measured: ValueError on the first call); a caller that is
+    converted instead runs it once per object, which tf.function allows."""
+    src = TF + """
+import once
+
+
+class Dense:
+    @once.once
+    def _initialize(self, x):
+        self.w = tf.Variable(tf.ones([x.shape[-1], 3]))
+        self.ms = []
+        self.ms.extend([self.w])  # first-call bookkeeping on self: not a once-per-trace mutation (HY105)
+
+    def __call__(self, x):
+        self._initialize(x)
+        return tf.matmul(x, self.w)
+"""
+    own = fn(src, "Dense._initialize")
+    assert {f.code for f in own.findings if f.severity != "info"} == {"HY306"} and own.verdict == "unsafe"
+    caller = fn(src, "Dense.__call__")
+    assert "HY306" not in _codes(caller) and "HY309" in _codes(caller)
