@@ -233,6 +233,12 @@ class Trials:
         ref = self.perf_baseline if reference is None else reference
         return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
+    def _broke(self, result: TrialResult) -> bool:
+        """A test that passed at baseline fails, the run timed out, or a command without tests exited otherwise."""
+        assert self.baseline is not None
+        return bool(self.newly_failing(result)) or result.timed_out or (
+            not result.tests and result.exit_code != self.baseline.exit_code)
+
     def related(self, a: str, b: str) -> bool:
         return a == b or b in self.descendants.get(a, ()) or a in self.descendants.get(b, ())
 
@@ -247,16 +253,14 @@ class Trials:
             targets = self.targets({**converted, **{n: s for n, (_, s) in riders.items()}},
                                    {n for n, (v, _) in riders.items() if v == "dehybridize"}, replay=True)
             result = self.run(f"level{index}", self.perf, targets, digests=True)
-            if not (self.newly_failing(result) or result.timed_out or
-                    (not result.tests and result.exit_code != self.baseline.exit_code)):
+            if not self._broke(result):
                 for n, (variant, settings) in riders.items():
                     self._judge_variant(n, variant, settings, result)
                 self._after_level(index, names, converted, result)
                 return
             self.notes.append(f"other settings broke the run of level {index}: measured again without them")
             for n, (variant, settings) in riders.items():
-                self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings
-                                                          else {}, "kept": False, "broke_run": True})
+                self._variant_broke_run(n, variant, settings)
         label = f"level{index}-alone" if riders else f"level{index}"
         result = self.run(label, self.perf, self.targets(converted, replay=True), digests=True)
         self._after_level(index, names, converted, result)
@@ -569,7 +573,6 @@ class Trials:
         keep: list[str] = []
         for n in names:
             m = self.measurements[n]
-            reason, p = "", ""
             for p, outer in self.measurements.items():
                 if n not in self.descendants.get(p, ()) or outer.candidate.action != "convert" or not accepted(outer):
                     continue
@@ -577,24 +580,29 @@ class Trials:
                 from_inside = sum(k for (a, b), k in self.edges.items() if b == n and a in inside)
                 if from_inside < m.base.calls:
                     continue  # called from elsewhere too: its own conversion can matter
-                run = self.level_results.get(outer.run)
-                per_trace = run.func(n).nested_calls / max(outer.trial.traces if outer.trial else 1, 1) if run else 0.0
-                if per_trace >= NESTED_MIN_CALLS_PER_TRACE:
+                if self._calls_per_trace(outer, n) >= NESTED_MIN_CALLS_PER_TRACE:
                     continue
                 below = sum(self.measurements[d].base.time_s for d in self.descendants.get(p, ()) if d in self.measurements)
                 saved = outer.saved_s() or 0.0
                 if saved >= below:
-                    reason = (f"not measured alone: every call comes from inside {p}, whose conversion saves {saved:.3f} s, "
-                              f"more than the whole eager time below it ({below:.3f} s): converted as part of it")
+                    m.skipped_by = p
+                    m.skipped = (f"not measured alone: every call comes from inside {p}, whose conversion saves "
+                                 f"{saved:.3f} s, more than the whole eager time below it ({below:.3f} s): converted "
+                                 "as part of it")
                     break
-            if reason:
-                m.skipped, m.skipped_by = reason, p
             else:
                 keep.append(n)
         if len(keep) < len(names):
             self.notes.append(f"{len(names) - len(keep)} callee(s) not measured alone: their callers' conversions "
                               "cover them whatever they would measure")
         return keep
+
+    def _calls_per_trace(self, outer: Measurement, callee: str) -> float:
+        """How often ``outer``'s trace ran ``callee``, in the run that measured ``outer``."""
+        run = self.level_results.get(outer.run)
+        if run is None:
+            return 0.0
+        return run.func(callee).nested_calls / max(outer.trial.traces if outer.trial else 1, 1)
 
     def nested_pairs(self) -> dict[str, list[tuple[str, float]]]:
         """Accepted conversions whose trace ran an accepted callee several times: caller -> [(callee, calls per
@@ -609,10 +617,7 @@ class Trials:
                 continue
             if not (accepted(outer) and accepted(inner)) or outer.trial is None or not outer.trial.traces:
                 continue
-            run = self.level_results.get(outer.run)
-            if run is None:
-                continue
-            per_trace = run.func(callee).nested_calls / max(outer.trial.traces, 1)
+            per_trace = self._calls_per_trace(outer, callee)
             if per_trace >= NESTED_MIN_CALLS_PER_TRACE:
                 pairs.setdefault(caller, []).append((callee, per_trace))
         return pairs
@@ -634,14 +639,14 @@ class Trials:
                 m = self.measurements[n]
                 converted[n] = m.settings or m.candidate.trial_settings
         result = self.run("nested", self.perf, self.targets(converted, replay=True), digests=True)
-        if self.newly_failing(result) or result.timed_out or (
-                not result.tests and result.exit_code != self.baseline.exit_code):
+        if self._broke(result):
             self.notes.append("converting callees inside their converted callers broke the run: not recommended")
             return True
         for caller, inner in pairs.items():
             outer = self.measurements[caller]
             fr = result.func(caller)
-            alone, together = outer.saved_s(), Measurement(outer.candidate, outer.base, fr).saved_s()
+            with_callees = Measurement(outer.candidate, outer.base, fr)
+            alone, together = outer.saved_s(), with_callees.saved_s()
             if fr.errors or alone is None or together is None:
                 continue
             gain = together - alone
@@ -651,7 +656,7 @@ class Trials:
                     "calls_per_trace": round(per_trace, 1), "caller_saved_alone_s": round(alone, 4),
                     "caller_saved_with_s": round(together, 4), "gain_s": round(gain, 4), "kept": kept,
                     "caller_trace_s": [round(outer.trace_overhead_s(), 4),
-                                       round(Measurement(outer.candidate, outer.base, fr).trace_overhead_s(), 4)]}
+                                       round(with_callees.trace_overhead_s(), 4)]}
         return True
 
     def variant_choices(self, round_name: str, names: list[str] | None = None) -> dict[str, tuple[str, Settings | None]]:
@@ -702,11 +707,14 @@ class Trials:
                 if self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
                     self.notes.append(f"{round_name} broke the run at level {i}: kept the first choices")
                     for n, (variant, settings) in chosen.items():
-                        self.measurements[n].alternatives.append({"variant": variant, "kept": False, "broke_run": True,
-                                                                  "settings": settings.to_json() if settings else {}})
+                        self._variant_broke_run(n, variant, settings)
                     continue
                 for n, (variant, settings) in chosen.items():
                     self._judge_variant(n, variant, settings, result)
+
+    def _variant_broke_run(self, n: str, variant: str, settings: Settings | None) -> None:
+        self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings else {},
+                                                  "kept": False, "broke_run": True})
 
     def _judge_variant(self, n: str, variant: str, settings: Settings | None, result: TrialResult) -> None:
         """Keep a variant only when it saves clearly more than the first choice (10 %, at least 2 ms)."""
