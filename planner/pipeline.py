@@ -704,7 +704,7 @@ class Trials:
                     return
                 eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
                 result = self.run(f"{round_name}{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
-                if self.newly_failing(result) or (not result.tests and result.exit_code != self.baseline.exit_code):
+                if self._broke(result):
                     self.notes.append(f"{round_name} broke the run at level {i}: kept the first choices")
                     for n, (variant, settings) in chosen.items():
                         self._variant_broke_run(n, variant, settings)

@@ -257,3 +257,28 @@ def test_optional_runs_leave_room_for_the_test_check(tmp_path: Path) -> None:
     trials.reserve_s = 0.0
     trials.try_variants([["m:encode", "m:other"], ["m:step"]])
     assert runs  # the same budget without the reserve runs it
+
+
+def test_a_variants_run_that_timed_out_is_not_judged_on_its_partial_timings(tmp_path: Path) -> None:
+    """A run killed by the timeout recorded only its first calls: a variant looks cheap on them and must not win."""
+    from hybridize.plan import Settings
+
+    cands = [Candidate("m:tuned", "m.py", 1, "tune", {"function": "m:tuned", "tests": []}, None)]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.measurements["m:tuned"] = Measurement(cands[0], FunctionResult(calls=30, time_s=1.0),
+                                                 FunctionResult(calls=30, time_s=0.5, traces=1, trace_calls=1,
+                                                                trace_time_s=0.1), run="level0", settings=Settings())
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        result = TrialResult(label, command, -9, 120.0, timed_out=True)
+        result.functions = {"m:tuned": FunctionResult(calls=3, time_s=0.01)}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.try_variants([["m:tuned"]])
+    m = trials.measurements["m:tuned"]
+    assert m.candidate.action == "tune"  # the 3 recorded calls were cheap eagerly, but the run never finished
+    assert m.alternatives[0] == {"variant": "dehybridize", "settings": {}, "kept": False, "broke_run": True}
+    assert not any(a["kept"] for a in m.alternatives)
