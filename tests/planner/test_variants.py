@@ -264,15 +264,17 @@ def test_a_variants_run_that_timed_out_is_not_judged_on_its_partial_timings(tmp_
     from hybridize.plan import Settings
 
     cands = [Candidate("m:tuned", "m.py", 1, "tune", {"function": "m:tuned", "tests": []}, None)]
-    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["pytest"], ["pytest"], cands, None,
                     Console(quiet=True), {})
-    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.baseline = TrialResult("baseline", ["pytest"], 0, 1.0)
+    trials.perf_baseline = {"test_a.py::test_first": "passed"}
     trials.measurements["m:tuned"] = Measurement(cands[0], FunctionResult(calls=30, time_s=1.0),
                                                  FunctionResult(calls=30, time_s=0.5, traces=1, trace_calls=1,
                                                                 trace_time_s=0.1), run="level0", settings=Settings())
 
     def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
         result = TrialResult(label, command, -9, 120.0, timed_out=True)
+        result.tests = {"test_a.py::test_first": {"outcome": "passed"}}  # pytest got this far before the kill
         result.functions = {"m:tuned": FunctionResult(calls=3, time_s=0.01)}
         return result
 
