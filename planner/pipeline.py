@@ -9,7 +9,8 @@ Runs, in order (each a real run of the user's command with conversions applied i
    eagerly in the same run (``run_functions_eagerly(True)``) and the outputs compared;
 3. bisection of any test that passed at baseline and fails under conversion, down to the conversion
    (with a user's ``--budget``, only while it lasts: the rest are rejected as ``not-isolated``; the
-   baseline and the level runs are required and always run);
+   baseline and the first level always run, the other levels while a user's budget lasts, all of them
+   under the default budget);
 4. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
    conversions that paid, kept only where they win;
 5. when the test command is not the performance command, one correctness run of the test command
@@ -241,6 +242,18 @@ class Trials:
 
     def related(self, a: str, b: str) -> bool:
         return a == b or b in self.descendants.get(a, ()) or a in self.descendants.get(b, ())
+
+    def level_fits(self, index: int, names: list[str]) -> bool:
+        """Whether the run of level ``index`` fits a user's ``--budget`` (estimated as one baseline run, with room
+        kept for the test check); notes the functions left unmeasured when not. The first level always runs (a plan
+        with no measurement would recommend nothing whatever the budget), and without a user's budget so do all:
+        the default budget only limits optional runs."""
+        assert self.baseline is not None
+        if index == 0 or not self.strict_budget or self.has_budget(self.baseline.duration_s + self.reserve_s):
+            return True
+        self.notes.append(f"budget reached: level {index} not measured ({len(names)} function(s): "
+                          f"{', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        return False
 
     def run_level(self, index: int, names: list[str]) -> None:
         """Measure one level's conversions; the next settings of functions measured at earlier levels ride
@@ -739,7 +752,7 @@ class Trials:
 def default_budget(traced_s: float) -> float:
     """Seconds of planning after which optional runs stop, without a user's ``--budget``: twice the traced run
     (at least 30 s), so the whole profile stays near 4x a plain test run (the traced run is about 1.1x one).
-    The baseline, the level runs and the test check always run; they usually take most of it."""
+    The baseline, the level runs and the test check always run under it; they usually take most of it."""
     return max(2.0 * traced_s, 30.0)
 
 
@@ -794,8 +807,10 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                 status = 1
             else:
                 levels = trials.levels()
-                for i, names in enumerate(levels):  # required: one run per nesting level, whatever the budget
+                for i, names in enumerate(levels):  # one run per nesting level; past level 0 within a user's budget
                     names[:] = trials.unbeatable_callees_skipped(names)
+                    if names and not trials.level_fits(i, names):
+                        names.clear()
                     if names:
                         trials.run_level(i, names)
                 trials.try_variants([names for names in levels if names])

@@ -284,3 +284,17 @@ def test_a_variants_run_that_timed_out_is_not_judged_on_its_partial_timings(tmp_
     assert m.candidate.action == "tune"  # the 3 recorded calls were cheap eagerly, but the run never finished
     assert m.alternatives[0] == {"variant": "dehybridize", "settings": {}, "kept": False, "broke_run": True}
     assert not any(a["kept"] for a in m.alternatives)
+
+
+def test_levels_past_the_first_stay_within_a_user_s_budget_but_not_the_default_one(tmp_path: Path) -> None:
+    trials, _ = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
+    trials.budget_s = 0.0  # the default budget is spent: it limits optional runs only
+    assert trials.level_fits(1, ["m:step"]) and trials.level_fits(2, ["m:step"])
+    trials.strict_budget = True  # a user's --budget, spent
+    assert trials.level_fits(0, ["m:encode"])  # the first level always runs: no plan without one measurement
+    assert not trials.level_fits(1, ["m:step"])
+    assert any("level 1 not measured (1 function(s): m:step)" in n for n in trials.notes)
+    trials.budget_s = trials.elapsed() + 5.0  # room for a 1 s level run ...
+    assert trials.level_fits(1, ["m:step"])
+    trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
+    assert not trials.level_fits(1, ["m:step"])
