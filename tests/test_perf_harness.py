@@ -240,3 +240,24 @@ def test_merge_timings_best_of_each_against_best_eager(run: ModuleType) -> None:
     assert merged["all"] == {"error": "TypeError: x"}
     r3 = dict(r1, hyb={"s": 1.0, "outputs": {"y": 1.5}})
     assert run.merge_timings([r3])["hyb"]["max_rel_output_diff"] == pytest.approx(0.5)
+
+
+def test_unsettled_when_hybridize_and_oracle_differ_beyond_the_band_either_way(run: ModuleType) -> None:
+    def timing(hyb: float, oracle: float) -> dict[str, Any]:
+        return {"eager_s": 2.0, "hybridize": {"s": hyb}, "oracle": {"s": oracle}}
+
+    assert run.hyb_vs_oracle(timing(0.76, 0.47)) == pytest.approx(0.47 / 0.76)
+    assert run.unsettled(timing(0.76, 0.47))  # hybridize looks worse: measure both again
+    assert run.unsettled(timing(0.47, 0.76))  # or better: the same noise, the same rule
+    assert not run.unsettled(timing(0.50, 0.49)) and not run.unsettled(timing(0.49, 0.50))
+    assert not run.unsettled({"eager_s": 2.0, "hybridize": {"error": "x"}, "oracle": {"s": 1.0}})
+
+
+def test_merge_timings_with_settle_rounds_of_two_placements_keeps_the_others(run: ModuleType) -> None:
+    full = {"workload": "w", "eager_s": 2.0, "outputs_eager": {}, "hybridize": {"s": 0.8, "outputs": {}},
+            "oracle": {"s": 0.5, "outputs": {}}, "all": {"s": 1.9, "outputs": {}}}
+    pair = {"workload": "w", "eager_s": 1.9, "outputs_eager": {}, "hybridize": {"s": 0.5, "outputs": {}},
+            "oracle": {"s": 0.52, "outputs": {}}}
+    merged = run.merge_timings([full, pair])
+    assert merged["hybridize"]["s"] == 0.5 and merged["oracle"]["s"] == 0.5
+    assert merged["all"]["s"] == 1.9 and merged["eager_s"] == 1.9
