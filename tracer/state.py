@@ -2,7 +2,8 @@
 
 Everything here runs inside the user's program, so every entry point that the back ends call from a callback is
 wrapped by them in try/except and errors are only counted. Memory is bounded: distinct signatures per function are
-capped (``MAX_SIGNATURES``) and the rest counted as overflow.
+capped (``MAX_SIGNATURES``) and the rest counted as overflow, and so are the objects a method's calls are tracked on
+(``instances.MAX_LIVE`` live ones, then the count is a lower bound).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
+from hybridize.tracer.instances import Instances
 
 MAX_SIGNATURES = 64
 LIGHT_AFTER = 256  # calls without any tensor-like argument before a function goes "light"
@@ -51,8 +53,9 @@ def param_names(code: CodeType) -> tuple[str, ...]:
 class Record:
     """What one process saw of one function."""
 
-    __slots__ = ("calls", "candidate", "code", "eager_calls", "file", "graph_calls", "hybrid", "last_test", "light", "line",
-                 "module", "names", "overflow", "qualname", "sample", "sigs", "tests", "total_s", "traces_reported")
+    __slots__ = ("calls", "candidate", "code", "eager_calls", "file", "graph_calls", "hybrid", "instances", "last_test",
+                 "light", "line", "module", "names", "overflow", "qualname", "sample", "sigs", "tests", "total_s",
+                 "traces_reported")
 
     def __init__(self, module: str, qualname: str, file: str, line: int, names: tuple[str, ...], code: CodeType | None) -> None:
         self.module = module
@@ -74,10 +77,12 @@ class Record:
         self.sigs: dict[Key, int] = {}
         self.overflow = 0
         self.tests: set[str] = set()
+        # a method (first parameter ``self``): the distinct objects it is called on (tf.function traces per object)
+        self.instances: Instances | None = Instances() if names[:1] == ("self",) and "." in qualname else None
 
     def to_json(self) -> dict[str, Any]:
         sigs = sorted(self.sigs.items(), key=lambda kv: -kv[1])
-        return {
+        out = {
             "function": f"{self.module}:{self.qualname}", "file": self.file, "first_line": self.line,
             "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
             "total_s": self.total_s, "hybrid": self.hybrid, "traces_reported": self.traces_reported,
@@ -86,6 +91,9 @@ class Record:
             "signatures_overflow": self.overflow, "tests": sorted(self.tests),
             "signatures_sampled": self.sample > 0,
         }
+        if self.instances is not None:
+            out.update(self.instances.to_json())
+        return out
 
 
 class Recorder:
@@ -190,6 +198,12 @@ class Recorder:
         else:
             rec.eager_calls += 1
         self.capture(rec, f_locals)
+        instances = rec.instances
+        if instances is not None:
+            obj = f_locals.get("self")
+            last = instances.last
+            if (last is None or last() is not obj) and obj is not None and type(obj) is not InstanceOf:
+                instances.add(obj)  # not the last call's object (InstanceOf: a tf.function's weakly bound instance)
         test = self.current_test
         if test is not None:
             rec.tests.add(test)

@@ -28,7 +28,7 @@ CREATE TABLE functions (
     calls INTEGER NOT NULL, eager_calls INTEGER NOT NULL, graph_calls INTEGER NOT NULL, total_s REAL NOT NULL,
     hybrid INTEGER NOT NULL, tf_traces INTEGER NOT NULL, signatures_overflow INTEGER NOT NULL,
     signatures_sampled INTEGER NOT NULL,
-    lines_total INTEGER, covered TEXT
+    lines_total INTEGER, covered TEXT, instances INTEGER, instances_capped INTEGER
 );
 CREATE TABLE signatures (function_id INTEGER NOT NULL, args TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE function_tests (function_id INTEGER NOT NULL, nodeid TEXT NOT NULL);
@@ -69,6 +69,14 @@ class _Fn:
     stmts: list[int] | None = None
     covered: set[int] = field(default_factory=set)
     total_hint: int | None = None  # lines_total from a stored profile whose source may not be here
+    instances: int | None = None  # a method: distinct objects it was called on (summed over processes)
+    instances_capped: bool = False  # some process stopped counting: ``instances`` is a lower bound
+
+    def add_instances(self, n: Any, capped: Any) -> None:
+        """Objects of different processes (or profiles) are different objects: counts add up."""
+        if isinstance(n, int):
+            self.instances = (self.instances or 0) + n
+            self.instances_capped = self.instances_capped or bool(capped)
 
     def add_sig(self, args: dict[str, Any], count: int) -> None:
         key = json.dumps(args, sort_keys=True, default=repr)
@@ -94,6 +102,7 @@ class _Fn:
             "signatures_sampled": self.sampled, "tests": sorted(self.tests),
             "lines_covered": len(self.covered) if coverage and self.lines_total() is not None else None,
             "lines_total": self.lines_total(),
+            "instances": self.instances, "instances_capped": self.instances_capped,
         }
 
 
@@ -166,6 +175,7 @@ class Aggregate:
             for sig in f.get("signatures") or []:
                 fn.add_sig(sig["args"], int(sig["count"]))
             fn.tests.update(str(t) for t in f.get("tests") or [])
+            fn.add_instances(f.get("instances"), f.get("instances_capped"))
         self._merge_tests(data.get("tests") or {})
         cov = data.get("coverage")
         if data.get("coverage_enabled") or cov:
@@ -212,6 +222,7 @@ class Aggregate:
             for sig in f["signatures"]:
                 fn.add_sig(sig["args"], int(sig["count"]))
             fn.tests.update(f["tests"])
+            fn.add_instances(f.get("instances"), f.get("instances_capped"))
             fn.covered.update(profile.covered.get(f["function"], []))
             if f.get("lines_total") is not None:
                 fn.total_hint = max(fn.total_hint or 0, int(f["lines_total"]))
@@ -255,11 +266,12 @@ class Aggregate:
                     fn = self.fns[(f["function"], f["file"], f["line"])]
                     cur = con.execute(
                         "INSERT INTO functions (function, file, line, end_line, calls, eager_calls, graph_calls, total_s,"
-                        " hybrid, tf_traces, signatures_overflow, signatures_sampled, lines_total, covered)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " hybrid, tf_traces, signatures_overflow, signatures_sampled, lines_total, covered, instances,"
+                        " instances_capped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (fn.function, fn.file, fn.line, fn.end_line, fn.calls, fn.eager_calls, fn.graph_calls, fn.total_s,
                          int(fn.hybrid), fn.tf_traces, fn.overflow, int(fn.sampled), fn.lines_total(),
-                         json.dumps(sorted(fn.covered)) if self.coverage else None))
+                         json.dumps(sorted(fn.covered)) if self.coverage else None, fn.instances,
+                         int(fn.instances_capped)))
                     fid = cur.lastrowid
                     con.executemany("INSERT INTO signatures VALUES (?, ?, ?)",
                                     [(fid, json.dumps(a, default=repr), c) for a, c in fn.sigs.values()])
@@ -304,12 +316,15 @@ def load_profile(data_dir: Path) -> Profile:
             coverage = bool(meta.get("coverage"))
             functions = []
             covered_by_fn: dict[str, list[int]] = {}
+            # a profile written before the instance columns were added reads as "not recorded" (null)
+            has_instances = "instances" in {r[1] for r in con.execute("PRAGMA table_info(functions)")}
+            extra = "instances, instances_capped" if has_instances else "NULL, 0"
             for row in con.execute(
                     "SELECT id, function, file, line, end_line, calls, eager_calls, graph_calls, total_s, hybrid, tf_traces,"
-                    " signatures_overflow, signatures_sampled, lines_total, covered FROM functions"
+                    f" signatures_overflow, signatures_sampled, lines_total, covered, {extra} FROM functions"
                     " ORDER BY total_s DESC, calls DESC, function"):
                 (fid, function, file, line, end_line, calls, eager, graph, total_s, hybrid, tf_traces, overflow, sampled,
-                 lines_total, covered) = row
+                 lines_total, covered, instances, instances_capped) = row
                 covered_lines = json.loads(covered) if covered else []
                 functions.append({
                     "function": function, "file": file, "line": line, "end_line": end_line, "calls": calls,
@@ -320,6 +335,7 @@ def load_profile(data_dir: Path) -> Profile:
                     "signatures_sampled": bool(sampled), "tests": tests.get(fid, []),
                     "lines_covered": len(covered_lines) if coverage and lines_total is not None else None,
                     "lines_total": lines_total,
+                    "instances": instances, "instances_capped": bool(instances_capped),
                 })
                 covered_by_fn[function] = covered_lines
         finally:
