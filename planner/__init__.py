@@ -24,5 +24,6 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
   ``not-measured``, ``not-reachable``, ``baseline-failed``, ``pass-through`` (a wrapper that only forwards
   its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees),
   ``pure-python`` (never received a tensor/variable, directly or in a container, or its source does no tensor
-  computation; decided before any run).
+  computation; decided before any run), ``retraces-per-instance`` (a method called on a new object at every call
+  of the performance command: it would trace every call; decided after the baseline run, before any conversion).
 """

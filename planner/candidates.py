@@ -14,7 +14,16 @@ from typing import Any
 
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
-from hybridize.planner.settings import TENSOR_KINDS, SettingsChoice, derive_settings, predict_traces
+from hybridize.planner.settings import (
+    TENSOR_KINDS,
+    SettingsChoice,
+    derive_settings,
+    every_call_on_new_object,
+    per_instance_traces,
+    predict_traces,
+)
+
+PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
 
 TENSOR_FLAGS = ("keras_layer", "keras_model", "tf_module")
 
@@ -146,8 +155,13 @@ def _rejection(fn: dict[str, Any], reason: str, detail: str, **evidence: Any) ->
 
 
 def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | None, overflow: bool = False,
-                    workload: list[dict[str, Any]] | None = None) -> SettingsChoice:
-    """Settings covering every signature seen; traces predicted on ``workload`` (the performance run) when given."""
+                    workload: list[dict[str, Any]] | None = None, instances: int | None = None,
+                    calls: int | None = None, instances_capped: bool = False) -> SettingsChoice:
+    """Settings covering every signature seen; traces predicted on ``workload`` (the performance run) when given.
+
+    ``instances``/``calls``: the distinct objects a method was called on, in that many calls, on the run the
+    prediction is for; a method traces once per object whatever the settings (``per_instance_traces``), so
+    the settings are chosen from the specs and only the predictions change."""
     params = (report or {}).get("params")
     codes = {f.get("code") for f in (report or {}).get("findings", [])}
     choice = derive_settings(signatures, params, overflow=overflow)
@@ -160,19 +174,66 @@ def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | N
     if workload:
         choice.predicted_traces = predict_traces(choice.kind, workload)
         choice.alternatives = [(k, s, predict_traces(k, workload)) for k, s, _ in choice.alternatives]
+    if instances is not None:
+        choice.instances = instances
+    if instances is not None and instances > 1:
+        choice.predicted_traces = per_instance_traces(choice.predicted_traces, instances, calls)
+        choice.alternatives = [(k, s, per_instance_traces(n, instances, calls)) for k, s, n in choice.alternatives]
+        choice.notes.append(instances_note(instances, calls, instances_capped))
     return choice
 
 
+def instances_note(instances: int, calls: int | None, capped: bool = False) -> str:
+    """Why a method traces at least once per object, in words for the report."""
+    many = f"at least {instances}" if capped else str(instances)
+    in_calls = f" in {calls} call(s)" if calls else ""
+    return (f"called on {many} different objects{in_calls}: a tf.function method traces once per object "
+            "(TensorFlow binds a separate Function, with its own traces, to each instance)")
+
+
+def _counts(fn: dict[str, Any], observed: Any = None) -> tuple[int | None, int | None, bool]:
+    """(instances, calls, capped) of the run a prediction is for: the trial's ``observed`` ``FunctionResult``
+    when it recorded instances (the baseline does, with the signatures), else the profile function ``fn``."""
+    n = getattr(observed, "instances", None) if observed is not None else None
+    if isinstance(n, int):
+        return n, int(observed.calls), bool(getattr(observed, "instances_capped", False))
+    n, calls = fn.get("instances"), fn.get("calls")
+    return (n if isinstance(n, int) else None), (calls if isinstance(calls, int) else None), bool(fn.get("instances_capped"))
+
+
+def per_instance_detail(c: Candidate, observed: Any = None) -> str:
+    """Why ``c`` is rejected ``retraces-per-instance`` (a conversion whose every call is on a new object), or "".
+
+    ``observed``: the performance command's own counts (the baseline trial's ``FunctionResult``, which records
+    ``instances`` with the signatures); only without them the profile's, which come from the test command (where
+    each test may build its own object: a layer called once per test is not called once per object in training).
+    Only conversions: an existing tf.function on such a method is left to the trials (removing it is what helps)."""
+    if c.action != "convert":
+        return ""
+    if observed is not None:
+        n = getattr(observed, "instances", None)
+        instances, calls, capped = (n, int(observed.calls), bool(observed.instances_capped)) if isinstance(n, int) \
+            else (None, None, False)
+    else:
+        instances, calls, capped = _counts(c.profile)
+    if instances is None or not every_call_on_new_object(instances, calls):
+        return ""
+    return (f"called on {'at least ' if capped else ''}{instances} different objects in {calls} calls: a tf.function "
+            "method traces once per object, so every call would trace; convert the caller that creates the object "
+            "instead, or keep one object and pass the changing values as tensors")
+
+
 def classify_hybrid(c: Candidate, workload: list[dict[str, Any]] | None = None,
-                    observed_traces: int | None = None) -> None:
+                    observed_traces: int | None = None, observed: Any = None) -> None:
     """An existing tf.function: tune when better settings cut its traces, otherwise probe removing it."""
     fn = c.profile
+    instances, calls, capped = _counts(fn, observed)
     sigs = list(fn.get("signatures") or [])
     if workload:
         sigs = _union(sigs, workload)
-    choice = choose_settings(sigs, c.static, bool(fn.get("signatures_overflow")), workload)
+    choice = choose_settings(sigs, c.static, bool(fn.get("signatures_overflow")), workload, instances, calls, capped)
     traces = observed_traces if observed_traces is not None else int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
-    current_traces = max(traces, predict_traces("plain", workload or sigs))
+    current_traces = max(traces, per_instance_traces(predict_traces("plain", workload or sigs), instances, calls))
     c.choice = choice
     if choice.kind != "plain" and choice.settings != c.current and current_traces > choice.predicted_traces:
         c.action = "tune"
@@ -186,15 +247,21 @@ def _union(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, A
     return merge_signatures(a, b)
 
 
-def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | None = None) -> None:
-    """Re-derive settings once the baseline trial has recorded the performance command's own signatures."""
+
+
+def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | None = None,
+           observed: Any = None) -> None:
+    """Re-derive settings once the baseline trial has recorded the performance command's own signatures (and,
+    in ``observed``, its ``FunctionResult``: the objects a method was called on)."""
     if not workload:
         return
     if c.current is not None:  # an existing tf.function
-        classify_hybrid(c, workload, observed_traces)
+        classify_hybrid(c, workload, observed_traces, observed)
         return
     sigs = _union(list(c.profile.get("signatures") or []), workload)
-    c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload)
+    instances, calls, capped = _counts(c.profile, observed)
+    c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload, instances, calls,
+                               capped)
 
 
 def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
@@ -250,7 +317,9 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                                        f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
                                        findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
             continue
-        choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")))
+        instances, calls, capped = _counts(fn)
+        choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),
+                                 None, instances, calls, capped)
         candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,
                                     None, assumptions))
     return candidates, rejected

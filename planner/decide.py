@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
-from hybridize.planner.candidates import Candidate
+from hybridize.planner.candidates import PER_INSTANCE, Candidate, instances_note
 from hybridize.planner.settings import break_even_calls
 from hybridize.planner.trials import FunctionResult
 
@@ -41,6 +41,7 @@ class Measurement:
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     scalene: dict[str, Any] | None = None
     unreachable: str = ""  # the trial hook could not wrap it where `hybridize apply` puts the decorator
+    per_instance: str = ""  # every call was on a new object: rejected after the baseline, never converted (why)
     inside: dict[str, dict[str, Any]] = field(default_factory=dict)  # caller -> converted inside it too: numbers
     skipped: str = ""  # not measured: a converted caller covers it whatever it would measure (why)
     skipped_by: str = ""  # that caller
@@ -148,6 +149,8 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
         return False, "not-reachable", m.unreachable
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
+    if m.per_instance:
+        return False, PER_INSTANCE, m.per_instance
     if m.skipped:
         return False, "covered-by-caller", m.skipped
     if m.failure and all(str(e).startswith(NOT_ISOLATED) for e in m.failure.values()):
@@ -177,7 +180,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
                                           f"vs {m.eager_total():.3f} s as a graph")
     if m.trial.steady_calls <= 0:
         return False, "too-few-calls", (f"every call traced ({m.trial.calls} call(s), {m.trial.traces} trace(s)): "
-                                        "tracing is never paid back on this workload")
+                                        f"tracing is never paid back on this workload{_per_object(m)}")
     if speedup > 1.0 and saved > 0:
         return False, "too-few-calls", (f"{speedup:.2f}x per call, tracing included it saves {saved:.3f} s of "
                                         f"{m.eager_total():.3f} s: under the {threshold:.3f} s margin that noise could "
@@ -195,6 +198,22 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
                                           "with the current decorator")
     return False, "measured-slower", (f"{m.trial_total() or 0:.3f} s as a graph vs {m.eager_total():.3f} s eager "
                                       f"({speedup:.2f}x per call)")
+
+
+def _instances(m: Measurement) -> int | None:
+    """Distinct objects the method was called on by the performance command (the baseline), else the profile's."""
+    if m.base.instances is not None:
+        return m.base.instances
+    n = m.candidate.profile.get("instances")
+    return n if isinstance(n, int) else None
+
+
+def _per_object(m: Measurement) -> str:
+    """"; called on N different objects ..." when per-object tracing explains (part of) the traces."""
+    n = _instances(m)
+    if n is None or n <= 1:
+        return ""
+    return f"; {instances_note(n, m.base.calls, m.base.instances_capped)}"
 
 
 def accepted(m: Measurement) -> bool:
@@ -481,6 +500,11 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         "results_check": m.results_check,
         "results_detail": m.results_detail,
     }
+    instances = _instances(m)
+    if instances is not None:
+        ev["instances"] = instances
+        if m.base.instances_capped:
+            ev["instances_capped"] = True
     if c.choice is not None:
         ev["settings_kind"] = c.choice.kind
         ev["predicted_traces"] = c.choice.predicted_traces

@@ -32,7 +32,7 @@ from rich.console import Console
 
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
-from hybridize.planner.candidates import Candidate, build_candidates, refine
+from hybridize.planner.candidates import Candidate, build_candidates, per_instance_detail, refine
 from hybridize.planner.decide import (
     MIN_NESTED_GAIN_S,
     NOT_ISOLATED,
@@ -184,8 +184,8 @@ class Trials:
             self.perf_baseline = dict(self.test_baseline)
         for c in self.candidates:
             fr = base.func(c.function)
-            refine(c, fr.signatures, fr.traces if c.current is not None else None)
-            self.measurements[c.function] = Measurement(c, fr)
+            refine(c, fr.signatures, fr.traces if c.current is not None else None, fr)
+            self.measurements[c.function] = Measurement(c, fr, per_instance=per_instance_detail(c, fr))
             if c.function in base.unreachable and c.function not in base.patched:
                 # not patched anywhere: no conversion run will try what apply would produce
                 self.measurements[c.function].unreachable = base.unreachable[c.function]
@@ -223,7 +223,7 @@ class Trials:
                         changed = True
             if not changed:
                 break
-        exercised = [n for n in names if self.measurements[n].base.calls > 0]
+        exercised = [n for n in names if self.measurements[n].base.calls > 0 and not self.measurements[n].per_instance]
         groups: dict[int, list[str]] = {}
         for n in exercised:
             groups.setdefault(depth[n], []).append(n)

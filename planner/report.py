@@ -38,6 +38,7 @@ REASONS: dict[str, str] = {
     "not-reachable": "cannot be tried in place (nested function, or hidden by another decorator)",
     "pure-python": "pure Python: no tensor input or no tensor computation",
     "baseline-failed": "the performance command failed at baseline",
+    "retraces-per-instance": "called on a new object every call: a tf.function method would trace every call",
 }
 
 

@@ -39,6 +39,7 @@ class SettingsChoice:
     retrace_params: dict[str, int] = field(default_factory=dict)  # Python params that retrace: name -> distinct values
     shapes: dict[str, list[Any]] = field(default_factory=dict)  # tensor param -> merged shape (None dims varied)
     alternatives: list[tuple[str, Settings, int]] = field(default_factory=list)
+    instances: int | None = None  # distinct objects a method was called on (None: not a method, or not recorded)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class SettingsChoice:
             "retrace_params": dict(self.retrace_params),
             "shapes": dict(self.shapes),
             "alternatives": [{"kind": k, "settings": s.to_json(), "predicted_traces": n} for k, s, n in self.alternatives],
+            "instances": self.instances,
         }
 
 
@@ -303,11 +305,43 @@ def break_even_calls(eager_per_call_s: float, graph_per_call_s: float, trace_s: 
     return trace_s / gain
 
 
-def predict_traces(kind: str, signatures: Sequence[dict[str, Any]]) -> int:
-    """Traces the chosen settings should make on a run that passes ``signatures`` (checked by the trial)."""
+def per_instance_traces(spec_traces: int, instances: int | None, calls: int | None) -> int:
+    """Traces of a method called on ``instances`` distinct objects whose argument specs alone make ``spec_traces``.
+
+    ``tf.function`` binds one Function per object, each with its own trace cache (the profile's signatures key
+    ``self`` by type only, so they cannot see it). Combined as ``max(instances, spec_traces)``: every object
+    traces at least once and every distinct spec at least once somewhere, so that is the fewest the run can make,
+    and it is exact for the two common patterns, one new object per call (``instances == calls``) and several
+    objects of one class each seeing its own spec (the layers of an MLP: k objects, k shapes, k traces). The most
+    is ``instances * spec_traces`` (every object sees every spec); predicting that would reject or mis-rank the MLP
+    case, while an underestimate is only corrected by the trial. Never more than ``calls``: a call traces once.
+    """
+    traces = spec_traces
+    if instances is not None and instances > 1:
+        traces = max(traces, instances)
+    if calls is not None and calls > 0:
+        traces = min(traces, calls)
+    return traces
+
+
+def every_call_on_new_object(instances: int | None, calls: int | None) -> bool:
+    """A method called on a different object at every call (``instances >= calls``, more than one call): as a
+    ``tf.function`` every call traces whatever its settings, so a trial run can only confirm "every call traced".
+
+    Exact, not "close": with even one call reusing an object a trial can measure a steady call, and the evidence
+    over rules principle leaves that to it (the report then explains the traces from the instance count)."""
+    return instances is not None and calls is not None and calls > 1 and instances >= calls
+
+
+def predict_traces(kind: str, signatures: Sequence[dict[str, Any]], instances: int | None = None) -> int:
+    """Traces the chosen settings should make on a run that passes ``signatures`` (checked by the trial); with
+    ``instances``, the distinct objects a method was called on (``per_instance_traces``)."""
     sigs = [s for s in signatures if isinstance(s.get("args"), dict)]
     if not sigs:
         return 0
+    if instances is not None and instances > 1:
+        calls = sum(int(s.get("count", 0) or 0) for s in sigs) or None
+        return per_instance_traces(predict_traces(kind, sigs), instances, calls)
     if kind == "input_signature":
         return 1
     names = list(sigs[0]["args"])

@@ -30,8 +30,11 @@ import threading
 import time
 import types
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from hybridize.tracer.instances import Instances
 
 CONFIG_ENV = "HYBRIDIZE_TRIAL_CONFIG"
 
@@ -39,8 +42,8 @@ _state: _State | None = None
 
 
 class _Stats:
-    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "replays", "sigs", "time_s",
-                 "trace_calls", "trace_time_s", "traces")
+    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "objects", "replays", "retired_traces",
+                 "sigs", "time_s", "trace_calls", "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -49,18 +52,36 @@ class _Stats:
         self.trace_calls = 0  # eager calls during which this function traced
         self.trace_time_s = 0.0  # wall time of those calls
         self.traces = 0
-        self.instances: dict[int, int] = {}  # id(bound tf.function) -> its tracing count
+        self.instances: dict[int, tuple[Any, int]] = {}  # id(bound tf.function) -> (weak ref to it, its tracing count)
+        self.retired_traces = 0  # traces of bound tf.functions whose id was taken over by a new one (object freed)
+        self.objects: Instances | None = None  # distinct ``self`` objects of a method (recorded with signatures)
         self.errors: dict[str, int] = {}
         self.digests: list[dict[str, Any]] = []
         self.replays: list[dict[str, Any]] = []  # {"graph": digest, "eager": digest} or {"error": ...}
         self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
 
     def to_json(self) -> dict[str, Any]:
-        traces = self.traces + sum(self.instances.values())
-        return {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
-                "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
-                "errors": self.errors, "digests": self.digests, "replays": self.replays,
-                "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
+        traces = self.traces + self.retired_traces + sum(n for _, n in self.instances.values())
+        out = {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
+               "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
+               "errors": self.errors, "digests": self.digests, "replays": self.replays,
+               "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
+        if self.objects is not None:
+            out.update(self.objects.to_json())
+        return out
+
+    def note_traces(self, bound: Any, count: int) -> None:
+        """Keep a per-instance tf.function's tracing count; when a freed object's bound function left its id to a
+        new one (the per-call-object pattern), its traces are kept apart instead of being overwritten."""
+        key = id(bound)
+        old = self.instances.get(key)
+        if old is not None and old[0] is not None and old[0]() is not bound:
+            self.retired_traces += old[1]
+        try:
+            ref: Any = weakref.ref(bound)
+        except TypeError:  # not expected (tf.function objects support weak references): compared by id
+            ref = None
+        self.instances[key] = (ref, count)
 
 
 class _State:
@@ -253,6 +274,9 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
             signature = inspect.signature(original)
         except (TypeError, ValueError):
             signature = None
+        if is_method and stats.objects is None:
+            stats.objects = Instances()
+    objects = stats.objects if state.record_signatures and is_method else None
 
     def in_trace() -> bool:
         if _executing_eagerly():
@@ -281,6 +305,11 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
         if signature is not None:
             try:
                 _record_signature(stats, signature, args, kwargs)
+            except Exception:
+                pass
+        if objects is not None and args:
+            try:
+                objects.add(args[0])
             except Exception:
                 pass
         digest = None
@@ -372,7 +401,7 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
             def counter(self_obj: Any) -> int:
                 bound = fn_obj.__get__(self_obj, type(self_obj)) if self_obj is not None else fn_obj
                 count = int(bound.experimental_get_tracing_count())
-                stats.instances[id(bound)] = count
+                stats.note_traces(bound, count)
                 return count
         else:
             def counter(self_obj: Any) -> int:

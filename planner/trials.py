@@ -36,6 +36,8 @@ class FunctionResult:
     digests: list[dict[str, Any]] = field(default_factory=list)
     replays: list[dict[str, Any]] = field(default_factory=list)  # same-run eager replays (graph vs eager digests)
     signatures: list[dict[str, Any]] = field(default_factory=list)
+    instances: int | None = None  # distinct objects a method was called on (runs that record signatures)
+    instances_capped: bool = False  # then ``instances`` is a lower bound
 
     @property
     def steady_calls(self) -> int:
@@ -48,9 +50,12 @@ class FunctionResult:
         return self.time_s / self.calls if self.calls else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"calls": self.calls, "time_s": round(self.time_s, 6), "nested_calls": self.nested_calls,
-                "trace_calls": self.trace_calls, "trace_time_s": round(self.trace_time_s, 6), "traces": self.traces,
-                "errors": self.errors}
+        out = {"calls": self.calls, "time_s": round(self.time_s, 6), "nested_calls": self.nested_calls,
+               "trace_calls": self.trace_calls, "trace_time_s": round(self.trace_time_s, 6), "traces": self.traces,
+               "errors": self.errors}
+        if self.instances is not None:
+            out.update(instances=self.instances, instances_capped=self.instances_capped)
+        return out
 
 
 @dataclass
@@ -120,6 +125,9 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             fr.digests.extend(st.get("digests", []))
             fr.replays.extend(st.get("replays", []))
             fr.signatures = merge_signatures(fr.signatures, st.get("signatures", []))
+            if st.get("instances") is not None:  # objects of different processes are different objects
+                fr.instances = (fr.instances or 0) + int(st["instances"])
+                fr.instances_capped = fr.instances_capped or bool(st.get("instances_capped"))
         for a, b, n in data.get("edges", []):
             result.edges[(a, b)] = result.edges.get((a, b), 0) + int(n)
         for nodeid, outcome in data.get("tests", {}).items():
