@@ -208,14 +208,9 @@ def per_instance_detail(c: Candidate, observed: Any = None) -> str:
     ``instances`` with the signatures); only without them the profile's, which come from the test command (where
     each test may build its own object: a layer called once per test is not called once per object in training).
     Only conversions: an existing tf.function on such a method is left to the trials (removing it is what helps)."""
-    if c.action != "convert":
+    if c.action != "convert" or (observed is not None and not isinstance(getattr(observed, "instances", None), int)):
         return ""
-    if observed is not None:
-        n = getattr(observed, "instances", None)
-        instances, calls, capped = (n, int(observed.calls), bool(observed.instances_capped)) if isinstance(n, int) \
-            else (None, None, False)
-    else:
-        instances, calls, capped = _counts(c.profile)
+    instances, calls, capped = _counts(c.profile, observed)
     if instances is None or not every_call_on_new_object(instances, calls):
         return ""
     return (f"called on {'at least ' if capped else ''}{instances} different objects in {calls} calls: a tf.function "
@@ -245,8 +240,6 @@ def _union(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, A
     from hybridize.planner.trials import merge_signatures
 
     return merge_signatures(a, b)
-
-
 
 
 def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | None = None,
