@@ -500,6 +500,14 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         "results_check": m.results_check,
         "results_detail": m.results_detail,
     }
+    if c.action == "dehybridize" and trial is not None:
+        # the baseline ran the existing tf.function and the trial its eager body: name each by what it measured
+        base_pc = m.base.per_call_s()
+        ev.update(eager_s=_round(m.trial_total(), 4), graph_s=round(m.eager_total(), 4),
+                  eager_per_call_us=ev["graph_per_call_us"],
+                  graph_per_call_us=_round(None if base_pc is None else base_pc * 1e6, 1),
+                  trace_s=round(max(m.base.trace_time_s - (base_pc or 0.0) * m.base.trace_calls, 0.0), 4),
+                  break_even_calls=None)
     instances = _instances(m)
     if instances is not None:
         ev["instances"] = instances

@@ -92,7 +92,12 @@ def _decorator_text(r: Recommendation) -> str:
 
 def _measured(r: Recommendation) -> str:
     ev = r.evidence
-    return (f"eager {_fmt_s(ev.get('eager_s'))} s -> graph {_fmt_s(ev.get('graph_s'))} s "
+    if r.action == "dehybridize":  # from the graph as decorated to the eager body
+        return (f"as a graph {_fmt_s(ev.get('graph_s'))} s (tracing {_fmt_s(ev.get('trace_s'))} s) -> eager "
+                f"{_fmt_s(ev.get('eager_s'))} s; per call {ev.get('graph_per_call_us', '-')} µs -> "
+                f"{ev.get('eager_per_call_us', '-')} µs")
+    before, after = ("as decorated", "retuned") if r.action == "tune" else ("eager", "graph")
+    return (f"{before} {_fmt_s(ev.get('eager_s'))} s -> {after} {_fmt_s(ev.get('graph_s'))} s "
             f"(tracing {_fmt_s(ev.get('trace_s'))} s); per call {ev.get('eager_per_call_us', '-')} µs -> "
             f"{ev.get('graph_per_call_us', '-')} µs; break-even {ev.get('break_even_calls', '-')} calls")
 
@@ -228,9 +233,7 @@ def render_markdown(plan: Plan) -> str:
             ev = r.evidence
             out += [f"### {r.rank}. `{_md(r.function)}` ({_md(r.file)}:{r.line})", "",
                     f"- action: **{r.action}** `{_md(r.decorator or 'remove @tf.function')}`",
-                    f"- eager {_fmt_s(ev.get('eager_s'))} s, graph {_fmt_s(ev.get('graph_s'))} s "
-                    f"(tracing {_fmt_s(ev.get('trace_s'))} s), per call {ev.get('eager_per_call_us')} µs -> "
-                    f"{ev.get('graph_per_call_us')} µs, break-even {ev.get('break_even_calls')} calls",
+                    f"- measured: {_md(_measured(r))}",
                     f"- shapes: {_md(_shapes(r) or '-')}",
                     f"- tests: {_md(_tests(r))}; results vs eager: {ev.get('results_check')} {_md(ev.get('results_detail', ''))}",
                     f"- static verdict: {ev.get('static_verdict')}; confidence {r.confidence}"
@@ -314,9 +317,7 @@ def render_html(plan: Plan) -> str:
         out.append("</table>")
         for r in plan.recommendations:
             ev = r.evidence
-            items = [f"eager {_fmt_s(ev.get('eager_s'))} s, graph {_fmt_s(ev.get('graph_s'))} s, tracing "
-                     f"{_fmt_s(ev.get('trace_s'))} s; per call {ev.get('eager_per_call_us')} µs → "
-                     f"{ev.get('graph_per_call_us')} µs; break-even {ev.get('break_even_calls')} calls",
+            items = [_measured(r),
                      f"shapes: {_shapes(r) or '-'}", f"tests: {_tests(r)}",
                      f"results vs eager: {ev.get('results_check')} {ev.get('results_detail', '')}",
                      f"static verdict: {ev.get('static_verdict')}"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hybridize.plan import Plan, Settings
 from hybridize.planner.candidates import Candidate, build_candidates
 from hybridize.planner.decide import NOT_ISOLATED, Measurement, _accepts, build_plan, choose_nesting, compare_digests
@@ -225,3 +227,18 @@ def test_unisolated_failure_is_not_reported_as_a_test_failure() -> None:
     reasons = {r.function: (r.reason, r.detail) for r in plan_of([unproven]).rejected}
     assert reasons["m:a"][0] == "not-isolated" and "never" not in reasons["m:a"][1]
     assert "t.py::test_x" in reasons["m:a"][1]
+
+
+def test_dehybridize_evidence_names_the_eager_and_the_graph_time_by_what_ran() -> None:
+    """The baseline ran the existing tf.function (1.0 s, 0.4 s of it tracing), the trial its eager body (0.2 s)."""
+    from hybridize.planner.report import detail_lines
+
+    m = Measurement(cand("m:g", "dehybridize"), fr(100, 1.0, traces=4, trace_calls=4, trace_time_s=0.424),
+                    fr(100, 0.2))
+    rec = plan_of([m]).recommendations[0]
+    ev = rec.evidence
+    assert (ev["eager_s"], ev["graph_s"]) == (0.2, 1.0)
+    assert (ev["eager_per_call_us"], ev["graph_per_call_us"]) == (2000.0, 6000.0)
+    assert ev["trace_s"] == pytest.approx(0.4) and ev["break_even_calls"] is None
+    measured = dict(detail_lines(rec))["measured"]
+    assert measured.startswith("as a graph 1.000 s (tracing 0.400 s) -> eager 0.200 s")
