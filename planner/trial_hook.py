@@ -363,8 +363,12 @@ def _is_tf_function(obj: Any) -> bool:
     return hasattr(obj, "python_function") and hasattr(obj, "experimental_get_tracing_count")
 
 
-def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: bool) -> Any:
-    """The replacement for one function object (``raw`` is the plain function or tf.function found)."""
+def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: bool, bound: bool = True) -> Any:
+    """The replacement for one function object (``raw`` is the plain function or tf.function found).
+
+    ``bound=False`` for a method found inside its own decorators' wrapper: there ``apply`` writes the tf.function
+    under the wrapper, which calls it as a plain function with ``self`` as its first argument (no ``__get__``), so
+    an ``input_signature`` meets ``self`` too; the trial calls it the same way, so it fails where apply would."""
     name = str(target["function"])
     mode = str(target.get("mode", "time"))
     settings = dict(target.get("settings") or {})
@@ -397,7 +401,7 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
     counter: Callable[[Any], int] | None = None
     if tf_obj is not None:
         fn_obj = tf_obj
-        if is_method:
+        if is_method and bound:
             def counter(self_obj: Any) -> int:
                 bound = fn_obj.__get__(self_obj, type(self_obj)) if self_obj is not None else fn_obj
                 count = int(bound.experimental_get_tracing_count())
@@ -409,7 +413,7 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
                 stats.traces = count
                 return count
 
-    if is_method and tf_obj is not None:
+    if is_method and bound and tf_obj is not None:
         bound_obj = tf_obj
 
         def call(self_obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -463,7 +467,7 @@ def _patch_module(state: _State, module: types.ModuleType) -> None:
             put, inner = found
             if getattr(inner, "__hybridize_trial__", False):
                 continue
-            put(_wrap_target(state, target, inner, is_method))
+            put(_wrap_target(state, target, inner, is_method, bound=False))
             state.patched.append(name)
         except Exception as exc:  # never break the user's import
             state.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")

@@ -213,3 +213,48 @@ def test_under_a_wrapper_autograph_cannot_convert_the_function_stays_unconverted
         except Exception as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
+
+
+METHOD = textwrap.dedent('''
+    import functools
+
+
+    def checked(f):
+        @functools.wraps(f)
+        def w(*args, **kwargs):
+            return f(*args, **kwargs)
+        return w
+
+
+    class Kernel:
+        @checked
+        def diag(self, x):
+            return x * 2.0
+''')
+
+
+def test_a_method_under_its_own_decorator_is_called_as_apply_leaves_it(tmp_path: Path, tf: Any) -> None:
+    """``apply`` writes ``@checked @tf.function(input_signature=[x]) def diag(self, x)``: the wrapper calls the
+    tf.function unbound, ``self`` first, and the one-spec signature fails (GPflow ``K_diag`` under
+    ``@inherit_check_shapes``). The trial must fail the same way, and plain settings must work there."""
+    name = "hyb_wrapped_method"
+    module = types.ModuleType(name)
+    exec(compile(METHOD, f"{name}.py", "exec"), module.__dict__)
+    sig = [{"shape": [None], "dtype": "float32"}]
+    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [
+        {"function": f"{name}:Kernel.diag", "mode": "graph", "settings": {"input_signature": sig}}]})
+    trial_hook._patch_module(state, module)
+    assert state.patched == [f"{name}:Kernel.diag"]
+    with pytest.raises((TypeError, ValueError)):
+        module.Kernel().diag(tf.ones([3]))
+
+    module = types.ModuleType(name + "_plain")
+    exec(compile(METHOD, f"{name}_plain.py", "exec"), module.__dict__)
+    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [
+        {"function": f"{name}_plain:Kernel.diag", "mode": "graph", "settings": {}}]})
+    trial_hook._patch_module(state, module)
+    k = module.Kernel()
+    assert k.diag(tf.ones([3])).numpy().tolist() == [2.0, 2.0, 2.0]
+    k.diag(tf.ones([3]))
+    st = state.stats[f"{name}_plain:Kernel.diag"]
+    assert st.calls == 2 and st.traces == 1 and not st.errors
