@@ -495,6 +495,9 @@ class Trials:
             failing = self._fails(command, part, converted, tests, label, counter, exit_code)
             if failing is not None:
                 any_failed = True
+                if len(part) == 1:  # this run already was the conversion alone: no second run of it
+                    out[part[0]] = failing
+                    continue
                 narrowed = [t for t in failing if t in (tests or [])] or tests
                 out.update(self.bisect(command, part, converted, narrowed, label, counter, reference, exit_code))
         if not any_failed and not skipped:  # only a combination fails

@@ -298,3 +298,24 @@ def test_levels_past_the_first_stay_within_a_user_s_budget_but_not_the_default_o
     assert trials.level_fits(1, ["m:step"])
     trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
     assert not trials.level_fits(1, ["m:step"])
+
+
+def test_bisection_runs_each_single_conversion_once(tmp_path: Path) -> None:
+    """A failing half of one function is the isolation already (tensorflow/similarity: 5 duplicate runs, 52 s)."""
+    names = ["m:a", "m:b", "m:c", "m:d"]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": ["t::x"]}, None) for n in names]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["pytest"], ["pytest"], cands, None, Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["pytest"], 0, 1.0)
+    runs: list[list[str]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        converted = sorted(t["function"] for t in targets if t["mode"] == "graph")
+        runs.append(converted)
+        result = TrialResult(label, command, 0, 1.0)
+        result.tests = {"t::x": {"outcome": "failed" if "m:c" in converted else "passed", "message": "boom"}}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    found = trials.bisect(["pytest"], names, dict.fromkeys(names), ["t::x"], "level0", [0])
+    assert found == {"m:c": {"t::x": "boom"}}
+    assert runs == [["m:a", "m:b"], ["m:c", "m:d"], ["m:c"], ["m:d"]]
