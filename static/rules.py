@@ -813,7 +813,7 @@ class FunctionRules(FastVisitor):
         for test in self.if_tests:
             if self.tensorish(test):
                 self._report("HY305", node.lineno, f"`raise` under the tensor condition `{ast.unparse(test)[:60]}`: "
-                                                   "AutoGraph traces both branches and raises for every input")
+                                                   "AutoGraph leaves that `if` to Python, so every trace fails")
                 break
         self.generic_visit(node)
 
