@@ -438,7 +438,10 @@ class Trials:
                 m.failure = tests
             else:
                 how = "timed out" if result.timed_out else f"exited {result.exit_code}"
-                last = f": {tail.splitlines()[-1]}" if tail else ""
+                # its own exception, as the hook saw it leave the converted function, before the run's last line
+                # (which belongs to whichever conversion failed last when several did)
+                own = next(iter(result.func(n).errors), "")
+                last = f": {own}" if own else f": {tail.splitlines()[-1]}" if tail else ""
                 m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
 
     def scope(self, tests: list[str] | None) -> list[str] | None:

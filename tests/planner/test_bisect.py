@@ -180,3 +180,29 @@ def test_a_level_run_converting_one_function_is_its_own_isolation(tmp_path: Path
     trials._check_failures(crashed, ["m:only"], {"m:only": Settings()}, ["python", "perf.py"], "level2")
     assert runs == []  # no bisection run of the very same single conversion
     assert "exited 1" in (trials.measurements["m:only"].crash or "")
+
+
+def test_a_crash_names_each_culprit_s_own_error_not_the_run_s_last_line(tmp_path: Path) -> None:
+    """Two conversions crashed the perf command: each is reported with the exception the hook saw leave it
+    (tensorflow/similarity: both were shown with a third function's ValueError, the run's last line)."""
+    from hybridize.planner.decide import Measurement
+    from hybridize.planner.trials import FunctionResult
+
+    names = ["m:a", "m:b"]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None) for n in names]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    for c in cands:
+        trials.measurements[c.function] = Measurement(c, FunctionResult(calls=3, time_s=1.0))
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        return TrialResult(label, command, 1 if any(t["mode"] == "graph" for t in targets) else 0, 1.0)
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    crashed = TrialResult("level0", ["python", "perf.py"], 1, 1.0)
+    crashed.functions = {"m:a": FunctionResult(calls=1, errors={"OperatorNotAllowedInGraphError: bool": 1}),
+                         "m:b": FunctionResult(calls=1, errors={"TypeError: None + int": 1})}
+    trials._check_failures(crashed, names, dict.fromkeys(names, Settings()), ["python", "perf.py"], "level0")
+    assert (trials.measurements["m:a"].crash or "").endswith(": OperatorNotAllowedInGraphError: bool")
+    assert (trials.measurements["m:b"].crash or "").endswith(": TypeError: None + int")
