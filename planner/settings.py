@@ -216,6 +216,7 @@ def derive_settings(
     retrace: dict[str, int] = {}
     shapes: dict[str, list[Any]] = {}
     specs: list[TensorSpecModel] = []
+    dtypes_seen: list[str] = []  # the tensor parameters' only dtype, which a signature makes the only one accepted
     blockers: list[str] = []
     shapes_vary = False
     for info in infos:
@@ -242,6 +243,7 @@ def derive_settings(
                 blockers.append(f"`{info.name}` had several dtypes ({', '.join(sorted(map(str, dtypes)))})")
                 continue
             specs.append(TensorSpecModel(shape=None if merged is None else list(merged), dtype=str(dtypes.pop())))
+            dtypes_seen.append(f"`{info.name}` {specs[-1].dtype}")
             if info.has_default:
                 notes.append(f"`{info.name}` has a default but always received a tensor")
             continue
@@ -281,6 +283,9 @@ def derive_settings(
         choice.alternatives = alternatives
         for name, n in retrace.items():
             notes.append(f"`{name}` took {n} Python values: the signature turns it into a scalar tensor (one trace)")
+        if dtypes_seen:  # the recorded calls cannot show it: a library's other callers may pass int64 or float64
+            notes.append(f"the signature accepts only the dtypes seen ({', '.join(dtypes_seen)}): a call with another "
+                         "dtype raises TypeError where the eager function worked; `reduce_retracing=True` accepts any")
         return choice
     if blockers:
         notes.append("no input_signature: " + "; ".join(blockers))
