@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
@@ -144,8 +145,11 @@ class Trials:
 
     def run(self, label: str, command: list[str], targets: list[dict[str, Any]], *,
             only_tests: list[str] | None = None, digests: bool = False, signatures: bool = False) -> TrialResult:
-        self.console.print(f"[dim]hybridize: trial {label}: {len(targets)} function(s)"
-                           f"{f', {len(only_tests)} test(s)' if only_tests else ''}[/dim]")
+        changed = [str(t["function"]).partition(":")[2] for t in targets if t["mode"] != "time"]
+        shown = ", ".join(changed[:3]) + (f" +{len(changed) - 3}" if len(changed) > 3 else "")
+        self.console.print(f"[dim]hybridize: trial {label}: {len(changed)} of {len(targets)} function(s) changed"
+                           f"{f' ({escape(shown)})' if changed else ''}"
+                           f"{f', {len(only_tests)} test(s)' if only_tests else ''}[/dim]", highlight=False)
         timeout = self.timeout_s
         if timeout is None and self.baseline is not None:
             timeout = max(120.0, 5 * self.baseline.duration_s)
