@@ -425,8 +425,9 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
                 detail = (f"converted as part of {outer} (saves {convert_ok.get(outer, 0):.3f} s; this function alone "
                           f"{convert_ok[c.function]:.3f} s): a decorator here too would be redundant")
                 if inside:
+                    margin = inside.get("margin_s")
                     detail += (f"; also converting it inside {outer} was measured: {inside['gain_s']:+.3f} s, "
-                               "not a clear gain")
+                               + (f"under the {margin:.3f} s noise margin" if margin is not None else "not a clear gain"))
         elif ok and c.action == "convert" and c.function not in chosen:
             ok, reason = False, "callees-better"
             detail = f"converting its callees ({', '.join(better.get(c.function, []))}) saves more than converting it"
