@@ -147,6 +147,9 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     c = m.candidate
     if m.unreachable:
         return False, "not-reachable", m.unreachable
+    if m.base.calls == 0 and m.base.nested_calls:
+        return False, "not-exercised", ("called by the performance command only while TensorFlow traced a graph (a "
+                                        "tf.data map function, a tf.function caller): it already runs as a graph")
     if m.base.calls == 0:
         return False, "not-exercised", "not called by the performance command (nothing to measure)"
     if m.per_instance:
@@ -518,6 +521,8 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         ev["settings_kind"] = c.choice.kind
         ev["predicted_traces"] = c.choice.predicted_traces
         ev["notes"] = list(c.choice.notes)
+        if c.choice.signature_note and (m.settings or c.trial_settings).input_signature:
+            ev["notes"].append(c.choice.signature_note)
         if c.choice.retrace_params:
             ev["retrace_params"] = dict(c.choice.retrace_params)
     if c.current is not None:

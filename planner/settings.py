@@ -40,6 +40,8 @@ class SettingsChoice:
     shapes: dict[str, list[Any]] = field(default_factory=dict)  # tensor param -> merged shape (None dims varied)
     alternatives: list[tuple[str, Settings, int]] = field(default_factory=list)
     instances: int | None = None  # distinct objects a method was called on (None: not a method, or not recorded)
+    # what an input_signature would freeze; shown only when the final settings use one (a later variant may not)
+    signature_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -284,8 +286,9 @@ def derive_settings(
         for name, n in retrace.items():
             notes.append(f"`{name}` took {n} Python values: the signature turns it into a scalar tensor (one trace)")
         if dtypes_seen:  # the recorded calls cannot show it: a library's other callers may pass int64 or float64
-            notes.append(f"the signature accepts only the dtypes seen ({', '.join(dtypes_seen)}): a call with another "
-                         "dtype raises TypeError where the eager function worked; `reduce_retracing=True` accepts any")
+            choice.signature_note = (f"the signature accepts only the dtypes seen ({', '.join(dtypes_seen)}): a call "
+                                     "with another dtype raises TypeError where the eager function worked; "
+                                     "`reduce_retracing=True` accepts any")
         return choice
     if blockers:
         notes.append("no input_signature: " + "; ".join(blockers))

@@ -242,3 +242,27 @@ def test_dehybridize_evidence_names_the_eager_and_the_graph_time_by_what_ran() -
     assert ev["trace_s"] == pytest.approx(0.4) and ev["break_even_calls"] is None
     measured = dict(detail_lines(rec))["measured"]
     assert measured.startswith("as a graph 1.000 s (tracing 0.400 s) -> eager 0.200 s")
+
+
+def test_the_dtype_note_follows_the_final_settings() -> None:
+    """The first choice was a signature; a variant that won with reduce_retracing freezes no dtype."""
+    from hybridize.plan import TensorSpecModel
+
+    c = cand("m:f")
+    assert c.choice is not None
+    c.choice.kind, c.choice.settings = "input_signature", Settings(input_signature=[TensorSpecModel(shape=[None],
+                                                                                                    dtype="int32")])
+    c.choice.signature_note = "the signature accepts only the dtypes seen (`y` int32)"
+    m = Measurement(c, fr(100, 1.0), fr(100, 0.2, traces=1, trace_calls=1, trace_time_s=0.01))
+    assert c.choice.signature_note in plan_of([m]).recommendations[0].evidence["notes"]
+    m.settings = Settings(reduce_retracing=True)
+    assert c.choice.signature_note not in plan_of([m]).recommendations[0].evidence["notes"]
+
+
+def test_a_function_called_only_inside_graphs_says_so() -> None:
+    """A tf.data map function: the hook saw it only while TensorFlow traced (nested calls), never eagerly."""
+    m = Measurement(cand("m:augment"), FunctionResult(calls=0, nested_calls=20))
+    ok, reason, detail = _accepts(m)
+    assert (ok, reason) == (False, "not-exercised") and "already runs as a graph" in detail
+    ok, reason, detail = _accepts(Measurement(cand("m:unused"), FunctionResult()))
+    assert reason == "not-exercised" and "nothing to measure" in detail
