@@ -219,8 +219,9 @@ def hyb_vs_oracle(timing: Mapping[str, Any]) -> float | None:
 
 def unsettled(timing: Mapping[str, Any]) -> bool:
     """Whether hybridize and the oracle differ by more than the band either way: a difference that few
-    repeats cannot tell from this machine's noise (fresh-process benches of one trace-dominated workload were
-    bimodal here, 0.47-0.52 s or 0.70-0.83 s for the same program), so both get more repeats, never one alone."""
+    repeats cannot tell from this machine's noise (with other jobs running, fresh-process benches of one
+    trace-dominated workload were bimodal here, 0.47-0.52 s or 0.70-0.83 s for the same program; 0.39-0.44 s
+    quiet), so both get more repeats, never one alone."""
     ratio = hyb_vs_oracle(timing)
     return ratio is not None and not (1 - SETTLE_BAND <= ratio <= 1 / (1 - SETTLE_BAND))
 
