@@ -45,6 +45,7 @@ class Measurement:
     inside: dict[str, dict[str, Any]] = field(default_factory=dict)  # caller -> converted inside it too: numbers
     skipped: str = ""  # not measured: a converted caller covers it whatever it would measure (why)
     skipped_by: str = ""  # that caller
+    not_measured: str = ""  # why no run measured it, when known (a level past a user's --budget)
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -168,7 +169,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.crash:
         return False, "trial-error", m.crash
     if m.trial is None or m.trial.calls == 0:
-        return False, "not-measured", "no trial measurement (budget exhausted or the run did not reach it)"
+        return False, "not-measured", m.not_measured or "no trial measurement (budget exhausted or the run did not reach it)"
     if m.results_check == "mismatch":
         code = "output-mismatch" if m.results_detail.startswith("replayed eagerly") else "result-mismatch"
         return False, code, m.results_detail

@@ -258,6 +258,9 @@ class Trials:
             return True
         self.notes.append(f"budget reached: level {index} not measured ({len(names)} function(s): "
                           f"{', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        for n in names:
+            self.measurements[n].not_measured = (f"the --budget of {self.budget_s:.0f} s was spent before its run "
+                                                 f"(nesting level {index}); a larger budget measures it")
         return False
 
     def run_level(self, index: int, names: list[str]) -> None:

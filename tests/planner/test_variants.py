@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.decide import Measurement
+from hybridize.planner.decide import Measurement, _accepts
 from hybridize.planner.pipeline import Trials
 from hybridize.planner.trials import FunctionResult, TrialResult
 
@@ -294,6 +294,10 @@ def test_levels_past_the_first_stay_within_a_user_s_budget_but_not_the_default_o
     assert trials.level_fits(0, ["m:encode"])  # the first level always runs: no plan without one measurement
     assert not trials.level_fits(1, ["m:step"])
     assert any("level 1 not measured (1 function(s): m:step)" in n for n in trials.notes)
+    step = trials.measurements["m:step"]
+    step.trial = None
+    assert _accepts(step)[1:] == ("not-measured", "the --budget of 0 s was spent before its run (nesting level 1); "
+                                                  "a larger budget measures it")
     trials.budget_s = trials.elapsed() + 5.0  # room for a 1 s level run ...
     assert trials.level_fits(1, ["m:step"])
     trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
