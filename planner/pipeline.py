@@ -239,11 +239,19 @@ class Trials:
         ref = self.perf_baseline if reference is None else reference
         return {t: msg for t, msg in result.failed_tests().items() if ref.get(t) == "passed"}
 
-    def _broke(self, result: TrialResult) -> bool:
-        """A test that passed at baseline fails, the run timed out, or a command without tests exited otherwise."""
+    def _crashed(self, result: TrialResult) -> bool:
+        """The run timed out, or a command without tests exited otherwise than at baseline (its numbers are partial)."""
         assert self.baseline is not None
-        return bool(self.newly_failing(result)) or result.timed_out or (
-            not result.tests and result.exit_code != self.baseline.exit_code)
+        return result.timed_out or (not result.tests and result.exit_code != self.baseline.exit_code)
+
+    def _broke(self, result: TrialResult) -> bool:
+        """A test that passed at baseline fails, or the run crashed."""
+        return bool(self.newly_failing(result)) or self._crashed(result)
+
+    def _optional_run_fits(self) -> bool:
+        """Whether one more optional run (estimated as 1.2 baseline runs) fits the budget, the test check's room kept."""
+        assert self.baseline is not None
+        return self.has_budget(self.baseline.duration_s * 1.2 + self.reserve_s)
 
     def related(self, a: str, b: str) -> bool:
         return a == b or b in self.descendants.get(a, ()) or a in self.descendants.get(b, ())
@@ -292,7 +300,7 @@ class Trials:
         self.level_results[result.label] = result
         self._absorb(result, names, converted)
         self._check_failures(result, names, converted, self.perf, f"level{index}")
-        self._retry_plain(index, names, result.timed_out or (not result.tests and result.exit_code != self.baseline.exit_code))
+        self._retry_plain(index, names, self._crashed(result))
 
     def _retry_plain(self, index: int, names: list[str], crashed: bool) -> None:
         """After isolating the culprits of a failing level run, measure again without them.
@@ -320,8 +328,7 @@ class Trials:
             result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
                               digests=True)
             self.level_results[result.label] = result
-            if result.timed_out or self.newly_failing(result) or (
-                    not result.tests and result.exit_code != self.baseline.exit_code):
+            if self._broke(result):
                 continue
             for n in converted:
                 m = self.measurements[n]
@@ -422,9 +429,7 @@ class Trials:
                         command: list[str], label: str) -> None:
         assert self.baseline is not None
         failing = self.newly_failing(result)
-        crashed = not result.tests and result.exit_code != self.baseline.exit_code
-        if result.timed_out:
-            crashed = True
+        crashed = self._crashed(result)
         if not failing and not crashed:
             return
         suspects = names
@@ -657,7 +662,7 @@ class Trials:
         pairs = self.nested_pairs()
         if not pairs:
             return True
-        if not self.has_budget(self.baseline.duration_s * 1.2 + self.reserve_s) and self.strict_budget:
+        if self.strict_budget and not self._optional_run_fits():
             self.notes.append("budget reached: converting repeated callees inside their converted callers not tried")
             return False
         converted: dict[str, Settings | None] = {}
@@ -730,7 +735,7 @@ class Trials:
                 chosen = self.variant_choices(round_name, names)
                 if not chosen:
                     continue
-                if not self.has_budget(self.baseline.duration_s * 1.2 + self.reserve_s):
+                if not self._optional_run_fits():
                     self.notes.append(f"budget reached: {round_name} not tried for level {i} "
                                       f"({', '.join(sorted({v for v, _ in chosen.values()}))})")
                     return
