@@ -191,7 +191,7 @@ def instances_note(instances: int, calls: int | None, capped: bool = False) -> s
             "(TensorFlow binds a separate Function, with its own traces, to each instance)")
 
 
-def _counts(fn: dict[str, Any], observed: Any = None) -> tuple[int | None, int | None, bool]:
+def instance_counts(fn: dict[str, Any], observed: Any = None) -> tuple[int | None, int | None, bool]:
     """(instances, calls, capped) of the run a prediction is for: the trial's ``observed`` ``FunctionResult``
     when it recorded instances (the baseline does, with the signatures), else the profile function ``fn``."""
     n = getattr(observed, "instances", None) if observed is not None else None
@@ -210,7 +210,7 @@ def per_instance_detail(c: Candidate, observed: Any = None) -> str:
     Only conversions: an existing tf.function on such a method is left to the trials (removing it is what helps)."""
     if c.action != "convert" or (observed is not None and not isinstance(getattr(observed, "instances", None), int)):
         return ""
-    instances, calls, capped = _counts(c.profile, observed)
+    instances, calls, capped = instance_counts(c.profile, observed)
     if instances is None or not every_call_on_new_object(instances, calls):
         return ""
     return (f"called on {'at least ' if capped else ''}{instances} different objects in {calls} calls: a tf.function "
@@ -222,7 +222,7 @@ def classify_hybrid(c: Candidate, workload: list[dict[str, Any]] | None = None,
                     observed_traces: int | None = None, observed: Any = None) -> None:
     """An existing tf.function: tune when better settings cut its traces, otherwise probe removing it."""
     fn = c.profile
-    instances, calls, capped = _counts(fn, observed)
+    instances, calls, capped = instance_counts(fn, observed)
     sigs = list(fn.get("signatures") or [])
     if workload:
         sigs = _union(sigs, workload)
@@ -252,7 +252,7 @@ def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | 
         classify_hybrid(c, workload, observed_traces, observed)
         return
     sigs = _union(list(c.profile.get("signatures") or []), workload)
-    instances, calls, capped = _counts(c.profile, observed)
+    instances, calls, capped = instance_counts(c.profile, observed)
     c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload, instances, calls,
                                capped)
 
@@ -310,7 +310,7 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                                        f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
                                        findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
             continue
-        instances, calls, capped = _counts(fn)
+        instances, calls, capped = instance_counts(fn)
         choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),
                                  None, instances, calls, capped)
         candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
-from hybridize.planner.candidates import PER_INSTANCE, Candidate, instances_note
+from hybridize.planner.candidates import PER_INSTANCE, Candidate, instance_counts, instances_note
 from hybridize.planner.settings import break_even_calls
 from hybridize.planner.trials import FunctionResult
 
@@ -206,10 +206,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
 
 def _instances(m: Measurement) -> int | None:
     """Distinct objects the method was called on by the performance command (the baseline), else the profile's."""
-    if m.base.instances is not None:
-        return m.base.instances
-    n = m.candidate.profile.get("instances")
-    return n if isinstance(n, int) else None
+    return instance_counts(m.candidate.profile, m.base)[0]
 
 
 def _per_object(m: Measurement) -> str:
