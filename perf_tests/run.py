@@ -226,6 +226,12 @@ def unsettled(timing: Mapping[str, Any]) -> bool:
     return ratio is not None and not (1 - SETTLE_BAND <= ratio <= 1 / (1 - SETTLE_BAND))
 
 
+def settle_note(before: float | None, args: argparse.Namespace) -> str:
+    """The row's note when the settle step re-measured it."""
+    return (f"hybridize/oracle was {before or 0.0:.0%} after {args.repeats} repeats; best of "
+            f"{args.repeats + args.settle} for eager, hybridize and oracle (all: {args.repeats})")
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
@@ -493,8 +499,7 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
                                          fresh=not args.in_process)
                    for rep in range(args.settle)]
         timing = merge_timings(rounds)
-        settled = (f"hybridize/oracle was {before:.0%} after {args.repeats} repeats; best of "
-                   f"{args.repeats + args.settle} for eager, hybridize and oracle (all: {args.repeats})")
+        settled = settle_note(before, args)
     reasons = rejection_reasons(plan, name)
     scoring = score(tool, oracle, reasons)
     row = summarize(name, timing, scoring, pipeline_s=pipeline_s, rtol=args.rtol)
@@ -596,8 +601,7 @@ def bench_examples(args: argparse.Namespace, work: Path) -> dict[str, Any]:
               "eager, hybridize and oracle", flush=True)
         measure(["eager", "hybridize", "oracle"], range(args.repeats, args.repeats + args.settle))
         timing = as_timing()
-        notes["re-measured"] = (f"hybridize/oracle was {before:.0%} after {args.repeats} repeats; best of "
-                                f"{args.repeats + args.settle} for eager, hybridize and oracle (all: {args.repeats})")
+        notes["re-measured"] = settle_note(before, args)
     reasons = rejection_reasons(plan)
     scoring = score(tool, EXAMPLES_ORACLE, reasons)
     row = summarize(EXAMPLES, timing, scoring, pipeline_s=pipeline_s, rtol=args.rtol)
