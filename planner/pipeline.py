@@ -46,7 +46,8 @@ from hybridize.planner.decide import (
     nesting,
 )
 from hybridize.planner.settings import predict_traces
-from hybridize.planner.trials import TrialResult, output_tail, run_trial
+from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
+from hybridize.planner.warmstart import WarmStarter
 from hybridize.project import load_config
 
 DIGEST_CALLS = 3
@@ -58,6 +59,7 @@ STATEFUL_MARKERS = ("random", "dropout", "Dropout", ".assign", "apply_gradients"
                     ".extend(", ".update(", ".add(", "global ", "nonlocal ", "print(", "training", "py_function",
                     "numpy_function", "Variable(", "setattr(", "open(", "yield")
 MAX_BISECT_RUNS = 12
+MIN_DEFAULT_BUDGET_S = 20.0  # seconds of planning a small project gets for optional runs by default
 
 
 @dataclass
@@ -100,7 +102,8 @@ class Trials:
 
     def __init__(self, root: Path, data_dir: Path, perf: list[str], test: list[str], candidates: list[Candidate],
                  budget_s: float | None, console: Console, baseline_tests: dict[str, str],
-                 timeout_s: float | None = None, test_exit: int = 0, strict_budget: bool = False) -> None:
+                 timeout_s: float | None = None, test_exit: int = 0, strict_budget: bool = False,
+                 warm: WarmStarter | None = None) -> None:
         self.root = root
         self.work = data_dir / "trials"
         shutil.rmtree(self.work, ignore_errors=True)
@@ -127,6 +130,7 @@ class Trials:
         self.level_results: dict[str, TrialResult] = {}
         self.descendants: dict[str, set[str]] = {}
         self.reserve_s = 0.0  # kept for the test check (and its isolation), which comes after the optional runs
+        self.warm = warm
 
     # -- running -------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -156,7 +160,7 @@ class Trials:
             timeout = max(120.0, 5 * self.baseline.duration_s)
         result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
                            timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
-                           record_signatures=signatures)
+                           record_signatures=signatures, warm=self.warm)
         summary = result.summary()
         summary["functions_converted"] = sum(1 for t in targets if t["mode"] != "time")
         self.runs.append(summary)
@@ -774,19 +778,33 @@ class Trials:
 
 
 def default_budget(traced_s: float) -> float:
-    """Seconds of planning after which optional runs stop, without a user's ``--budget``: twice the traced run
-    (at least 30 s), so the whole profile stays near 4x a plain test run (the traced run is about 1.1x one).
-    The baseline, the level runs and the test check always run under it; they usually take most of it."""
-    return max(2.0 * traced_s, 30.0)
+    """Seconds of planning after which optional runs stop, without a user's ``--budget``: twice the traced run,
+    so the whole profile stays near 4x a plain test run (the traced run is about 1.1x one), but at least
+    ``MIN_DEFAULT_BUDGET_S``, which buys a small project a few optional runs (a warm-started run of the example
+    project is 3-4 s). The baseline, the level runs and the test check always run under it."""
+    return max(2.0 * traced_s, MIN_DEFAULT_BUDGET_S)
+
+
+def performance_command(root: Path, command: list[str], perf_command: list[str] | None) -> list[str]:
+    """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the profiled command."""
+    return list(perf_command or load_config(root).perf_command or command)
+
+
+def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None) -> WarmStarter:
+    """The warm starter of the trial runs, its server for the performance command already importing TensorFlow."""
+    warm = WarmStarter(data_dir / "warm-server.log", boot=[BOOT], root=root)
+    warm.prepare(performance_command(root, command, perf_command), trial_env())
+    return warm
 
 
 def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
-                      budget_s: float | None, scalene: bool, console: Console) -> int:
-    """Static analysis, trial runs, ``plan.json`` and the printed report; returns the exit status."""
+                      budget_s: float | None, scalene: bool, console: Console, warm: WarmStarter | None = None) -> int:
+    """Static analysis, trial runs, ``plan.json`` and the printed report; returns the exit status. ``warm``
+    (owned and closed by the caller) forks the trial runs from a process that has imported TensorFlow."""
     started = time.monotonic()
     inputs = load_inputs(root, data_dir)
     config = load_config(root)
-    perf = list(perf_command or config.perf_command or command)
+    perf = performance_command(root, command, perf_command)
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)
@@ -794,7 +812,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                       for k, v in (inputs.meta.get("tests") or {}).items()}
     if budget is None:
         budget = default_budget(float(inputs.meta.get("duration_s") or 0.0))
-        meta_budget_note = f"default budget {budget:.0f} s (2x the traced run) for optional trials"
+        meta_budget_note = (f"default budget {budget:.0f} s (2x the traced run, at least {MIN_DEFAULT_BUDGET_S:.0f} s)"
+                            " for optional trials")
     else:
         meta_budget_note = f"budget {budget:.0f} s"
     meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
@@ -802,7 +821,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                             "candidates": len(candidates), "static_errors": inputs.static_errors[:20]}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
-                    test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget)
+                    test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget, warm=warm)
     trials.notes.append(meta_budget_note)
     if perf != list(command):  # the optional runs leave room for the test check that follows them
         trials.reserve_s = float(inputs.meta.get("duration_s") or 0.0)
@@ -852,6 +871,10 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
         status = 130
         trials.notes.append("interrupted: the plan holds what was measured before Ctrl-C")
         console.print("[yellow]hybridize: interrupted: writing the plan from what was measured[/yellow]")
+    if warm is not None:
+        meta["warm_start"] = {"runs": warm.warm_runs, "cold_because": warm.disabled}
+        if warm.disabled and trials.runs:
+            trials.notes.append(f"trial runs started cold: {warm.disabled}")
     meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
                  "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
                  "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})

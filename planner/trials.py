@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.planner.trial_hook import CONFIG_ENV
+from hybridize.planner.warmstart import WarmStarter
 
 BOOT = "hybridize.planner.trial_hook:install"
 PLUGIN = "hybridize.planner.trial_pytest"
@@ -186,10 +187,22 @@ def resolve_command(cmd: list[str]) -> list[str]:
     return list(cmd)
 
 
+def trial_env() -> dict[str, str]:
+    """The environment every trial run shares (the per-run config path is added by ``run_trial``)."""
+    env = dict(os.environ)
+    plugins = [p for p in env.get("PYTEST_PLUGINS", "").split(",") if p]
+    if PLUGIN not in plugins:
+        plugins.append(PLUGIN)
+    env["PYTEST_PLUGINS"] = ",".join(plugins)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
 def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, targets: list[dict[str, Any]],
               timeout_s: float | None = None, only_tests: list[str] | None = None, digest_calls: int = 0,
-              record_signatures: bool = False, quiet: bool = True) -> TrialResult:
-    """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a failing run."""
+              record_signatures: bool = False, quiet: bool = True, warm: WarmStarter | None = None) -> TrialResult:
+    """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a
+    failing run. With ``warm``, a quiet run of a Python command starts from a process that has imported TensorFlow."""
     run_dir = work_dir / label
     shutil.rmtree(run_dir, ignore_errors=True)
     out_dir = run_dir / "out"
@@ -198,30 +211,33 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
               "digest_calls": digest_calls, "record_signatures": record_signatures}
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
-    env = dict(os.environ)
-    env[CONFIG_ENV] = str(config_path)
-    plugins = [p for p in env.get("PYTEST_PLUGINS", "").split(",") if p]
-    if PLUGIN not in plugins:
-        plugins.append(PLUGIN)
-    env["PYTEST_PLUGINS"] = ",".join(plugins)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = trial_env()
+    extra = {CONFIG_ENV: str(config_path)}
     cmd = list(command)  # as the profile ran it: whatever `python`/`pytest` meant there
     start = time.perf_counter()
+    code: int | None = None
     if quiet:
         log = run_dir / "output.log"
-        with open(log, "wb") as fh:
-            saved_out, saved_err = os.dup(1), os.dup(2)
-            try:
-                os.dup2(fh.fileno(), 1)
-                os.dup2(fh.fileno(), 2)
-                code = launch(cmd, root=root, env=env, timeout_s=timeout_s)
-            finally:
-                os.dup2(saved_out, 1)
-                os.dup2(saved_err, 2)
-                os.close(saved_out)
-                os.close(saved_err)
+        if warm is not None:
+            code = warm.run(cmd, env, extra, log=log, timeout_s=timeout_s)
+            if code is None:  # run it cold: drop whatever a warm attempt wrote
+                shutil.rmtree(out_dir, ignore_errors=True)
+                out_dir.mkdir(parents=True)
+                start = time.perf_counter()
+        if code is None:
+            with open(log, "wb") as fh:
+                saved_out, saved_err = os.dup(1), os.dup(2)
+                try:
+                    os.dup2(fh.fileno(), 1)
+                    os.dup2(fh.fileno(), 2)
+                    code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
+                finally:
+                    os.dup2(saved_out, 1)
+                    os.dup2(saved_err, 2)
+                    os.close(saved_out)
+                    os.close(saved_err)
     else:
-        code = launch(cmd, root=root, env=env, timeout_s=timeout_s)
+        code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
     duration = time.perf_counter() - start
     return merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
 

@@ -94,9 +94,12 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
 @click.option("--scalene", is_flag=True, help="Also profile the performance command with Scalene.")
 @click.option("--timeout", type=float, default=None, help="Stop the traced command after this many seconds.")
 @click.option("--no-coverage", is_flag=True, help="Skip line coverage (lines_covered = null): most of the cost on Python 3.11.")
+@click.option("--no-warm-start", is_flag=True,
+              help="Start every trial run in a fresh process (default: fork them from one that imported TensorFlow).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str | None, budget: float | None,
-            scalene: bool, timeout: float | None, no_coverage: bool, command: tuple[str, ...]) -> int:
+            scalene: bool, timeout: float | None, no_coverage: bool, no_warm_start: bool,
+            command: tuple[str, ...]) -> int:
     """Run COMMAND (after --) with the tracer in every Python process; store one merged profile."""
     from rich.console import Console
 
@@ -113,21 +116,30 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
                              " (or set test-command in [tool.hybridize])")
     data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
     console = Console(stderr=True)
-    rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
-    for w in warnings:
-        console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
-    from hybridize.tracer.store import load_profile
-
-    prof = load_profile(data)
-    n_tests = len(prof.meta.get("tests") or {})
-    console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} process(es)"
-                  + (f", {n_tests} tests" if n_tests else "")
-                  + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
-    if no_measure:
-        return rc
-    from hybridize.planner.pipeline import run_after_profile
-
     perf_cmd = shlex.split(perf) if perf else None
-    status = run_after_profile(root=project_root, data_dir=data, command=cmd, perf_command=perf_cmd, budget_s=budget,
-                               scalene=scalene, console=Console())
+    warm = None
+    if not no_measure and not no_warm_start and load_config(project_root).raw.get("warm-start", True) is not False:
+        from hybridize.planner.pipeline import start_warm_starter
+
+        warm = start_warm_starter(project_root, data, cmd, perf_cmd)  # imports TensorFlow beside the traced run
+    try:
+        rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
+        for w in warnings:
+            console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
+        from hybridize.tracer.store import load_profile
+
+        prof = load_profile(data)
+        n_tests = len(prof.meta.get("tests") or {})
+        console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} "
+                      "process(es)" + (f", {n_tests} tests" if n_tests else "")
+                      + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
+        if no_measure:
+            return rc
+        from hybridize.planner.pipeline import run_after_profile
+
+        status = run_after_profile(root=project_root, data_dir=data, command=cmd, perf_command=perf_cmd,
+                                   budget_s=budget, scalene=scalene, console=Console(), warm=warm)
+    finally:
+        if warm is not None:
+            warm.close()
     return rc if rc != 0 else int(status or 0)

@@ -1,6 +1,7 @@
 """The trial hook for real: a tiny TensorFlow project run with functions wrapped in memory.
 
-Few runs (each imports TensorFlow in a subprocess), shared through session-scoped fixtures.
+Few runs, shared through session-scoped fixtures: the baseline starts cold (a fresh process imports TensorFlow),
+the other runs warm (forked from a server that imported it once), so each check compares the two.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hybridize.planner.trials import TrialResult, run_trial
+from hybridize.planner.trials import BOOT, TrialResult, run_trial
+from hybridize.planner.warmstart import WarmStarter
 
 pytest.importorskip("tensorflow")
 
@@ -114,20 +117,29 @@ def _run(project: Path, label: str, targets: list[dict[str, object]], **kw: obje
 
 
 @pytest.fixture(scope="session")
+def warm(project: Path) -> Iterator[WarmStarter]:
+    starter = WarmStarter(project / ".hybridize" / "warm.log", boot=[BOOT], root=project)
+    yield starter
+    starter.close()
+
+
+@pytest.fixture(scope="session")
 def baseline(project: Path) -> TrialResult:
     return _run(project, "baseline", [{"function": f, "mode": "time"} for f in FUNCS], digest_calls=2,
                 record_signatures=True)
 
 
 @pytest.fixture(scope="session")
-def graph(project: Path) -> TrialResult:
+def graph(project: Path, warm: WarmStarter) -> TrialResult:
     sig = {"input_signature": [{"shape": [None, 4], "dtype": "float32"}]}
     targets = [{"function": "pkg.mod:many_ops", "mode": "graph", "settings": {}, "replay": 2},
                {"function": "pkg.mod:drift", "mode": "graph", "settings": {}, "replay": 1},
                {"function": "pkg.mod:Block.__call__", "mode": "graph", "settings": sig},
                {"function": "pkg.mod:outer", "mode": "time"},
                {"function": "pkg.mod:already", "mode": "eager"}]
-    return _run(project, "graph", targets, digest_calls=2)
+    result = _run(project, "graph", targets, digest_calls=2, warm=warm)
+    assert warm.warm_runs == 1, warm.disabled
+    return result
 
 
 def test_baseline_counts_calls_edges_traces_and_signatures(baseline: TrialResult) -> None:
@@ -166,9 +178,12 @@ def test_eager_replay_in_the_same_run(graph: TrialResult) -> None:
     assert compare_replays([{"error": "ValueError: x"}]) == ("inconclusive", "the eager replay failed: ValueError: x")
 
 
-def test_pytest_outcomes_and_selection(project: Path) -> None:
+def test_pytest_outcomes_and_selection(project: Path, warm: WarmStarter) -> None:
     targets = [{"function": "pkg.mod:side_effect", "mode": "graph", "settings": {}}]
-    result = _run(project, "tests", targets, argv=["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mod.py"])
+    runs = warm.warm_runs
+    result = _run(project, "tests", targets, argv=["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mod.py"],
+                  warm=warm)
+    assert warm.warm_runs == runs + 1, warm.disabled
     assert result.tests["test_mod.py::test_side"]["outcome"] == "failed"
     assert result.tests["test_mod.py::test_outer"]["outcome"] == "passed"
     only = _run(project, "only", targets, argv=["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mod.py"],
@@ -194,3 +209,5 @@ def test_profile_pipeline_end_to_end(project: Path, tmp_path: Path) -> None:
     recommended = {r["function"] for r in plan["recommendations"]}
     assert "pkg.mod:side_effect" not in recommended
     assert plan["meta"]["runs"][0]["label"] == "baseline"
+    if sys.platform.startswith("linux"):  # every trial forked from the server that imported TensorFlow
+        assert plan["meta"]["warm_start"] == {"runs": len(plan["meta"]["runs"]), "cold_because": None}

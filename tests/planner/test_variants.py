@@ -197,8 +197,8 @@ def test_default_budget_is_twice_the_traced_run_with_a_floor() -> None:
     from hybridize.planner.pipeline import default_budget
 
     assert default_budget(40.0) == 80.0
-    assert default_budget(5.0) == 30.0  # a short suite still gets room for one optional run after the required ones
-    assert default_budget(0.0) == 30.0
+    assert default_budget(5.0) == 20.0  # a short suite still gets room for one optional run after the required ones
+    assert default_budget(0.0) == 20.0
 
 
 def _cover_setup(tmp_path: Path, *, caller_saves: float, outside_calls: int = 0,
