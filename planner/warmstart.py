@@ -299,7 +299,8 @@ class WarmStarter:
     """Runs trials in children of per-interpreter servers; any command it cannot run warm goes back to the caller."""
 
     def __init__(self, log: Path, *, boot: list[str], root: Path, preload: tuple[str, ...] = PRELOAD) -> None:
-        self.log = log  # the servers' own output (import warnings, a failed preload)
+        self.log = log  # the servers' own output (import warnings, a failed preload), this session's only
+        log.unlink(missing_ok=True)
         self.preload = preload
         self.boot = boot
         self.root = root
