@@ -47,7 +47,7 @@ import warnings
 
 WATCHED = ("TF_", "XLA_", "CUDA_", "KERAS_", "OMP_", "MKL_", "OPENBLAS_", "NVIDIA_", "TPU_")
 EXEMPT = {"TF_CPP_MIN_LOG_LEVEL", "TF_CPP_MAX_VLOG_LEVEL", "TF_CPP_MIN_VLOG_LEVEL", "TF_CPP_VMODULE"}
-SERVER_MODULE = sys.modules["__main__"]
+SERVER_MODULE = sys.modules["__main__"]  # kept alive once a child replaces __main__ with its own
 
 
 def watched(env):
@@ -139,7 +139,7 @@ def serve():
             __import__(name)
         except Exception as exc:
             print(f"hybridize: warm start: cannot preload {name}: {exc!r}", file=sys.stderr)
-    set_by_import = {k: v for k, v in os.environ.items() if before.get(k) != v}  # TensorFlow sets KERAS_BACKEND
+    set_by_import = {k: v for k, v in os.environ.items() if before.get(k) != v}  # TF sets TF2_BEHAVIOR, ...
     imported_with = watched(os.environ)
     same = effective()
     reply({"ready": True})
