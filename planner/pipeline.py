@@ -872,9 +872,9 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
         trials.notes.append("interrupted: the plan holds what was measured before Ctrl-C")
         console.print("[yellow]hybridize: interrupted: writing the plan from what was measured[/yellow]")
     if warm is not None:
-        meta["warm_start"] = {"runs": warm.warm_runs, "cold_because": warm.disabled}
-        if warm.disabled and trials.runs:
-            trials.notes.append(f"trial runs started cold: {warm.disabled}")
+        meta["warm_start"] = {"runs": warm.warm_runs, "cold_runs": warm.cold_runs, "cold_because": warm.cold_because}
+        if warm.cold_runs:
+            trials.notes.append(f"{warm.cold_runs} trial run(s) started cold: {warm.cold_because}")
     meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
                  "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
                  "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})

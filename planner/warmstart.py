@@ -243,6 +243,8 @@ class _Server:
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
+            if not self.ready:  # still importing (the traced run failed early): nothing to wait for
+                raise subprocess.TimeoutExpired(self.proc.args, 0)
             self.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
@@ -306,6 +308,8 @@ class WarmStarter:
         self.root = root
         self.disabled: str | None = None if sys.platform.startswith("linux") else "not Linux"
         self.warm_runs = 0
+        self.cold_runs = 0  # runs handed back to the caller
+        self.cold_because: str | None = None  # why the last of them was
         self._servers: dict[tuple[str, str], _Server] = {}
         self._boot_dir: Path | None = None
 
@@ -347,6 +351,17 @@ class WarmStarter:
             timeout_s: float | None) -> int | None:
         """Run ``cmd`` warm under ``env`` plus the per-run ``extra`` variables; its exit status, or None when the
         caller must run it cold (what it wrote may then be partial and must be discarded)."""
+        code = self._run(cmd, env, extra, log, timeout_s)
+        if code is None:
+            self.cold_runs += 1
+            self.cold_because = self.disabled or (f"`{cmd[0] if cmd else ''}` is not `python script`, `python -m "
+                                                   "module` or a Python console script")
+        else:
+            self.warm_runs += 1
+        return code
+
+    def _run(self, cmd: list[str], env: dict[str, str], extra: dict[str, str], log: Path,
+             timeout_s: float | None) -> int | None:
         found = self.server(cmd, env)
         if found is None:
             return None
@@ -372,7 +387,6 @@ class WarmStarter:
         if code > 128 and code not in (124, 130):
             self.disabled = f"a warm-started run was killed by signal {code - 128}"
             return None
-        self.warm_runs += 1
         return code
 
     def close(self) -> None:

@@ -210,4 +210,4 @@ def test_profile_pipeline_end_to_end(project: Path, tmp_path: Path) -> None:
     assert "pkg.mod:side_effect" not in recommended
     assert plan["meta"]["runs"][0]["label"] == "baseline"
     if sys.platform.startswith("linux"):  # every trial forked from the server that imported TensorFlow
-        assert plan["meta"]["warm_start"] == {"runs": len(plan["meta"]["runs"]), "cold_because": None}
+        assert plan["meta"]["warm_start"] == {"runs": len(plan["meta"]["runs"]), "cold_runs": 0, "cold_because": None}

@@ -123,6 +123,7 @@ def test_a_program_that_sets_tensorflow_variables_goes_cold(warm: WarmStarter, t
     assert _run(warm, tmp_path, [sys.executable, "scripts/onednn.py"], "onednn")[0] is None
     assert warm.disabled is not None and "TF_ENABLE_ONEDNN_OPTS" in warm.disabled
     assert _run(warm, tmp_path, [sys.executable, "scripts/quiet.py"], "after")[0] is None  # cold from then on
+    assert (warm.warm_runs, warm.cold_runs) == (1, 2) and warm.cold_because == warm.disabled
 
 
 def test_a_run_killed_by_a_signal_goes_cold(warm: WarmStarter, tmp_path: Path) -> None:
@@ -147,3 +148,20 @@ def test_what_cannot_start_warm(tmp_path: Path) -> None:
         tool.write_text(shebang + "\nprint(1)\n", encoding="utf-8")
         got = split_command([str(tool), "x"], path=bindir)
         assert got == (None if expected is None else (expected, [str(tool), "x"])), shebang
+
+
+def test_a_command_it_cannot_fork_is_handed_back(warm: WarmStarter, tmp_path: Path) -> None:
+    assert _run(warm, tmp_path, ["sh", "-c", "true"], "sh")[0] is None
+    assert warm.cold_runs == 1 and warm.disabled is None
+    assert warm.cold_because is not None and warm.cold_because.startswith("`sh` is not `python script`")
+
+
+def test_closing_does_not_wait_for_an_unfinished_import(warm: WarmStarter, tmp_path: Path) -> None:
+    """A traced run that fails at once (command not found) must not wait for TensorFlow's import to finish."""
+    (tmp_path / "lib" / "slow_import.py").write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    slow = WarmStarter(tmp_path / "slow.log", boot=[], root=tmp_path, preload=("slow_import",))
+    _script(tmp_path, "ok.py", "")
+    slow.prepare([sys.executable, "scripts/ok.py"], dict(os.environ))
+    started = time.monotonic()
+    slow.close()
+    assert time.monotonic() - started < 3
