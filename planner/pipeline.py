@@ -130,6 +130,7 @@ class Trials:
         self.level_results: dict[str, TrialResult] = {}
         self.descendants: dict[str, set[str]] = {}
         self.reserve_s = 0.0  # kept for the test check (and its isolation), which comes after the optional runs
+        self.rescue_runs = 0  # isolation runs allowed past a spent --budget (the test check's, which gates the plan)
         self.warm = warm
 
     # -- running -------------------------------------------------------------------------------------------
@@ -139,9 +140,13 @@ class Trials:
     def has_budget(self, estimate: float) -> bool:
         return self.budget_s is None or self.elapsed() + estimate <= self.budget_s
 
+    def _over_budget(self) -> bool:
+        return self.strict_budget and not self.has_budget(self._last_isolation_s)
+
     def isolation_allowed(self, what: str) -> bool:
-        """Whether one more isolation run fits the user's budget; notes (once per kind of work) when not."""
-        if not self.strict_budget or self.has_budget(self._last_isolation_s):
+        """Whether one more isolation run fits the user's budget (or a last run granted past it is left); notes
+        (once per kind of work) when not."""
+        if not self._over_budget() or self.rescue_runs > 0:
             return True
         note = f"budget reached: {what} stopped (the still-suspect conversions are rejected as not-isolated)"
         if note not in self.notes:
@@ -473,7 +478,8 @@ class Trials:
     def isolate(self, command: list[str], suspects: list[str], converted: dict[str, Settings | None],
                 failing: dict[str, str], label: str, exit_code: int | None = None) -> dict[str, dict[str, str]]:
         """Blame the conversion behind each failing test: directly when the test calls exactly one converted
-        function (the profile knows which tests call what), by bisection otherwise."""
+        function (the profile knows which tests call what), by bisection otherwise, the conversions that save
+        most in the first half (what a budget cut off keeps)."""
         culprits: dict[str, dict[str, str]] = {}
         rest: dict[str, str] = {}
         for test, msg in failing.items():
@@ -484,6 +490,7 @@ class Trials:
                 rest[test] = msg
         if rest or not failing:
             pool = sorted({n for n in suspects if set(self.by_name[n].profile.get("tests") or []) & set(rest)}) or suspects
+            pool.sort(key=lambda n: -(self.measurements[n].saved_s() or 0.0) if n in self.measurements else 0.0)
             found = self.bisect(command, pool, converted, list(rest) or None, label, [0], None, exit_code)
             for n, tests in found.items():
                 culprits.setdefault(n, {}).update(tests)
@@ -551,6 +558,8 @@ class Trials:
         assert self.baseline is not None
         expected = self.baseline.exit_code if exit_code is None else exit_code
         counter[0] += 1
+        if self._over_budget():
+            self.rescue_runs -= 1
         started = time.monotonic()
         result = self.run(f"{label}-bisect{counter[0]}", command, self.targets({n: converted.get(n) for n in part}),
                           only_tests=self.scope(tests))
@@ -595,7 +604,12 @@ class Trials:
         self.console.print(f"[yellow]hybridize: tests: {len(failing)} test(s) newly failing; isolating among "
                            f"{len(suspects)} conversion(s)[/yellow]")
         tests = {t: msg for t, msg in failing.items() if t != "(test command)"}
+        if self._over_budget():  # else every suspect is lost: one run keeps the half that saves most if it passes
+            self.rescue_runs = 1
+            self.notes.append("budget reached before the test check failed: one isolation run past it, with the "
+                              "suspect conversions that save most")
         culprits = self.isolate(self.test, suspects, converted, tests, "tests", self.test_exit)
+        self.rescue_runs = 0
         for n, broken in culprits.items():
             self.measurements[n].failure = broken or {"(test command)": "fails under conversion"}
 

@@ -206,3 +206,35 @@ def test_a_crash_names_each_culprit_s_own_error_not_the_run_s_last_line(tmp_path
     trials._check_failures(crashed, names, dict.fromkeys(names, Settings()), ["python", "perf.py"], "level0")
     assert (trials.measurements["m:a"].crash or "").endswith(": OperatorNotAllowedInGraphError: bool")
     assert (trials.measurements["m:b"].crash or "").endswith(": TypeError: None + int")
+
+
+def test_a_spent_budget_still_gives_the_test_check_one_run_for_the_conversions_saving_most(tmp_path: Path) -> None:
+    """GPflow, --budget 300: levels spent the budget, the test check failed, and every suspect (the whole plan) was
+    rejected not-isolated. One run past the budget, with the half that saves most, keeps that half when it passes."""
+    from hybridize.planner.decide import NOT_ISOLATED, Measurement
+    from hybridize.planner.trials import FunctionResult
+
+    saves = {"m:a": 0.1, "m:b": 0.9, "m:c": 0.5, "m:d": 0.3}  # m:a, the smallest saver, breaks the test
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": ["t/a.py::x"]}, None) for n in saves]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, 0.0,
+                    Console(quiet=True), {"t/a.py::x": "passed"}, strict_budget=True)
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    base = FunctionResult(calls=100, time_s=1.0)
+    trials.measurements = {c.function: Measurement(c, base, FunctionResult(calls=100, time_s=1.0 - saves[c.function]))
+                           for c in cands}
+    seen: list[set[str]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        converted = {t["function"] for t in targets if t["mode"] != "time"}
+        seen.append(converted)
+        result = TrialResult(label, command, 0, 1.0)
+        result.tests["t/a.py::x"] = {"outcome": "failed" if "m:a" in converted else "passed", "message": "boom"}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    trials.run_correctness()
+    assert seen == [set(saves), {"m:b", "m:c"}]  # the test check, then one run with the two that save most
+    failed = {n for n, m in trials.measurements.items() if m.failure}
+    assert failed == {"m:a", "m:d"}
+    assert all(str(v).startswith(NOT_ISOLATED) for v in trials.measurements["m:a"].failure.values())  # type: ignore[union-attr]
+    assert any("one isolation run past it" in n for n in trials.notes)
