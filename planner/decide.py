@@ -46,6 +46,8 @@ class Measurement:
     skipped: str = ""  # not measured: a converted caller covers it whatever it would measure (why)
     skipped_by: str = ""  # that caller
     not_measured: str = ""  # why no run measured it, when known (a level past a user's --budget)
+    backward_saved_s: float = 0.0  # its share of the change in tape.gradient time outside it (its backward pass)
+    backward: dict[str, Any] | None = None  # how that share was measured (evidence)
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -60,8 +62,14 @@ class Measurement:
         return self.trial.trace_time_s + per * max(self.base.calls - self.trial.trace_calls, 0)
 
     def saved_s(self) -> float | None:
+        """Seconds saved inside its own calls (what settings and nesting are compared on)."""
         total = self.trial_total()
         return None if total is None else self.eager_total() - total
+
+    def total_saved_s(self) -> float | None:
+        """Seconds saved on the performance command: its calls plus its backward pass under a tape outside it."""
+        saved = self.saved_s()
+        return None if saved is None else saved + self.backward_saved_s
 
     def speedup(self) -> float | None:
         eager = self.base.per_call_s()
@@ -173,7 +181,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     if m.results_check == "mismatch":
         code = "output-mismatch" if m.results_detail.startswith("replayed eagerly") else "result-mismatch"
         return False, code, m.results_detail
-    saved = m.saved_s() or 0.0
+    saved = m.total_saved_s() or 0.0
     threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())
     speedup = m.speedup() or 0.0
     if saved > threshold and (speedup > 1.0 or c.action != "convert"):
@@ -378,7 +386,7 @@ def nesting(measurements: list[Measurement], edges: dict[tuple[str, str], int],
     covered by a converted caller (no point trying other settings for those), which callers lose to callees."""
     decided = decided if decided is not None else {m.candidate.function: _accepts(m) for m in measurements}
     by_name = {m.candidate.function: m for m in measurements}
-    convert_ok = {n: by_name[n].saved_s() or 0.0 for n, (ok, _, _) in decided.items()
+    convert_ok = {n: by_name[n].total_saved_s() or 0.0 for n, (ok, _, _) in decided.items()
                   if ok and by_name[n].candidate.action == "convert"}
     calls = {m.candidate.function: m.base.calls for m in measurements}
     cand_edges = {k: v for k, v in _with_static_edges(measurements, edges).items() if k[0] in by_name and k[1] in by_name}
@@ -391,7 +399,7 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
     """Decide every measured candidate, pick nesting, rank by seconds saved."""
     decided: dict[str, tuple[bool, str, str]] = {m.candidate.function: _accepts(m) for m in measurements}
     by_name = {m.candidate.function: m for m in measurements}
-    convert_ok = {n: by_name[n].saved_s() or 0.0 for n, (ok, _, _) in decided.items()
+    convert_ok = {n: by_name[n].total_saved_s() or 0.0 for n, (ok, _, _) in decided.items()
                   if ok and by_name[n].candidate.action == "convert"}
     static_edges = _with_static_edges(measurements, edges)
     chosen, covered, better = nesting(measurements, edges, decided)
@@ -450,7 +458,7 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
             rank=0, id=0, function=c.function, file=c.file, line=c.line, action=c.action,  # type: ignore[arg-type]
             decorator="" if c.action == "dehybridize" else render_decorator(settings),
             settings=settings, speedup=_round(m.speedup(), 3),
-            saved_s=_round(m.saved_s() if nested_gain is None else nested_gain, 4), calls=m.base.calls,
+            saved_s=_round(m.total_saved_s() if nested_gain is None else nested_gain, 4), calls=m.base.calls,
             traces_before=m.base.traces if c.action != "convert" else 0,
             traces_after=(m.trial.traces if m.trial is not None else None) if c.action != "dehybridize" else 0,
             confidence=level, evidence=evidence))
@@ -502,6 +510,8 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         "results_check": m.results_check,
         "results_detail": m.results_detail,
     }
+    if m.backward is not None:
+        ev["backward"] = m.backward
     if c.action == "dehybridize" and trial is not None:
         # the baseline ran the existing tf.function and the trial its eager body: name each by what it measured
         base_pc = m.base.per_call_s()

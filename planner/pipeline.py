@@ -37,6 +37,7 @@ from hybridize.planner.candidates import Candidate, build_candidates, per_instan
 from hybridize.planner.decide import (
     MIN_NESTED_GAIN_S,
     MIN_SAVED_FRACTION,
+    MIN_SAVED_S,
     NOT_ISOLATED,
     Measurement,
     accepted,
@@ -356,8 +357,36 @@ class Trials:
             self._absorb(result, list(converted), converted)
             return
 
+    def _credit_backward(self, result: TrialResult, names: list[str]) -> None:
+        """Credit the change in ``tape.gradient`` time outside every wrapped function to this run's conversions
+        that a tape recorded (their backward pass), in proportion to their eager time under a tape. No credit
+        when another change of the run (a rider) was recorded too, when the runs made different numbers of
+        gradient calls, or when the change is within the noise margin (3 % of the baseline's, at least 2 ms)."""
+        assert self.baseline is not None
+        base = self.baseline
+        taped = {n for n in result.changed if base.func(n).taped_calls > 0}
+        if not taped or not base.gradient_calls or not taped <= set(names):
+            return
+        if result.gradient_calls != base.gradient_calls:
+            return
+        delta = base.gradient_s - result.gradient_s
+        margin = max(MIN_SAVED_S, MIN_SAVED_FRACTION * base.gradient_s)
+        weights = {n: base.func(n).time_s * base.func(n).taped_calls / max(base.func(n).calls, 1) for n in taped}
+        total = sum(weights.values()) or 1.0
+        for n in sorted(taped):
+            share = delta * weights[n] / total if abs(delta) > margin else 0.0
+            m = self.measurements[n]
+            m.backward_saved_s = share
+            m.backward = {"gradient_before_s": round(base.gradient_s, 4), "gradient_after_s": round(result.gradient_s, 4),
+                          "gradient_calls": base.gradient_calls, "taped_calls": base.func(n).taped_calls,
+                          "share": round(weights[n] / total, 3), "saved_s": round(share, 4),
+                          "margin_s": round(margin, 4), "run": result.label}
+
     def _absorb(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None]) -> None:
         assert self.baseline is not None
+        for n in names:
+            self.measurements[n].backward_saved_s, self.measurements[n].backward = 0.0, None
+        self._credit_backward(result, names)
         for n in names:
             m = self.measurements[n]
             m.trial = result.func(n)
@@ -785,6 +814,8 @@ class Trials:
         m.alternatives.append(entry)
         if kept:
             m.trial, m.run = fr, result.label
+            m.backward_saved_s, m.backward = 0.0, None
+            self._credit_backward(result, [n])
             if variant == "dehybridize":
                 m.candidate.action = "dehybridize"
             else:

@@ -108,6 +108,12 @@ def detail_lines(r: Recommendation) -> list[tuple[str, str]]:
     verb = {"convert": "add", "tune": "change to", "dehybridize": "remove"}.get(r.action, r.action)
     lines: list[tuple[str, str]] = [(verb, _decorator_text(r) if r.action != "dehybridize" else "@tf.function"),
                                     ("measured", _measured(r)), ("shapes", _shapes(r) or "-")]
+    back = ev.get("backward")
+    if back and back.get("saved_s"):
+        lines.insert(2, ("backward", f"tape.gradient outside it {_fmt_s(back.get('gradient_before_s'))} s -> "
+                                     f"{_fmt_s(back.get('gradient_after_s'))} s over {back.get('gradient_calls')} "
+                                     f"call(s); {back.get('share', 1):.0%} of that credited here: "
+                                     f"{back['saved_s']:+.3f} s (in the saving)"))
     check = ev.get("results_check")
     tests = _tests(r) + (f"; results vs eager: {check}" if check else "")
     if ev.get("results_detail"):

@@ -43,7 +43,7 @@ _state: _State | None = None
 
 class _Stats:
     __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "objects", "replays", "retired_traces",
-                 "sigs", "time_s", "trace_calls", "trace_time_s", "traces")
+                 "sigs", "taped_calls", "time_s", "trace_calls", "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -59,6 +59,7 @@ class _Stats:
         self.digests: list[dict[str, Any]] = []
         self.replays: list[dict[str, Any]] = []  # {"graph": digest, "eager": digest} or {"error": ...}
         self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
+        self.taped_calls = 0  # calls made while a GradientTape could be recording them
 
     def to_json(self) -> dict[str, Any]:
         traces = self.traces + self.retired_traces + sum(n for _, n in self.instances.values())
@@ -68,6 +69,8 @@ class _Stats:
                "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
         if self.objects is not None:
             out.update(self.objects.to_json())
+        if self.taped_calls:
+            out["taped_calls"] = self.taped_calls
         return out
 
     def note_traces(self, bound: Any, count: int) -> None:
@@ -102,6 +105,10 @@ class _State:
         self.record_signatures = bool(config.get("record_signatures", False))
         self.local = threading.local()
         self.started = time.time()
+        self.gradient_s = 0.0  # GradientTape.gradient calls made outside every wrapped function (the backward
+        self.gradient_calls = 0  # pass of conversions differentiated by a tape outside them)
+        self.recording: Callable[[], bool] | None = None  # whether a tape could record now (once TF is loaded)
+        self.gradient_hooked = False
 
     def stats_for(self, name: str) -> _Stats:
         st = self.stats.get(name)
@@ -120,6 +127,7 @@ class _State:
             "functions": {k: v.to_json() for k, v in self.stats.items()},
             "edges": [[a, b, n] for (a, b), n in self.edges.items()],
             "tests": self.tests,
+            "gradient": {"s": self.gradient_s, "calls": self.gradient_calls},
         }
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, f"{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
@@ -263,6 +271,39 @@ def _replay_eagerly(stats: _Stats, call: Callable[..., Any], args: tuple[Any, ..
     stats.replays.append(entry)
 
 
+def _time_gradients(state: _State) -> None:
+    """Time ``GradientTape.gradient`` calls made outside every wrapped function. A function differentiated under a
+    tape outside it saves much of its time there once converted (its backward pass runs as one graph), which its
+    own call does not show; the planner credits the change to the run's differentiated conversions."""
+    state.gradient_hooked = True
+    try:
+        from tensorflow.python.eager import backprop, record
+
+        state.recording = record.could_possibly_record
+        original = backprop.GradientTape.gradient
+    except Exception:
+        return
+    if getattr(original, "__hybridize_trial__", False):
+        return
+    local = state.local
+
+    @functools.wraps(original)
+    def gradient(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(local, "stack", None) or getattr(local, "in_gradient", False) or not _executing_eagerly():
+            return original(self, *args, **kwargs)
+        local.in_gradient = True
+        start = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            state.gradient_s += time.perf_counter() - start
+            state.gradient_calls += 1
+            local.in_gradient = False
+
+    gradient.__hybridize_trial__ = True  # type: ignore[attr-defined]
+    backprop.GradientTape.gradient = gradient
+
+
 def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: Callable[[Any], int] | None,
                   original: Callable[..., Any], is_method: bool, replay: int = 0) -> Callable[..., Any]:
     stats = state.stats_for(name)
@@ -324,6 +365,14 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 before = counter(args[0] if is_method and args else None)
             except Exception:
                 before = -1
+        if not state.gradient_hooked:
+            _time_gradients(state)
+        if state.recording is not None:
+            try:
+                if state.recording():
+                    stats.taped_calls += 1
+            except Exception:
+                state.recording = None
         stack.append(name)
         start = time.perf_counter()
         try:

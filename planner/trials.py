@@ -39,6 +39,7 @@ class FunctionResult:
     signatures: list[dict[str, Any]] = field(default_factory=list)
     instances: int | None = None  # distinct objects a method was called on (runs that record signatures)
     instances_capped: bool = False  # then ``instances`` is a lower bound
+    taped_calls: int = 0  # calls made while a GradientTape could record them
 
     @property
     def steady_calls(self) -> int:
@@ -56,6 +57,8 @@ class FunctionResult:
                "errors": self.errors}
         if self.instances is not None:
             out.update(instances=self.instances, instances_capped=self.instances_capped)
+        if self.taped_calls:
+            out["taped_calls"] = self.taped_calls
         return out
 
 
@@ -73,6 +76,9 @@ class TrialResult:
     hook_errors: list[str] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)  # function -> why the hook could not wrap it in place
     processes: int = 0
+    gradient_s: float = 0.0  # tape.gradient calls outside every wrapped function: their time and count
+    gradient_calls: int = 0
+    changed: set[str] = field(default_factory=set)  # the functions this run converted, retuned or made eager
 
     def func(self, name: str) -> FunctionResult:
         return self.functions.get(name) or FunctionResult()
@@ -126,9 +132,13 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             fr.digests.extend(st.get("digests", []))
             fr.replays.extend(st.get("replays", []))
             fr.signatures = merge_signatures(fr.signatures, st.get("signatures", []))
+            fr.taped_calls += int(st.get("taped_calls", 0))
             if st.get("instances") is not None:  # objects of different processes are different objects
                 fr.instances = (fr.instances or 0) + int(st["instances"])
                 fr.instances_capped = fr.instances_capped or bool(st.get("instances_capped"))
+        gradient = data.get("gradient") or {}
+        result.gradient_s += float(gradient.get("s", 0.0))
+        result.gradient_calls += int(gradient.get("calls", 0))
         for a, b, n in data.get("edges", []):
             result.edges[(a, b)] = result.edges.get((a, b), 0) + int(n)
         for nodeid, outcome in data.get("tests", {}).items():
@@ -239,7 +249,9 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
     else:
         code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
     duration = time.perf_counter() - start
-    return merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
+    result = merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
+    result.changed = {str(t["function"]) for t in targets if t.get("mode") != "time"}
+    return result
 
 
 def output_tail(work_dir: Path, label: str, lines: int = 5) -> str:

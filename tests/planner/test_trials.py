@@ -62,6 +62,19 @@ def drift(x):
 @tf.function
 def already(x, n):
     return x * n
+
+
+def loss(x, w):
+    y = tf.matmul(x, w)
+    for _ in range(10):
+        y = tf.tanh(y) * 1.01
+    return tf.reduce_sum(y)
+
+
+def step(x, w):
+    with tf.GradientTape() as tape:  # a tape inside a measured function: its own time shows the backward pass
+        value = loss(x, w)
+    return tape.gradient(value, w)
 '''
 
 RUN = '''
@@ -74,6 +87,13 @@ for i in range(30):
     b(x)
     mod.already(x, i % 4)
     mod.drift(tf.ones([2]))
+w = tf.Variable(tf.ones([4, 4]))
+for i in range(30):
+    with tf.GradientTape() as tape:  # the training loop's tape, outside the loss
+        value = mod.loss(tf.ones([2, 4]), w)
+    tape.gradient(value, w)
+for i in range(5):
+    mod.step(tf.ones([2, 4]), w)
 '''
 
 TESTS = '''
@@ -103,7 +123,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-FUNCS = ["pkg.mod:many_ops", "pkg.mod:outer", "pkg.mod:Block.__call__", "pkg.mod:already"]
+FUNCS = ["pkg.mod:many_ops", "pkg.mod:outer", "pkg.mod:Block.__call__", "pkg.mod:already", "pkg.mod:loss",
+         "pkg.mod:step"]
 
 
 def _run(project: Path, label: str, targets: list[dict[str, object]], **kw: object) -> TrialResult:
@@ -136,7 +157,9 @@ def graph(project: Path, warm: WarmStarter) -> TrialResult:
                {"function": "pkg.mod:drift", "mode": "graph", "settings": {}, "replay": 1},
                {"function": "pkg.mod:Block.__call__", "mode": "graph", "settings": sig},
                {"function": "pkg.mod:outer", "mode": "time"},
-               {"function": "pkg.mod:already", "mode": "eager"}]
+               {"function": "pkg.mod:already", "mode": "eager"},
+               {"function": "pkg.mod:loss", "mode": "graph", "settings": {}},
+               {"function": "pkg.mod:step", "mode": "time"}]
     result = _run(project, "graph", targets, digest_calls=2, warm=warm)
     assert warm.warm_runs == 1, warm.disabled
     return result
@@ -211,3 +234,15 @@ def test_profile_pipeline_end_to_end(project: Path, tmp_path: Path) -> None:
     assert plan["meta"]["runs"][0]["label"] == "baseline"
     if sys.platform.startswith("linux"):  # every trial forked from the server that imported TensorFlow
         assert plan["meta"]["warm_start"] == {"runs": len(plan["meta"]["runs"]), "cold_runs": 0, "cold_because": None}
+
+
+def test_gradients_outside_measured_functions_are_timed_apart(baseline: TrialResult, graph: TrialResult) -> None:
+    """The backward pass of a function differentiated under a tape outside it: the 30 gradient calls of the loop
+    are timed apart (the 5 inside `step` are in step's own time), and the loss's calls are counted as taped."""
+    for result in (baseline, graph):
+        assert result.gradient_calls == 30
+        assert result.func("pkg.mod:loss").taped_calls == 35  # 30 under the loop's tape, 5 under step's
+        assert result.func("pkg.mod:outer").taped_calls == 0
+    assert baseline.gradient_s > 0 and graph.gradient_s > 0
+    assert graph.changed == {"pkg.mod:many_ops", "pkg.mod:drift", "pkg.mod:Block.__call__", "pkg.mod:already",
+                             "pkg.mod:loss"}

@@ -332,3 +332,42 @@ def test_a_repeated_callee_is_kept_inside_when_its_gain_clears_the_noise_margin(
     trials.try_nested()
     inside = trials.measurements["m:step"].inside["m:encode"]
     assert inside["kept"] and inside["gain_s"] == 0.15 and inside["margin_s"] == 0.09
+
+
+def _backward_setup(tmp_path: Path, level_gradient_s: float, changed: set[str], rider: bool = False) -> Trials:
+    """A loss (taped: called under the training loop's tape) and a helper (not taped), measured in one level run.
+    Forward alone, the loss's conversion saves 0.02 s of 1.0 s: under the 3 % margin."""
+    names = ["m:loss", "m:helper"]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None) for n in names]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0, gradient_s=2.0, gradient_calls=100)
+    trials.baseline.functions = {"m:loss": FunctionResult(calls=100, time_s=1.0, taped_calls=100),
+                                 "m:helper": FunctionResult(calls=100, time_s=1.0)}
+    if rider:  # another change of the same run (other settings riding along), also under the tape
+        trials.baseline.functions["m:rider"] = FunctionResult(calls=10, time_s=0.1, taped_calls=10)
+    for c in cands:
+        trials.measurements[c.function] = Measurement(c, trials.baseline.func(c.function))
+    level = TrialResult("level0", ["python", "perf.py"], 0, 1.0, gradient_s=level_gradient_s, gradient_calls=100,
+                        changed=changed)
+    level.functions = {"m:loss": FunctionResult(calls=100, time_s=0.98, traces=1, trace_calls=1, trace_time_s=0.5),
+                       "m:helper": FunctionResult(calls=100, time_s=0.5, traces=1, trace_calls=1, trace_time_s=0.1)}
+    trials._absorb(level, names, dict.fromkeys(names))
+    return trials
+
+
+def test_the_backward_pass_outside_a_differentiated_conversion_is_credited_to_it(tmp_path: Path) -> None:
+    """tensorflow/similarity: the loss's own calls saved little; tape.gradient outside it went 2.08 -> 1.01 s."""
+    trials = _backward_setup(tmp_path, 1.0, {"m:loss", "m:helper"})
+    loss, helper = trials.measurements["m:loss"], trials.measurements["m:helper"]
+    assert loss.backward_saved_s == 1.0 and helper.backward_saved_s == 0.0  # only the taped conversion
+    assert abs((loss.total_saved_s() or 0) - 1.02) < 1e-9 and abs((loss.saved_s() or 0) - 0.02) < 1e-9
+    assert _accepts(loss)[0]
+    assert loss.backward is not None and loss.backward["gradient_before_s"] == 2.0
+
+
+def test_no_backward_credit_within_noise_or_when_a_rider_was_differentiated_too(tmp_path: Path) -> None:
+    for gradient_after, changed, rider in ((1.95, {"m:loss"}, False), (1.0, {"m:loss", "m:rider"}, True)):
+        loss = _backward_setup(tmp_path, gradient_after, changed, rider).measurements["m:loss"]
+        assert loss.backward_saved_s == 0.0, (gradient_after, changed)
+        assert _accepts(loss)[1] == "too-few-calls"
