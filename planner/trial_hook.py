@@ -42,8 +42,8 @@ _state: _State | None = None
 
 
 class _Stats:
-    __slots__ = ("calls", "digests", "errors", "instances", "nested_calls", "objects", "replays", "retired_traces",
-                 "sigs", "taped_calls", "time_s", "trace_calls", "trace_time_s", "traces")
+    __slots__ = ("calls", "digests", "errors", "instances", "min_s", "nested_calls", "objects", "replays",
+                 "retired_traces", "sigs", "taped_calls", "time_s", "trace_calls", "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -60,6 +60,7 @@ class _Stats:
         self.replays: list[dict[str, Any]] = []  # {"graph": digest, "eager": digest} or {"error": ...}
         self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
         self.taped_calls = 0  # calls made while a GradientTape could be recording them
+        self.min_s: float | None = None  # the fastest call that did not trace (noise only adds time)
 
     def to_json(self) -> dict[str, Any]:
         traces = self.traces + self.retired_traces + sum(n for _, n in self.instances.values())
@@ -71,6 +72,8 @@ class _Stats:
             out.update(self.objects.to_json())
         if self.taped_calls:
             out["taped_calls"] = self.taped_calls
+        if self.min_s is not None:
+            out["min_s"] = self.min_s
         return out
 
     def note_traces(self, bound: Any, count: int) -> None:
@@ -392,8 +395,11 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 if before >= 0 and after > before:
                     stats.trace_calls += 1
                     stats.trace_time_s += elapsed
+                    elapsed = -1.0
             except Exception:
                 pass
+        if elapsed >= 0 and (stats.min_s is None or elapsed < stats.min_s):
+            stats.min_s = elapsed
         if digest is not None:
             try:
                 digest["out"] = _digest_value(result)

@@ -40,6 +40,14 @@ class FunctionResult:
     instances: int | None = None  # distinct objects a method was called on (runs that record signatures)
     instances_capped: bool = False  # then ``instances`` is a lower bound
     taped_calls: int = 0  # calls made while a GradientTape could record them
+    min_s: float | None = None  # the fastest call that did not trace
+
+    def robust_total(self, calls: int) -> float | None:
+        """Time for ``calls`` calls from the fastest call (tracing calls as measured): noise only adds time, so
+        this estimate holds where one noisy run inflates the totals."""
+        if self.min_s is None:
+            return None
+        return self.trace_time_s + self.min_s * max(calls - self.trace_calls, 0)
 
     @property
     def steady_calls(self) -> int:
@@ -133,6 +141,8 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             fr.replays.extend(st.get("replays", []))
             fr.signatures = merge_signatures(fr.signatures, st.get("signatures", []))
             fr.taped_calls += int(st.get("taped_calls", 0))
+            if st.get("min_s") is not None:
+                fr.min_s = float(st["min_s"]) if fr.min_s is None else min(fr.min_s, float(st["min_s"]))
             if st.get("instances") is not None:  # objects of different processes are different objects
                 fr.instances = (fr.instances or 0) + int(st["instances"])
                 fr.instances_capped = fr.instances_capped or bool(st.get("instances_capped"))

@@ -93,6 +93,24 @@ def test_slower_or_unpaid_conversions_are_rejected() -> None:
                        "m:none": "not-exercised"}
 
 
+def test_a_saving_the_fastest_calls_do_not_show_is_noise() -> None:
+    """big_kernel, one run: a single conv2d measured 0.325 s eager and 0.287 s as a graph over 20 calls (11 %, over
+    the margin), yet its fastest calls were equal: a noisy baseline. Both estimates must say it pays."""
+    base = FunctionResult(calls=20, time_s=0.325, min_s=0.0140)
+    noisy = Measurement(cand("m:conv"), base, FunctionResult(calls=20, time_s=0.287, traces=1, trace_calls=1,
+                                                              trace_time_s=0.020, min_s=0.0140))
+    assert (noisy.saved_s() or 0) > 0.03 and abs(noisy.robust_saved_s() or 0) < 0.01
+    assert _accepts(noisy)[:2] == (False, "too-few-calls")
+    real = Measurement(cand("m:ops"), FunctionResult(calls=100, time_s=1.0, min_s=0.009),
+                       FunctionResult(calls=100, time_s=0.3, traces=1, trace_calls=1, trace_time_s=0.1, min_s=0.0018))
+    assert _accepts(real)[0]
+    # a retune pays through traces avoided: the fastest calls are alike, the baseline's 30 traces are not
+    tune = Measurement(cand("m:h", "tune"), FunctionResult(calls=30, time_s=2.99, traces=10, trace_calls=10,
+                                                           trace_time_s=2.9, min_s=0.003),
+                       FunctionResult(calls=30, time_s=0.2, traces=1, trace_calls=1, trace_time_s=0.1, min_s=0.003))
+    assert _accepts(tune)[0]
+
+
 def test_a_saving_under_the_noise_margin_says_so() -> None:
     # 8.46 s eager, 8.24 s as a graph (7.28 s of it one trace): it pays back, by less than 3 % of 8.46 s
     m = Measurement(cand("m:loss"), fr(101, 8.46), fr(101, 8.24, traces=1, trace_calls=1, trace_time_s=7.28))
