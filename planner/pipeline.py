@@ -721,27 +721,46 @@ class Trials:
         if self._broke(result):
             self.notes.append("converting callees inside their converted callers broke the run: not recommended")
             return True
-        for caller, inner in pairs.items():
-            outer = self.measurements[caller]
-            fr = result.func(caller)
-            with_callees = Measurement(outer.candidate, outer.base, fr)
-            alone, together = outer.saved_s(), with_callees.saved_s()
-            if fr.errors or alone is None or together is None:
-                continue
-            gain = together - alone
-            # the margin every acceptance uses (what noise could make up of the caller's eager time); a margin in
-            # proportion to the caller's saving instead threw away rnn_sequence's 0.12 s of 1.78 s, which the
-            # benchmark then measured as hybridize at 75 % of the hand placement (0.53 vs 0.40 s)
-            margin = max(MIN_NESTED_GAIN_S, MIN_SAVED_FRACTION * outer.eager_total())
-            kept = gain > margin and compare_replays(fr.replays)[0] != "mismatch"
-            for callee, per_trace in inner:
-                self.measurements[callee].inside[caller] = {
-                    "calls_per_trace": round(per_trace, 1), "caller_saved_alone_s": round(alone, 4),
-                    "caller_saved_with_s": round(together, 4), "gain_s": round(gain, 4), "margin_s": round(margin, 4),
-                    "kept": kept,
-                    "caller_trace_s": [round(outer.trace_overhead_s(), 4),
-                                       round(with_callees.trace_overhead_s(), 4)]}
+        gains = {caller: self._nested_gain(caller, inner, result) for caller, inner in pairs.items()}
+        unsure = [c for c, g in gains.items() if g is not None and 0 < g <= self._nested_margin(c)]
+        if unsure and (not self.strict_budget or self._optional_run_fits()):
+            # a trace-dominated difference measured once (rnn_sequence: +0.12 to +0.21 s in seven runs, +0.04 s
+            # under the 0.06 s margin in one noisy one): kept when a second run agrees, both over half the margin
+            again = self.run("nested-again", self.perf, self.targets(converted, replay=True), digests=True)
+            if not self._broke(again):
+                for caller in unsure:
+                    self._nested_gain(caller, pairs[caller], again, first=gains[caller])
         return True
+
+    def _nested_margin(self, caller: str) -> float:
+        """The margin every acceptance uses (what noise could make up of the caller's eager time); one in
+        proportion to the caller's saving threw away rnn_sequence's 0.12 s of 1.78 s (hybridize at 75 %)."""
+        return max(MIN_NESTED_GAIN_S, MIN_SAVED_FRACTION * self.measurements[caller].eager_total())
+
+    def _nested_gain(self, caller: str, inner: list[tuple[str, float]], result: TrialResult,
+                     first: float | None = None) -> float | None:
+        """Record what converting ``inner`` inside ``caller`` gained in ``result``: kept when the gain clears the
+        margin, or, on a second run (``first`` is the first run's gain), when both gains clear half of it."""
+        outer = self.measurements[caller]
+        fr = result.func(caller)
+        with_callees = Measurement(outer.candidate, outer.base, fr)
+        alone, together = outer.saved_s(), with_callees.saved_s()
+        if fr.errors or alone is None or together is None:
+            return None
+        gain = together - alone
+        margin = self._nested_margin(caller)
+        ok = compare_replays(fr.replays)[0] != "mismatch"
+        kept = ok and (gain > margin if first is None else min(gain, first) > margin / 2)
+        for callee, per_trace in inner:
+            entry = {"calls_per_trace": round(per_trace, 1), "caller_saved_alone_s": round(alone, 4),
+                     "caller_saved_with_s": round(together, 4), "gain_s": round(gain, 4), "margin_s": round(margin, 4),
+                     "kept": kept, "caller_trace_s": [round(outer.trace_overhead_s(), 4),
+                                                      round(with_callees.trace_overhead_s(), 4)]}
+            if first is not None:
+                entry.update(gain_s=round((first + gain) / 2, 4), gains_s=[round(first, 4), round(gain, 4)],
+                             caller_saved_with_s=round(alone + (first + gain) / 2, 4))
+            self.measurements[callee].inside[caller] = entry
+        return gain
 
     def variant_choices(self, round_name: str, names: list[str] | None = None) -> dict[str, tuple[str, Settings | None]]:
         """Each measured function's next untried choice for this round: ``variants`` = removing a retuned
