@@ -100,7 +100,8 @@ def test_a_saving_the_fastest_calls_do_not_show_is_noise() -> None:
     noisy = Measurement(cand("m:conv"), base, FunctionResult(calls=20, time_s=0.287, traces=1, trace_calls=1,
                                                               trace_time_s=0.020, min_s=0.0140))
     assert (noisy.saved_s() or 0) > 0.03 and abs(noisy.robust_saved_s() or 0) < 0.01
-    assert _accepts(noisy)[:2] == (False, "too-few-calls")
+    ok, reason, detail = _accepts(noisy)
+    assert (ok, reason) == (False, "measured-slower") and "fastest calls do not" in detail
     real = Measurement(cand("m:ops"), FunctionResult(calls=100, time_s=1.0, min_s=0.009),
                        FunctionResult(calls=100, time_s=0.3, traces=1, trace_calls=1, trace_time_s=0.1, min_s=0.0018))
     assert _accepts(real)[0]
