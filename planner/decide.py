@@ -25,6 +25,11 @@ FLOAT_RTOL = 1e-3  # outputs: graph and eager kernels may differ in the last bit
 INPUT_RTOL = 1e-6  # inputs must be the same to compare outputs (a discontinuous function amplifies tiny diffs)
 
 
+def noise_margin(total_s: float, floor_s: float = MIN_SAVED_S) -> float:
+    """What noise could make up of a measured total: every acceptance must clear it."""
+    return max(floor_s, MIN_SAVED_FRACTION * total_s)
+
+
 @dataclass
 class Measurement:
     """Everything measured about one candidate."""
@@ -191,7 +196,7 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     totals = m.total_saved_s() or 0.0
     robust = m.robust_saved_s()
     saved = totals if robust is None else min(totals, robust + m.backward_saved_s)  # both must say it pays
-    threshold = max(MIN_SAVED_S, MIN_SAVED_FRACTION * m.eager_total())
+    threshold = noise_margin(m.eager_total())
     speedup = m.speedup() or 0.0
     if saved > threshold and (speedup > 1.0 or c.action != "convert"):
         # tune / de-hybridize pay through fewer traces or no graph-call overhead: the total decides

@@ -36,8 +36,6 @@ from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
 from hybridize.planner.candidates import Candidate, build_candidates, per_instance_detail, refine
 from hybridize.planner.decide import (
     MIN_NESTED_GAIN_S,
-    MIN_SAVED_FRACTION,
-    MIN_SAVED_S,
     NOT_ISOLATED,
     Measurement,
     accepted,
@@ -45,11 +43,12 @@ from hybridize.planner.decide import (
     compare_digests,
     compare_replays,
     nesting,
+    noise_margin,
 )
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
-from hybridize.project import load_config
+from hybridize.project import Config, load_config
 
 DIGEST_CALLS = 3
 REPLAY_CALLS = 2  # calls per converted function replayed eagerly in the same run (the in-run oracle)
@@ -168,7 +167,7 @@ class Trials:
                            timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
                            record_signatures=signatures, warm=self.warm)
         summary = result.summary()
-        summary["functions_converted"] = sum(1 for t in targets if t["mode"] != "time")
+        summary["functions_converted"] = len(changed)
         self.runs.append(summary)
         return result
 
@@ -363,6 +362,8 @@ class Trials:
         when another change of the run (a rider) was recorded too, when the runs made different numbers of
         gradient calls, or when the change is within the noise margin (3 % of the baseline's, at least 2 ms)."""
         assert self.baseline is not None
+        for n in names:  # a later run's measurement replaces an earlier run's credit, or its lack of one
+            self.measurements[n].backward_saved_s, self.measurements[n].backward = 0.0, None
         base = self.baseline
         taped = {n for n in result.changed if base.func(n).taped_calls > 0}
         if not taped or not base.gradient_calls or not taped <= set(names):
@@ -370,7 +371,7 @@ class Trials:
         if result.gradient_calls != base.gradient_calls:
             return
         delta = base.gradient_s - result.gradient_s
-        margin = max(MIN_SAVED_S, MIN_SAVED_FRACTION * base.gradient_s)
+        margin = noise_margin(base.gradient_s)
         weights = {n: base.func(n).time_s * base.func(n).taped_calls / max(base.func(n).calls, 1) for n in taped}
         total = sum(weights.values()) or 1.0
         for n in sorted(taped):
@@ -384,8 +385,6 @@ class Trials:
 
     def _absorb(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None]) -> None:
         assert self.baseline is not None
-        for n in names:
-            self.measurements[n].backward_saved_s, self.measurements[n].backward = 0.0, None
         self._credit_backward(result, names)
         for n in names:
             m = self.measurements[n]
@@ -735,7 +734,7 @@ class Trials:
     def _nested_margin(self, caller: str) -> float:
         """The margin every acceptance uses (what noise could make up of the caller's eager time); one in
         proportion to the caller's saving threw away rnn_sequence's 0.12 s of 1.78 s (hybridize at 75 %)."""
-        return max(MIN_NESTED_GAIN_S, MIN_SAVED_FRACTION * self.measurements[caller].eager_total())
+        return noise_margin(self.measurements[caller].eager_total(), MIN_NESTED_GAIN_S)
 
     def _nested_gain(self, caller: str, inner: list[tuple[str, float]], result: TrialResult,
                      first: float | None = None) -> float | None:
@@ -833,7 +832,6 @@ class Trials:
         m.alternatives.append(entry)
         if kept:
             m.trial, m.run = fr, result.label
-            m.backward_saved_s, m.backward = 0.0, None
             self._credit_backward(result, [n])
             if variant == "dehybridize":
                 m.candidate.action = "dehybridize"
@@ -849,15 +847,16 @@ def default_budget(traced_s: float) -> float:
     return max(2.0 * traced_s, MIN_DEFAULT_BUDGET_S)
 
 
-def performance_command(root: Path, command: list[str], perf_command: list[str] | None) -> list[str]:
+def performance_command(config: Config, command: list[str], perf_command: list[str] | None) -> list[str]:
     """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the profiled command."""
-    return list(perf_command or load_config(root).perf_command or command)
+    return list(perf_command or config.perf_command or command)
 
 
-def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None) -> WarmStarter:
+def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
+                       config: Config) -> WarmStarter:
     """The warm starter of the trial runs, its server for the performance command already importing TensorFlow."""
     warm = WarmStarter(data_dir / "warm-server.log", boot=[BOOT], root=root)
-    warm.prepare(performance_command(root, command, perf_command), trial_env())
+    warm.prepare(performance_command(config, command, perf_command), trial_env())
     return warm
 
 
@@ -868,7 +867,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     started = time.monotonic()
     inputs = load_inputs(root, data_dir)
     config = load_config(root)
-    perf = performance_command(root, command, perf_command)
+    perf = performance_command(config, command, perf_command)
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)

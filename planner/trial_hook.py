@@ -389,16 +389,17 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
             stack.pop()
             stats.calls += 1
             stats.time_s += elapsed
+        traced = False
         if counter is not None:
             try:
                 after = counter(args[0] if is_method and args else None)
-                if before >= 0 and after > before:
+                traced = before >= 0 and after > before
+                if traced:
                     stats.trace_calls += 1
                     stats.trace_time_s += elapsed
-                    elapsed = -1.0
             except Exception:
                 pass
-        if elapsed >= 0 and (stats.min_s is None or elapsed < stats.min_s):
+        if not traced and (stats.min_s is None or elapsed < stats.min_s):
             stats.min_s = elapsed
         if digest is not None:
             try:

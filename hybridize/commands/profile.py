@@ -109,8 +109,9 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     if timeout is not None and timeout <= 0:
         raise HybridizeError("--timeout must be a positive number of seconds")
     project_root = resolve_root(root)
+    config = load_config(project_root)
     if not cmd:
-        cmd = list(load_config(project_root).test_command or [])
+        cmd = list(config.test_command or [])
     if not cmd:
         raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`"
                              " (or set test-command in [tool.hybridize])")
@@ -118,10 +119,10 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     console = Console(stderr=True)
     perf_cmd = shlex.split(perf) if perf else None
     warm = None
-    if not no_measure and not no_warm_start and load_config(project_root).raw.get("warm-start", True) is not False:
+    if not no_measure and not no_warm_start and config.raw.get("warm-start", True) is not False:
         from hybridize.planner.pipeline import start_warm_starter
 
-        warm = start_warm_starter(project_root, data, cmd, perf_cmd)  # imports TensorFlow beside the traced run
+        warm = start_warm_starter(project_root, data, cmd, perf_cmd, config)  # imports TensorFlow beside the traced run
     try:
         rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
         for w in warnings:
