@@ -165,3 +165,24 @@ def test_closing_does_not_wait_for_an_unfinished_import(warm: WarmStarter, tmp_p
     started = time.monotonic()
     slow.close()
     assert time.monotonic() - started < 3
+
+
+def test_keras_backend_set_to_the_loaded_one_stays_warm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example project sets KERAS_BACKEND=tensorflow before importing TensorFlow: the backend the server's
+    import already loaded, so nothing changes; another backend would have been read at import: cold."""
+    lib = tmp_path / "lib"
+    (lib / "keras").mkdir(parents=True)
+    (lib / "keras" / "__init__.py").write_text(
+        "class backend:\n    @staticmethod\n    def backend():\n        return 'tensorflow'\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(lib))
+    monkeypatch.chdir(tmp_path)
+    starter = WarmStarter(tmp_path / "server.log", boot=[], root=tmp_path, preload=("keras",))
+    try:
+        _script(tmp_path, "same.py", "import os\nos.environ.setdefault('KERAS_BACKEND', 'tensorflow')\n")
+        _script(tmp_path, "other.py", "import os\nos.environ['KERAS_BACKEND'] = 'jax'\n")
+        assert _run(starter, tmp_path, [sys.executable, "scripts/same.py"], "same")[0] == 0
+        assert starter.disabled is None
+        assert _run(starter, tmp_path, [sys.executable, "scripts/other.py"], "other")[0] is None
+        assert starter.disabled is not None and "KERAS_BACKEND" in starter.disabled
+    finally:
+        starter.close()
