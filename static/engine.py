@@ -227,7 +227,8 @@ def _report(fid: str, info: FuncInfo, f: FuncFacts, props: list[_Prop], hyb: tup
         via = [fid, *p.path]
         loc = f"line {p.finding.line}" if p.finding.file == info.module.file else f"{p.finding.file}:{p.finding.line}"
         findings.append(Finding(code=p.finding.code, line=p.finding.line, file=p.finding.file, via=via,
-                                message=f"{' -> '.join(chain)}: {p.finding.message} ({loc})"))
+                                message=f"{' -> '.join(chain)}: {p.finding.message} ({loc})",
+                                plain=p.finding.plain or p.finding.message))
     severities = {fd.severity for fd in findings}
     codes = {fd.code for fd in findings}
     if "blocker" in severities:

@@ -24,6 +24,8 @@ class Finding:
     file: str = ""  # file of ``line`` (differs from the function's file when propagated across modules)
     # Name of a variable of an enclosing function the finding is about (closures): dropped when propagated there.
     closure_name: str | None = None
+    # The culprit's own message, without the call-path prefix that propagation adds (linters print the path apart).
+    plain: str = ""
 
     @property
     def severity(self) -> str:

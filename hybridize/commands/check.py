@@ -1,41 +1,59 @@
-"""`hybridize check [PATHS] [--json]`: static graph-compatibility verdicts, one line per function."""
+"""`hybridize check [PATHS]`: a linter for graph-unsafe code in tf.functions (ruff/flake8 conventions)."""
 
 from __future__ import annotations
 
-import json
+import fnmatch
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hybridize.errors import HybridizeError
-from hybridize.project import find_project_root, load_config
+from hybridize.lint_output import FORMATS, diagnostics, dumps, format_github, format_sarif, format_text, summary_line
+from hybridize.project import find_project_root, load_config, relpath
 
 VERDICT_STYLE = {"safe": "green", "unsafe": "red", "unknown": "yellow"}
 
 
+# Test code is not shipped as graphs; linting it reports fixtures and asserts. Replaced by `check-exclude`.
+DEFAULT_EXCLUDE = ("tests", "*/tests", "test", "*/test", "test_*.py", "*/test_*.py", "*_test.py", "conftest.py",
+                   "*/conftest.py")
+
+
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON (the planner's input).")
+@click.option("--output-format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="text (path:line:col: CODE message), json, github (Actions annotations) or sarif (code scanning).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --output-format json (the planner's input, plus diagnostics).")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Project root (default: nearest folder with pyproject.toml / setup.py / .git).")
 @click.option("--exclude", multiple=True, help="Glob relative to the root to skip (repeatable; adds to the config's).")
 @click.option("--verdict", "only", type=click.Choice(["safe", "unsafe", "unknown"]), multiple=True,
-              help="Show only functions with this verdict (repeatable).")
-@click.option("-v", "--verbose", is_flag=True, help="Show every finding and assumption under each function.")
+              help="With -v or JSON: only functions with this verdict (repeatable).")
+@click.option("--all", "everything", is_flag=True,
+              help="Also report findings in functions that are not tf.functions (they never fail the check).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also list every function's verdict with its findings and assumptions (implies --all).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when a tf.function has a blocker.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the JSON to this file instead of stdout (implies --json).")
-def check(paths: tuple[Path, ...], as_json: bool, root: Path | None, exclude: tuple[str, ...], only: tuple[str, ...],
-          verbose: bool, output: Path | None) -> int:
-    """Is each function safe to run as a graph? Verdicts (safe / unsafe / unknown) with coded reasons.
+              help="Write the output to this file instead of stdout (JSON unless --output-format says otherwise).")
+def check(paths: tuple[Path, ...], fmt: str | None, as_json: bool, root: Path | None, exclude: tuple[str, ...],
+          only: tuple[str, ...], everything: bool, verbose: bool, exit_zero: bool, output: Path | None) -> int:
+    """Lint: graph-unsafe code in functions that already run as tf.function (exit 1 on a blocker).
 
     \b
-    hybridize check                   the whole project (or [tool.hybridize] paths)
-    hybridize check src/model.py      some files or folders
-    hybridize check --json            for scripts and the planner
+    hybridize check                          the whole project (or [tool.hybridize] paths), tests excluded
+    hybridize check src/model.py             some files or folders
+    hybridize check --output-format github   annotations in GitHub Actions (also: json, sarif)
+    hybridize check --all                    findings in every function, not only tf.functions
+    Silence a line with `# hybridize: ignore[HY101]` (or a bare `# hybridize: ignore`).
     Codes are documented in docs/static-codes.md.
     """
     from hybridize.static import analyze
 
+    if as_json and fmt not in (None, "json"):
+        raise HybridizeError(f"--json and --output-format {fmt} disagree: give one")
+    fmt = "json" if as_json else fmt or ("json" if output is not None else "text")
     project_root = (root.resolve() if root is not None else find_project_root(Path.cwd()))
     if not project_root.is_dir():
         raise HybridizeError(f"--root {project_root} is not a folder")
@@ -50,38 +68,80 @@ def check(paths: tuple[Path, ...], as_json: bool, root: Path | None, exclude: tu
             targets.append(full)
     elif config.paths:
         targets = [project_root / p for p in config.paths]
-    analysis = analyze(project_root, targets, [*config.exclude, *exclude])
+    defaults = _default_excludes(config.raw, project_root, targets if paths else None)
+    analysis = analyze(project_root, targets, [*defaults, *config.exclude, *exclude])
+    found = diagnostics(analysis, project_root, everything or verbose)
+    shown = [d for d in found if not d.suppressed]
+    hidden = [d for d in found if d.suppressed]
+    status = 1 if any(d.fails for d in shown) and not exit_zero else 0
     reports = [r for r in analysis.functions if not only or r.verdict in only]
-    if as_json or output is not None:
+    if fmt == "json":
         data = analysis.to_json()
         data["functions"] = [r.to_json() for r in reports]
-        text = json.dumps(data, indent=2) + "\n"
-        if output is not None:
-            from hybridize.plan import write_text_atomic
+        data["summary"]["suppressed"] = len(hidden)
+        data["summary"]["failing"] = sum(1 for d in shown if d.fails)
+        data["diagnostics"] = [d.to_json() for d in found]
+        _emit(dumps(data), output)
+        return status
+    if fmt == "sarif":
+        _emit(dumps(format_sarif(shown, hidden, project_root)), output)
+        return status
+    lines: list[str] = []
+    if fmt == "github":
+        lines.extend(format_github(shown))
+        lines.extend(f"::warning file={e.file},line={max(e.line, 1)}::cannot parse: {e.message} (skipped)"
+                     for e in analysis.errors)
+    else:
+        for err in analysis.errors:
+            click.echo(f"{err.file}:{max(err.line, 1)}:1: cannot parse: {err.message} (skipped)", err=True)
+        if verbose:
+            lines.extend(_verdicts(reports))
+        lines.extend(format_text(shown, project_root, Path.cwd()))
+    lines.append(summary_line(shown, len(hidden), analysis))
+    _emit("".join(line + "\n" for line in lines), output)
+    return status
 
-            write_text_atomic(output, text)
-        else:
-            click.echo(text, nl=False)
-        return 0
-    for err in analysis.errors:
-        click.echo(f"{err.file}:{err.line}: cannot parse: {err.message} (skipped)", err=True)
+
+def _default_excludes(raw: dict[str, Any], root: Path, explicit: list[Path] | None) -> list[str]:
+    """`check-exclude` from the config (or the defaults), minus patterns matching a path named on the command line
+    (as ruff does, a file you name is linted)."""
+    value = raw.get("check-exclude", raw.get("check_exclude"))
+    if value is None:
+        patterns = list(DEFAULT_EXCLUDE)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        patterns = list(value)
+    else:
+        raise HybridizeError(f"[tool.hybridize] check-exclude must be a list of globs, got {value!r}")
+    if not explicit:
+        return patterns
+    named = [relpath(p, root) for p in explicit]
+    return [pat for pat in patterns
+            if not any(fnmatch.fnmatch(n, pat) or fnmatch.fnmatch(n, pat.rstrip("/") + "/*") for n in named)]
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is not None:
+        from hybridize.plan import write_text_atomic
+
+        write_text_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _verdicts(reports: list[Any]) -> list[str]:
+    """The per-function view (every function's verdict, its findings and assumptions)."""
+    out = []
     for r in reports:
         verdict = click.style(f"{r.verdict:<7}", fg=VERDICT_STYLE[r.verdict])
         tag = " [tf.function]" if r.hybrid else ""
         reasons = _reasons(r)
-        click.echo(f"{r.file}:{r.line}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
-        if verbose:
-            for f in r.findings:
-                click.echo(f"    {f.code} {f.severity:<7} line {f.line}: {f.message}")
-                click.echo(f"            instead: {f.fix}")
-            for a in r.assumptions:
-                click.echo(f"    assumed: {a}")
-    s = analysis.summary()
-    v = s["verdicts"]
-    click.echo(f"{s['functions']} functions in {s['files']} files ({s['lines']} lines, {s['duration_s']:.2f}s): "
-               f"{v['safe']} safe, {v['unsafe']} unsafe, {v['unknown']} unknown; {s['hybrid']} already tf.function"
-               + (f"; {len(analysis.errors)} files could not be parsed" if analysis.errors else ""))
-    return 0
+        out.append(f"{r.file}:{r.line}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
+        for f in r.findings:
+            out.append(f"    {f.code} {f.severity:<7} line {f.line}: {f.message}")
+            out.append(f"            instead: {f.fix}")
+        for a in r.assumptions:
+            out.append(f"    assumed: {a}")
+    return out
 
 
 def _reasons(r: object) -> str:
