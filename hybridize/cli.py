@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     except HybridizeError as exc:
         click.echo(f"hybridize: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `hybridize` / `hybridize <group>`: the help is the answer
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(exc.exit_code)
     except click.exceptions.ClickException as exc:
-        exc.show()
+        click.echo(f"hybridize: error: {one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("hybridize: interrupted", err=True)
@@ -79,3 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def one_line(exc: click.exceptions.ClickException) -> str:
+    """Click's message on one line (click prints usage, a hint and the error on three), with where to find help."""
+    message = " ".join(exc.format_message().split())
+    if isinstance(exc, click.exceptions.UsageError) and exc.ctx is not None:
+        return f"{message.rstrip('.')} (see `{exc.ctx.command_path} --help`)"
+    return message
