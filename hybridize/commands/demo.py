@@ -29,11 +29,20 @@ PERF_RUNS = 3
 
 
 def examples_dir() -> Path:
-    """The bundled example project (present in a source checkout / editable install)."""
-    candidate = Path(hybridize.__file__).resolve().parent.parent / "examples"
-    if not (candidate / "pyproject.toml").is_file():
-        raise HybridizeError(f"the example project is not at {candidate}: run the demo from a source checkout")
-    return candidate
+    """The bundled example project: ``examples/`` of a source checkout, else the copy a wheel installs as package
+    data (``hybridize.example``)."""
+    checkout = Path(hybridize.__file__).resolve().parent.parent / "examples"
+    candidates = [checkout]
+    try:
+        from importlib.resources import files
+
+        candidates.append(Path(str(files("hybridize.example"))))
+    except (ImportError, TypeError, ValueError):  # not installed with the example (an odd packaging): say so below
+        pass
+    for candidate in candidates:
+        if (candidate / "pyproject.toml").is_file() and (candidate / "demo_model").is_dir():
+            return candidate
+    raise HybridizeError(f"the example project is not at {checkout} nor installed with hybridize: reinstall hybridize")
 
 
 def _run(console: Console, title: str, argv: list[str], cwd: Path, log: Path, show: bool = False) -> tuple[int, float, str]:
