@@ -12,9 +12,7 @@ import html
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -161,25 +159,17 @@ def _why(x: Rejection) -> Text:
 
 def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
     """The terminal report, readable at 80 columns: a compact ranked table, then a block per recommendation
-    (exact decorator and evidence, wrapped under a label), then one entry per rejected candidate."""
+    (exact decorator and evidence, wrapped under a label), then one entry per rejected candidate; names and
+    ``path:line`` are never split across lines (planner/table.py)."""
+    from hybridize.planner import table as layout  # names and places never split: see planner/table.py
+
     console.print(Text("hybridize: recommendations (ranked by measured seconds saved)", style="bold"))
     if plan.recommendations:
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
-        table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("function / where", overflow="fold", min_width=16)
-        table.add_column("action", no_wrap=True)
-        for col in ("speedup", "saved s", "calls", "traces"):
-            table.add_column(col, justify="right", no_wrap=True)
-        table.add_column("conf.", no_wrap=True)
-        for r in plan.recommendations:
-            name = Text(_qualname(r.function), style="bold")
-            name.append(f"\n{r.file}:{r.line}", style="dim")
-            table.add_row(str(r.rank), name, r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls),
-                          _traces(r), r.confidence)
-        console.print(table)
+        layout.print_ranked(plan, console, [[r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls), _traces(r),
+                                             r.confidence] for r in plan.recommendations])
         for r in plan.recommendations:
             console.print()
-            console.print(Text(f"{r.rank}. {r.function}  ({r.file}:{r.line})", style="bold"))
+            layout.print_heading(console, r)
             grid = Table.grid(padding=(0, 1), pad_edge=False)
             grid.add_column(no_wrap=True, style="dim", width=13)
             grid.add_column(overflow="fold")
@@ -191,20 +181,7 @@ def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
     if plan.rejected:
         console.print()
         console.print(Text(f"rejected candidates ({len(plan.rejected)})", style="bold"))
-        if console.width >= 120:  # one line each: function, where, reason: detail
-            grid = Table.grid(padding=(0, 2), pad_edge=False)
-            grid.add_column(no_wrap=True)
-            grid.add_column(no_wrap=True, style="dim")
-            grid.add_column(overflow="fold")
-            for x in plan.rejected:
-                grid.add_row(Text(x.function), f"{x.file}:{x.line}", _why(x))
-            console.print(grid)
-        else:  # narrow: the name and place on one line, the reason indented under it
-            for x in plan.rejected:
-                head = Text(x.function)
-                head.append(f"  {x.file}:{x.line}", style="dim")
-                console.print(head)
-                console.print(Padding(_why(x), (0, 0, 0, 3)))
+        layout.print_rejected(plan, console, [_why(x) for x in plan.rejected])
     console.print()
     console.print(_summary(plan), markup=False, highlight=False)
     for note in plan.meta.get("notes") or []:
