@@ -31,14 +31,9 @@ PERF_RUNS = 3
 def examples_dir() -> Path:
     """The bundled example project: ``examples/`` of a source checkout, else the copy a wheel installs as package
     data (``hybridize.example``)."""
-    checkout = Path(hybridize.__file__).resolve().parent.parent / "examples"
-    candidates = [checkout]
-    try:
-        from importlib.resources import files
-
-        candidates.append(Path(str(files("hybridize.example"))))
-    except (ImportError, TypeError, ValueError):  # not installed with the example (an odd packaging): say so below
-        pass
+    package = Path(hybridize.__file__).resolve().parent
+    checkout = package.parent / "examples"
+    candidates = [checkout, package / "example"]  # pyproject.toml maps examples/ to the package hybridize.example
     for candidate in candidates:
         if (candidate / "pyproject.toml").is_file() and (candidate / "demo_model").is_dir():
             return candidate
