@@ -197,6 +197,16 @@ class Aggregate:
         for file, lines in executed.items():  # functions first seen in a later shard still get these lines
             self._pending_cov.setdefault(file, set()).update(lines)
 
+    def add_coverage(self, executed: dict[str, set[int]], tests: dict[str, dict[int, set[str]]]) -> None:
+        """Lines (and, per line, test node ids) measured outside the tracer: coverage.py's data file."""
+        self.coverage = True
+        self._apply_coverage(executed)
+        for fn in self.fns.values():
+            by_line = tests.get(fn.file)
+            if by_line and fn.stmts:
+                for line in fn.stmts:
+                    fn.tests.update(by_line.get(line, ()))
+
     def _merge_tests(self, tests: dict[str, Any]) -> None:
         for nodeid, outcome in tests.items():
             outcome = str(outcome)
@@ -281,11 +291,15 @@ class Aggregate:
         return target
 
 
-def merge_shards(shard_dir: Path, data_dir: Path, root: Path, meta: dict[str, Any]) -> tuple[Path, Aggregate]:
-    """Merge every shard in ``shard_dir`` into ``data_dir/profile.db``."""
+def merge_shards(shard_dir: Path, data_dir: Path, root: Path, meta: dict[str, Any],
+                 coverage: Any = None) -> tuple[Path, Aggregate]:
+    """Merge every shard in ``shard_dir`` into ``data_dir/profile.db``; ``coverage``: a ``CoverageRead``
+    (tracer/coverage_data.py) when the command measured coverage itself."""
     agg = Aggregate(root)
     for path in sorted(shard_dir.glob("shard-*.json")):
         agg.add_shard_file(path)
+    if coverage is not None:
+        agg.add_coverage(coverage.lines, coverage.tests)
     return agg.write(data_dir, meta), agg
 
 

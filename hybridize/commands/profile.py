@@ -38,8 +38,11 @@ def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str
     plugins = [p for p in os.environ.get("PYTEST_PLUGINS", "").split(",") if p.strip()]
     if PYTEST_PLUGIN not in plugins:
         plugins.append(PYTEST_PLUGIN)
-    # Two coverage measurements in one process fight over the trace function / tool id: let pytest-cov win.
-    user_cov = any(a == "--cov" or a.startswith("--cov=") for a in command) or "COV_CORE_SOURCE" in os.environ
+    # Two coverage measurements in one process fight over the trace function / tool id: let coverage.py win (its data
+    # file is read back after the run: tracer/coverage_data.py).
+    from hybridize.tracer.coverage_data import measures_coverage
+
+    user_cov = measures_coverage(command, os.environ)
     return {
         "HYBRIDIZE_TRACE_DIR": str(shard_dir), "HYBRIDIZE_ROOT": str(root),
         "HYBRIDIZE_INCLUDE": os.pathsep.join(include), "HYBRIDIZE_EXCLUDE": os.pathsep.join(exclude),
@@ -67,8 +70,15 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
                 "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",
                 "hybridize_python": sys.version.split()[0]}
+        external = None
+        from hybridize.tracer.coverage_data import measures_coverage, read_coverage
+
+        if coverage and measures_coverage(command, os.environ):  # the command measured coverage itself: use its data
+            external = read_coverage(root, Path.cwd(), os.environ, started)
+            if external is not None:
+                meta["coverage_files"] = external.files
         try:
-            db, agg = store.merge_shards(shard_dir, data, root, meta)
+            db, agg = store.merge_shards(shard_dir, data, root, meta, coverage=external)
         except OSError as exc:
             raise HybridizeError(f"cannot write the profile into {data}: {exc.strerror or exc}") from None
     finally:
