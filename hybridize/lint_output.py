@@ -131,13 +131,27 @@ def _github_escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def format_github(shown: list[Diagnostic]) -> list[str]:
+def github_path(file: str, root: Path, environ: dict[str, str] | None = None) -> str:
+    """``file`` relative to the checkout (``GITHUB_WORKSPACE``), where GitHub looks for it: the project root may be
+    a folder of a larger repository."""
+    workspace = (os.environ if environ is None else environ).get("GITHUB_WORKSPACE")
+    if not workspace:
+        return file
+    try:
+        rel = Path(os.path.relpath((root / file).resolve(), Path(workspace).resolve())).as_posix()
+    except ValueError:
+        return file
+    return file if rel.startswith("..") else rel
+
+
+def format_github(shown: list[Diagnostic], root: Path) -> list[str]:
     """GitHub Actions workflow commands: each becomes an annotation on the pull request's diff."""
     out = []
     for d in shown:
         level = "error" if d.fails else "warning"
         title = _github_escape(f"{d.code} {CODES[d.code].title}", prop=True)
-        out.append(f"::{level} title={title},file={_github_escape(d.file, prop=True)},line={d.line},col={d.col}::"
+        path = _github_escape(github_path(d.file, root), prop=True)
+        out.append(f"::{level} title={title},file={path},line={d.line},col={d.col}::"
                    f"{_github_escape(d.code + ' ' + d.text_message())}")
     return out
 

@@ -9,7 +9,16 @@ from typing import Any
 import click
 
 from hybridize.errors import HybridizeError
-from hybridize.lint_output import FORMATS, diagnostics, dumps, format_github, format_sarif, format_text, summary_line
+from hybridize.lint_output import (
+    FORMATS,
+    diagnostics,
+    dumps,
+    format_github,
+    format_sarif,
+    format_text,
+    github_path,
+    summary_line,
+)
 from hybridize.project import find_project_root, load_config, relpath
 
 VERDICT_STYLE = {"safe": "green", "unsafe": "red", "unknown": "yellow"}
@@ -88,8 +97,9 @@ def check(paths: tuple[Path, ...], fmt: str | None, as_json: bool, root: Path | 
         return status
     lines: list[str] = []
     if fmt == "github":
-        lines.extend(format_github(shown))
-        lines.extend(f"::warning file={e.file},line={max(e.line, 1)}::cannot parse: {e.message} (skipped)"
+        lines.extend(format_github(shown, project_root))
+        lines.extend(f"::warning file={github_path(e.file, project_root)},line={max(e.line, 1)}::cannot parse: "
+                     f"{e.message} (skipped)"
                      for e in analysis.errors)
     else:
         for err in analysis.errors:

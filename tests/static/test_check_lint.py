@@ -113,11 +113,12 @@ def test_tests_excluded_unless_named_or_configured(root: Path) -> None:
     assert "check-exclude must be a list" in str(res.exception)
 
 
-def test_github_format(root: Path) -> None:
+def test_github_format(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(root.parent))  # the project is a folder of the checked-out repository
     status, out = run("--output-format", "github")
     assert status == 1
     first = out.splitlines()[0]
-    assert first.startswith("::error title=HY103 global / nonlocal write,file=pkg/mod.py,line=9,col=5::HY103 ")
+    assert first.startswith(f"::error title=HY103 global / nonlocal write,file={root.name}/pkg/mod.py,line=9,col=5::HY103 ")
     assert any(ln.startswith("::warning ") and "line=14" in ln for ln in out.splitlines())
 
 
