@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "profile": ("hybridize.commands.profile", "profile", "Run a command under the tracer, then analyse, try and rank."),
     "functions": ("hybridize.commands.functions", "functions", "What the last profile saw, per function."),
     "combine": ("hybridize.commands.combine", "combine", "Merge profiles taken on several machines or CI shards."),
-    "check": ("hybridize.commands.check", "check", "Static analysis: is each function safe as a graph?"),
+    "check": ("hybridize.commands.check", "check", "Lint graph-unsafe code in tf.functions (exit 1 on a blocker)."),
     "report": ("hybridize.commands.report", "report", "Show the ranked plan again (table, json, markdown, html)."),
     "apply": ("hybridize.commands.apply", "apply", "Rewrite the source with the plan's recommendations."),
     "demo": ("hybridize.commands.demo", "demo", "Run the whole pipeline on a copy of the bundled example project."),
