@@ -24,6 +24,7 @@ class Finding:
     file: str = ""  # file of ``line`` (differs from the function's file when propagated across modules)
     # Name of a variable of an enclosing function the finding is about (closures): dropped when propagated there.
     closure_name: str | None = None
+    cell: dict[str, Any] | None = None  # notebooks: {"index", "id", "line"} of ``line`` (docs/notebooks.md)
 
     @property
     def severity(self) -> str:
@@ -43,6 +44,7 @@ class Finding:
             "via": list(self.via),
             "precondition": self.precondition,
             "fix": self.fix,
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
     @property
@@ -87,6 +89,7 @@ class FunctionReport:
     control_params: list[str] = field(default_factory=list)  # params whose value drives Python if/while/range
     is_method: bool = False
     class_bases: list[str] = field(default_factory=list)  # resolved base-class names when a method
+    cell: dict[str, Any] | None = None  # notebooks: {"index", "id", "line"} of the ``def`` (docs/notebooks.md)
 
     @property
     def module(self) -> str:
@@ -117,6 +120,7 @@ class FunctionReport:
             "params": [p.to_json() for p in self.params],
             "precondition": self.precondition,
             "control_params": list(self.control_params),
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
 

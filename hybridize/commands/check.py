@@ -35,6 +35,7 @@ def check(paths: tuple[Path, ...], as_json: bool, root: Path | None, exclude: tu
     Codes are documented in docs/static-codes.md.
     """
     from hybridize.static import analyze
+    from hybridize.static.notebooks import where
 
     project_root = (root.resolve() if root is not None else find_project_root(Path.cwd()))
     if not project_root.is_dir():
@@ -69,10 +70,11 @@ def check(paths: tuple[Path, ...], as_json: bool, root: Path | None, exclude: tu
         verdict = click.style(f"{r.verdict:<7}", fg=VERDICT_STYLE[r.verdict])
         tag = " [tf.function]" if r.hybrid else ""
         reasons = _reasons(r)
-        click.echo(f"{r.file}:{r.line}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
+        click.echo(f"{where(r.file, r.line, r.cell)}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
         if verbose:
             for f in r.findings:
-                click.echo(f"    {f.code} {f.severity:<7} line {f.line}: {f.message}")
+                at = f"cell {f.cell['index'] + 1} line {f.cell['line']}" if f.cell else f"line {f.line}"
+                click.echo(f"    {f.code} {f.severity:<7} {at}: {f.message}")
                 click.echo(f"            instead: {f.fix}")
             for a in r.assumptions:
                 click.echo(f"    assumed: {a}")
