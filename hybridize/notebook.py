@@ -245,3 +245,27 @@ def read_source(path: Path) -> NotebookSource:
 def module_source(path: Path) -> bytes:
     """What a ``.py`` reader should parse in place of the notebook's bytes."""
     return read_source(path).text.encode("utf-8")
+
+
+class Locator:
+    """Cell locations of (file, line) pairs for reports; each notebook is read once, other files never."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._sources: dict[str, NotebookSource | None] = {}
+
+    def cell(self, file: str, line: int) -> CellLocation | None:
+        if not is_notebook(file):
+            return None
+        if file not in self._sources:
+            try:
+                self._sources[file] = read_source(self.root / file)
+            except HybridizeError:
+                self._sources[file] = None
+        src = self._sources[file]
+        return src.locate(line) if src is not None else None
+
+    def where(self, file: str, line: int) -> str:
+        """``file:line``, or ``nb.ipynb[cell 3]:5`` (cell number from 1, line in the cell) inside a notebook."""
+        loc = self.cell(file, line)
+        return f"{file}[cell {loc.cell + 1}]:{loc.line}" if loc is not None else f"{file}:{line}"
