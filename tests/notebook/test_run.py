@@ -47,7 +47,6 @@ def test_shorthand_needs_an_existing_notebook_and_the_notebook_extra(tmp_path: P
         shorthand([str(tmp_path / "nb.ipynb")])
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="kernel cells are traced by the sys.monitoring back end (3.12+)")
 def test_profile_a_notebook_in_a_folder_of_its_own_records_notebook_functions(tmp_path: Path) -> None:
     write_notebook(tmp_path / "nb.ipynb", [markdown("# t", "m"), code("%env A=1\nimport math", "setup"),
                                            code(FUNCS, "funcs"), code("print(total(5))", "run")])

@@ -59,3 +59,33 @@ def test_cells_of_other_notebooks_and_ordinary_files_are_not_project_code(tmp_pa
     excluded = run_cell(STEP, get_file_name(STEP))["train_step"]
     assert rec.record_for(excluded.__code__, excluded.__globals__) is None
     assert not is_cell_file("/work/proj/ipykernel_tools.py")
+
+
+def test_311_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+    import builtins
+    import traceback
+
+    from hybridize.tracer.instrument311 import _Instrumenter
+    from hybridize.tracer.kernel311 import instrument_cell
+
+    source = "def boom(x):\n    raise ValueError(x)\n"
+    write_notebook(tmp_path / "nb.ipynb", [code(STEP, "step"), code(source, "boom")])
+    hooks = _Instrumenter(Recorder(tmp_path, None))
+    hooks.lines = True
+    for name, value in (("__hybridize_enter__", hooks.enter), ("__hybridize_leave__", hooks.leave),
+                        ("__hybridize_L__", hooks.hits)):
+        monkeypatch.setattr(builtins, name, value, raising=False)
+    filename = get_file_name(source)
+    nodes = instrument_cell(ast.parse(source).body, filename, hooks)
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), filename, "exec"), ns)
+    with pytest.raises(ValueError) as info:
+        ns["boom"](1)
+    assert traceback.extract_tb(info.tb)[-1].lineno == 2  # the cell's line, as the user's traceback shows it
+    (record,) = hooks.rec.records.values()
+    assert (record.module, record.calls, record.line) == ("nb.ipynb", 1, 8)  # cell 2's marker is line 7
+    assert hooks.executed_lines() == {"nb.ipynb": [9]}
+    other = "def f():\n    pass\n"
+    assert instrument_cell(ast.parse(other).body, get_file_name(other), hooks)[0].body[0].__class__ is ast.Pass  # type: ignore[attr-defined]
