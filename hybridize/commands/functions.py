@@ -34,6 +34,7 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
         click.echo(json.dumps(prof.functions, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     rows = prof.functions if limit is None else prof.functions[:limit]
@@ -45,7 +46,8 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
     for f in rows:
         sigs = str(len(f["signatures"])) + (f"+{f['signatures_overflow']}" if f["signatures_overflow"] else "")
         lines = "-" if f["lines_covered"] is None else f"{f['lines_covered']}/{f['lines_total']}"
-        table.add_row(f["function"], locator.where(f["file"], f["line"]), str(f["calls"]), str(f["eager_calls"]),
+        where = escape(locator.where(f["file"], f["line"]))  # `[cell 3]` is text, not markup
+        table.add_row(f["function"], where, str(f["calls"]), str(f["eager_calls"]),
                       str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
                       str(len(f["tests"])), lines)
     console = Console()

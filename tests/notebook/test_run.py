@@ -61,3 +61,5 @@ def test_profile_a_notebook_in_a_folder_of_its_own_records_notebook_functions(tm
     assert rows["nb.ipynb:square"]["line"] == 5  # the static analysis's line: cell 3's marker is line 4
     assert rows["nb.ipynb:square"]["cell"] == {"index": 2, "id": "funcs", "line": 1}
     assert rows["nb.ipynb:total"]["lines_covered"] == rows["nb.ipynb:total"]["lines_total"] == 1
+    table = run([sys.executable, "-m", "hybridize", "functions"], tmp_path).stdout
+    assert "nb.ipynb[cell 3]:1 " in table and "nb.ipynb[cell 3]:5 " in table
