@@ -35,6 +35,7 @@ MARKER = "# %% [cell {number}]"
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "py", "python", "python3"})
 _ASSIGN_ESCAPE = re.compile(r"^(\s*)([A-Za-z_][\w.,\s\[\]()*]*?)\s*=\s*[%!]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as a line end (not str.splitlines)
+_ID = re.compile(r"^[\w-]{1,64}$")  # nbformat's cell id pattern
 _HELP = re.compile(r"^\s*[\w.\[\]()'\"]+\?\??\s*$")
 INSTALL_HINT = "pip install 'hybridize[notebook]'"
 
@@ -222,7 +223,8 @@ def build_source(nb: dict[str, Any]) -> NotebookSource:
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
         lines, skipped = python_lines(src)
         marker = len(text) + 1
-        text.append(MARKER.format(number=index + 1) + (f" id={cell_id}" if cell_id else ""))
+        shown = cell_id if cell_id and _ID.match(cell_id) else None  # a hand-edited id must not break the line
+        text.append(MARKER.format(number=index + 1) + (f" id={shown}" if shown else ""))
         text.extend(lines)
         span = CellSpan(index, cell_id, marker, len(lines), skipped)
         out.cells.append(span)

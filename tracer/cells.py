@@ -92,6 +92,9 @@ class CellFiles:
     def _notebooks(self) -> list[Path]:
         out: list[Path] = []
         for start in self.include:
+            if start.endswith(SUFFIX) and os.path.isfile(start):  # `paths = ["nb.ipynb"]` in the config
+                out.append(Path(start))
+                continue
             for dirpath, dirnames, filenames in os.walk(start):
                 dirnames[:] = sorted(d for d in dirnames if d not in _SKIP and not d.startswith(".")
                                      and not d.startswith("venv"))

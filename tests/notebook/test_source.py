@@ -90,3 +90,10 @@ def test_identity_of_a_notebook_is_its_path() -> None:
     assert module_name_for("notebooks/train.ipynb") == "notebooks/train.ipynb"
     assert module_name_for("src/nb.ipynb") == "src/nb.ipynb"
     assert module_name_for("src/pkg/mod.py") == "pkg.mod"
+
+
+def test_an_odd_cell_id_never_breaks_the_line_map() -> None:
+    text, src = source_of(code("a = 1", "x\ny"), code("def f():\n    pass", "ok"))
+    assert text.splitlines()[0] == "# %% [cell 1]" and src.cells[0].id == "x\ny"
+    fdef = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef))
+    assert src.locate(fdef.lineno).cell_id == "ok"

@@ -89,3 +89,11 @@ def test_311_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numb
     assert hooks.executed_lines() == {"nb.ipynb": [9]}
     other = "def f():\n    pass\n"
     assert instrument_cell(ast.parse(other).body, get_file_name(other), hooks)[0].body[0].__class__ is ast.Pass  # type: ignore[attr-defined]
+
+
+def test_a_notebook_named_in_the_config_paths_is_project_code(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "nb" / "train.ipynb", CELLS)
+    (tmp_path / "lib").mkdir()
+    fn = run_cell(STEP, get_file_name(STEP))["train_step"]
+    assert Recorder(tmp_path, None, include=["nb/train.ipynb"]).record_for(fn.__code__, fn.__globals__) is not None
+    assert Recorder(tmp_path, None, include=["lib"]).record_for(fn.__code__, fn.__globals__) is None
