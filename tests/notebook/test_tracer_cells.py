@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import linecache
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,15 @@ def test_cells_of_other_notebooks_and_ordinary_files_are_not_project_code(tmp_pa
     assert not is_cell_file("/work/proj/ipykernel_tools.py")
 
 
-def test_311_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numbers(
+def test_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numbers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ast
     import builtins
     import traceback
 
     from hybridize.tracer.instrument311 import _Instrumenter
-    from hybridize.tracer.kernel311 import instrument_cell
+    from hybridize.tracer.kernel import apply_transforms
+    from hybridize.tracer.kernel311 import watch_ipython
 
     source = "def boom(x):\n    raise ValueError(x)\n"
     write_notebook(tmp_path / "nb.ipynb", [code(STEP, "step"), code(source, "boom")])
@@ -77,8 +79,11 @@ def test_311_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numb
     for name, value in (("__hybridize_enter__", hooks.enter), ("__hybridize_leave__", hooks.leave),
                         ("__hybridize_L__", hooks.hits)):
         monkeypatch.setattr(builtins, name, value, raising=False)
+    monkeypatch.setattr("hybridize.tracer.kernel._ENTRIES", [])
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # the IPython import watcher must not outlive the test
+    watch_ipython(hooks)  # registers the instrumentation (IPython itself is not needed for the transform)
     filename = get_file_name(source)
-    nodes = instrument_cell(ast.parse(source).body, filename, hooks)
+    nodes = apply_transforms(ast.parse(source).body, filename)
     ns: dict[str, Any] = {"__name__": "__main__"}
     exec(compile(ast.Module(body=nodes, type_ignores=[]), filename, "exec"), ns)
     with pytest.raises(ValueError) as info:
@@ -88,7 +93,7 @@ def test_311_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numb
     assert (record.module, record.calls, record.line) == ("nb.ipynb", 1, 8)  # cell 2's marker is line 7
     assert hooks.executed_lines() == {"nb.ipynb": [9]}
     other = "def f():\n    pass\n"
-    assert instrument_cell(ast.parse(other).body, get_file_name(other), hooks)[0].body[0].__class__ is ast.Pass  # type: ignore[attr-defined]
+    assert apply_transforms(ast.parse(other).body, get_file_name(other))[0].body[0].__class__ is ast.Pass  # type: ignore[attr-defined]
 
 
 def test_a_notebook_named_in_the_config_paths_is_project_code(tmp_path: Path) -> None:
