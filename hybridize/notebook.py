@@ -101,13 +101,6 @@ class NotebookSource:
                 return span.marker + line_in_cell
         return None
 
-    def span_of(self, cell_index: int) -> CellSpan | None:
-        return next((s for s in self.cells if s.index == cell_index), None)
-
-    def describe(self, line: int) -> str:
-        loc = self.locate(line)
-        return str(loc) if loc is not None else f"line {line}"
-
 
 def cell_source(cell: dict[str, Any]) -> str:
     """A cell's ``source`` as one string (nbformat stores a string or a list of lines)."""
@@ -242,11 +235,6 @@ def read_source(path: Path) -> NotebookSource:
     except OSError as exc:
         raise HybridizeError(f"{path}: cannot read: {exc.strerror}") from None
     return build_source(parse_notebook(data, path.name))
-
-
-def module_source(path: Path) -> bytes:
-    """What a ``.py`` reader should parse in place of the notebook's bytes."""
-    return read_source(path).text.encode("utf-8")
 
 
 class Locator:

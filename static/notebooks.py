@@ -35,7 +35,8 @@ def virtual_source(path: Path, rel: str, notebooks: dict[str, NotebookSource],
 
 
 def annotate(analysis: Analysis, notebooks: dict[str, NotebookSource]) -> None:
-    """Give every report and finding located in a notebook its cell location (JSON key ``cell``)."""
+    """Give every report and finding located in a notebook its cell location (JSON key ``cell``); skipped cells
+    are already named in their ``ParseError`` messages."""
     if not notebooks:
         return
     for report in analysis.functions:
@@ -48,12 +49,6 @@ def annotate(analysis: Analysis, notebooks: dict[str, NotebookSource]) -> None:
             if fsrc is not None:
                 floc = fsrc.locate(finding.line)
                 finding.cell = floc.to_json() if floc is not None else None
-    for err in analysis.errors:
-        esrc = notebooks.get(err.file)
-        if esrc is not None and err.line:
-            eloc = esrc.locate(err.line)
-            if eloc is not None:
-                err.message = f"{eloc}: {err.message}" if not err.message.startswith("cell ") else err.message
 
 
 def where(file: str, line: int, cell: dict[str, object] | None) -> str:
