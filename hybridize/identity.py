@@ -35,8 +35,11 @@ def module_name_for(relpath: str) -> str:
     """The import name of a project file given relative to the project root.
 
     ``src/`` layouts are common, so a leading ``src/`` is dropped; ``__init__.py`` names its package.
-    Stages that know better (the tracer sees ``__name__``) use the real name instead.
+    Stages that know better (the tracer sees ``__name__``) use the real name instead. A notebook is named by
+    its path (``nb/train.ipynb``): it is not importable, and the path is what its user knows it by.
     """
+    if relpath.endswith(".ipynb"):
+        return relpath.replace("\\", "/")
     parts = relpath.replace("\\", "/").split("/")
     if parts and parts[0] == "src" and len(parts) > 1:
         parts = parts[1:]

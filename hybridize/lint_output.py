@@ -37,6 +37,7 @@ class Diagnostic:
     in_graph: bool  # the function is a tf.function (the finding is in it or in a function it calls)
     via: list[str] = field(default_factory=list)  # qualnames from the reporting function down to the culprit
     suppressed: bool = False
+    cell: dict[str, Any] | None = None  # notebooks: {"index", "id", "line"}; ``line`` is the virtual module's
 
     @property
     def severity(self) -> str:
@@ -55,7 +56,14 @@ class Diagnostic:
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "col": self.col, "code": self.code, "severity": self.severity,
                 "message": self.message, "function": self.function, "via": list(self.via),
-                "in_tf_function": self.in_graph, "suppressed": self.suppressed, "fix": CODES[self.code].fix}
+                "in_tf_function": self.in_graph, "suppressed": self.suppressed, "fix": CODES[self.code].fix,
+                **({"cell": self.cell} if self.cell else {})}
+
+    def place(self) -> str:
+        """``line:col``, or ``cell N:line:col`` inside a notebook (as ruff prints notebook diagnostics)."""
+        if self.cell:
+            return f"cell {int(self.cell['index']) + 1}:{self.cell['line']}:{self.col}"
+        return f"{self.line}:{self.col}"
 
 
 def column(line_text: str, message: str) -> int:
@@ -93,7 +101,7 @@ def _of_function(r: FunctionReport, sup: Suppressions) -> list[Diagnostic]:
         via = [r.qualname, *(x.partition(":")[2] for x in f.via[1:])] if f.via else []
         col = column(sup.line_text(file, f.line), message)
         out.append(Diagnostic(file=file, line=f.line, col=col, code=f.code, message=message, function=r.function,
-                              in_graph=r.hybrid, via=via, suppressed=sup.suppressed(file, f.line, f.code)))
+                              in_graph=r.hybrid, via=via, suppressed=sup.suppressed(file, f.line, f.code), cell=f.cell))
     return out
 
 
@@ -123,7 +131,7 @@ def display_path(file: str, root: Path, cwd: Path) -> str:
 
 
 def format_text(shown: list[Diagnostic], root: Path, cwd: Path) -> list[str]:
-    return [f"{display_path(d.file, root, cwd)}:{d.line}:{d.col}: {d.code} {d.text_message()}" for d in shown]
+    return [f"{display_path(d.file, root, cwd)}:{d.place()}: {d.code} {d.text_message()}" for d in shown]
 
 
 def _github_escape(text: str, prop: bool = False) -> str:

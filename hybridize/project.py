@@ -15,8 +15,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - 3.10
     tomllib = None
 
-ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 DATA_DIR_NAME = ".hybridize"
+# A folder hybridize already keeps its data in is a project too (a folder of notebooks profiled as `hybridize profile nb.ipynb`).
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git", DATA_DIR_NAME)
 
 
 def find_project_root(start: Path | None = None) -> Path:

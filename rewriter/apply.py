@@ -29,6 +29,7 @@ from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, write_text_atomic
 
 from . import edits
+from . import notebook as nbedit
 from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
 
 BACKUP_DIR = "backups"
@@ -197,8 +198,13 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
             except HybridizeError as exc:
                 refuse_all("not-writable", str(exc))
                 continue
+        nb: nbedit.NotebookText | None = None
         try:
-            module = cst.parse_module(original)
+            nb = nbedit.to_module(original, rel) if nbedit.is_notebook(rel) else None
+            module = cst.parse_module(nb.module if nb is not None else original)
+        except nbedit.NotebookEditError as exc:
+            refuse_all("notebook", str(exc))
+            continue
         except cst.ParserSyntaxError as exc:
             refuse_all("parse-error", f"{rel}: does not parse (line {exc.raw_line}): {exc.message}")
             continue
@@ -209,9 +215,10 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
             module, outcome = _edit_file(module, rec)
             outcomes.append(outcome)
         new = module.bytes
-        if new != original:
+        if new != (nb.module if nb is not None else original):
             try:
                 cst.parse_module(new)  # never write something we cannot read back
+                new = nbedit.from_module(nb, new, rel) if nb is not None else new  # only the edited cells change
             except Exception as exc:  # pragma: no cover - a rewriter bug, refuse rather than damage
                 for o in outcomes:
                     if o.file == rel and o.status == "applied":
@@ -287,7 +294,8 @@ def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, t
     order = {r.id: i for i, r in enumerate(recs)}
     outcomes.sort(key=lambda o: order.get(o.id, 0))
     result = ApplyResult(outcomes=outcomes)
-    result.diff = "".join(unified_diff(w.rel, w.original, w.new, _encoding_of(w.original)) for w in work)
+    result.diff = "".join(nbedit.cell_diff(w.rel, w.original, w.new) if nbedit.is_notebook(w.rel) else
+                          unified_diff(w.rel, w.original, w.new, _encoding_of(w.original)) for w in work)
     result.changed_files = [w.rel for w in work]
     if diff_only or not work or (strict and result.refused):
         return result

@@ -19,6 +19,7 @@ from hybridize.static.codes import CODES
 from hybridize.static.decorators import hybrid_info
 from hybridize.static.index import FuncInfo, build_index, discover
 from hybridize.static.model import Analysis, Finding, FunctionReport
+from hybridize.static.notebooks import annotate
 from hybridize.static.rules import Edge, FuncFacts, FunctionRules
 
 MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
@@ -180,6 +181,7 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
     analysis.duration_s = time.perf_counter() - t0
     analysis.file_times = {k: v for k, v in index.file_times.items() if k in reported}
     analysis.lines = sum(m.lines for m in index.modules.values() if m.file in reported)
+    annotate(analysis, index.notebooks)
     return analysis
 
 

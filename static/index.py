@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybridize.identity import module_name_for
+from hybridize.notebook import NotebookSource
 from hybridize.project import relpath
 from hybridize.static.model import ParseError
+from hybridize.static.notebooks import is_source_file, virtual_source
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
@@ -119,6 +121,7 @@ class Index:
     file_times: dict[str, float] = field(default_factory=dict)
     lines: int = 0
     var_makers: dict[str, bool] = field(default_factory=dict)  # memo of rules.creates_variables
+    notebooks: dict[str, NotebookSource] = field(default_factory=dict)  # relpath -> virtual module of a .ipynb
 
     def lookup(self, dotted: str, depth: int = 0) -> FuncInfo | ClassInfo | ModuleInfo | None:
         """A project object by dotted name, following re-exports (``pkg/__init__.py`` imports)."""
@@ -216,7 +219,7 @@ class Index:
 
 
 def discover(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[str, ...]) -> list[Path]:
-    """The .py files to analyse: ``paths`` (files or folders) or the whole root, minus excludes."""
+    """The .py files and notebooks to analyse: ``paths`` (files or folders) or the whole root, minus excludes."""
     root = root.resolve()
     starts = [p if p.is_absolute() else (root / p) for p in (paths or [root])]
     files: list[Path] = []
@@ -242,7 +245,7 @@ def discover(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                                  and not d.startswith("venv") and not excluded(Path(dirpath) / d))
             for fn in sorted(filenames):
-                if fn.endswith(".py"):
+                if is_source_file(fn):
                     p = Path(dirpath) / fn
                     if p not in seen and not excluded(p):
                         seen.add(p)
@@ -256,9 +259,11 @@ def build_index(root: Path, files: list[Path]) -> Index:
         t0 = time.perf_counter()
         rel = relpath(path, index.root)
         try:
-            source = path.read_bytes()
+            source = virtual_source(path, rel, index.notebooks, index.errors)
         except OSError as exc:
             index.errors.append(ParseError(rel, 0, f"cannot read: {exc.strerror}"))
+            continue
+        if source is None:
             continue
         try:
             tree = ast.parse(source, filename=rel)

@@ -26,6 +26,7 @@ class Finding:
     closure_name: str | None = None
     # The culprit's own message, without the call-path prefix that propagation adds (linters print the path apart).
     plain: str = ""
+    cell: dict[str, Any] | None = None  # notebooks: {"index", "id", "line"} of ``line`` (docs/notebooks.md)
 
     @property
     def severity(self) -> str:
@@ -45,6 +46,7 @@ class Finding:
             "via": list(self.via),
             "precondition": self.precondition,
             "fix": self.fix,
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
     @property
@@ -89,6 +91,7 @@ class FunctionReport:
     control_params: list[str] = field(default_factory=list)  # params whose value drives Python if/while/range
     is_method: bool = False
     class_bases: list[str] = field(default_factory=list)  # resolved base-class names when a method
+    cell: dict[str, Any] | None = None  # notebooks: {"index", "id", "line"} of the ``def`` (docs/notebooks.md)
 
     @property
     def module(self) -> str:
@@ -119,6 +122,7 @@ class FunctionReport:
             "params": [p.to_json() for p in self.params],
             "precondition": self.precondition,
             "control_params": list(self.control_params),
+            **({"cell": self.cell} if self.cell is not None else {}),
         }
 
 

@@ -58,8 +58,13 @@ class Suppressions:
         if file in self._files:
             return
         try:
-            source = (self.root / file).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            if file.endswith(".ipynb"):  # findings of a notebook point into its virtual module (cells in order)
+                from hybridize.notebook import read_source
+
+                source = read_source(self.root / file).text
+            else:
+                source = (self.root / file).read_text(encoding="utf-8", errors="replace")
+        except Exception:  # unreadable: no suppressions, no column (never a crash of the linter)
             source = ""
         self._files[file] = file_suppressions(source)
         self._lines[file] = source.splitlines()

@@ -248,6 +248,9 @@ def install(rec: Recorder) -> _Instrumenter:
     builtins.__hybridize_ag__ = hooks.autograph  # type: ignore[attr-defined]
     builtins.__hybridize_tfcall__ = hooks.tf_call  # type: ignore[attr-defined]
     builtins.__hybridize_L__ = hooks.hits  # type: ignore[attr-defined]
+    from hybridize.tracer.kernel311 import watch_ipython
+
+    watch_ipython(hooks)  # Jupyter kernels: cells of project notebooks are instrumented too
     if _orig_get_code is not None:
         return hooks
     original = _orig_get_code = SourceFileLoader.get_code

@@ -85,7 +85,7 @@ class Monitor:
         for code, line in list(self.lines):
             rec = self.rec.records.get(code)
             if rec is not None:
-                out.setdefault(rec.file, set()).add(line)
+                out.setdefault(rec.file, set()).add(line + self.rec.cells.offset(code.co_filename))
         return {file: sorted(lines) for file, lines in out.items()}
 
     def stop(self) -> None:

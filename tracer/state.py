@@ -19,6 +19,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
+from hybridize.tracer.cells import CellFiles, module_text
 from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
 from hybridize.tracer.instances import Instances
 
@@ -107,6 +108,7 @@ class Recorder:
         self.exclude = list(exclude or [])
         self.records: dict[CodeType, Record] = {}
         self._file_verdict: dict[str, str | None] = {}  # co_filename -> relpath (project) or None
+        self.cells = CellFiles(Path(self.root), self.include, self.exclude)  # Jupyter kernel cells -> notebooks
         self.current_test: str | None = None
         self.test_outcomes: dict[str, str] = {}
         self.errors = 0
@@ -133,6 +135,9 @@ class Recorder:
         return verdict
 
     def _classify_file(self, filename: str) -> str | None:
+        notebook = self.cells.relpath(filename)
+        if notebook is not None:
+            return notebook
         if not filename.endswith(".py") or filename.startswith("<"):
             return None
         path = os.path.realpath(filename)
@@ -171,8 +176,8 @@ class Recorder:
         with self._lock:
             rec = self.records.get(code)
             if rec is None:
-                rec = Record(module, getattr(code, "co_qualname", code.co_name), rel, code.co_firstlineno,
-                             param_names(code), code)
+                rec = Record(module, getattr(code, "co_qualname", code.co_name), rel,
+                             code.co_firstlineno + self.cells.offset(code.co_filename), param_names(code), code)
                 self.records[code] = rec
         return rec
 
@@ -414,7 +419,7 @@ def _is_tf_function(obj: Any) -> bool:
 def def_lines(path: Path) -> dict[tuple[str, int], tuple[int, int, list[int]]]:
     """(name, co_firstlineno) -> (def line, end line, statement lines) for every function in a file."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(module_text(path))
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return {}
     out: dict[tuple[str, int], tuple[int, int, list[int]]] = {}

@@ -140,14 +140,17 @@ def _emit(text: str, output: Path | None) -> None:
 
 def _verdicts(reports: list[Any]) -> list[str]:
     """The per-function view (every function's verdict, its findings and assumptions)."""
+    from hybridize.static.notebooks import where
+
     out = []
     for r in reports:
         verdict = click.style(f"{r.verdict:<7}", fg=VERDICT_STYLE[r.verdict])
         tag = " [tf.function]" if r.hybrid else ""
         reasons = _reasons(r)
-        out.append(f"{r.file}:{r.line}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
+        out.append(f"{where(r.file, r.line, r.cell)}: {verdict} {r.qualname}{tag}{'  ' + reasons if reasons else ''}")
         for f in r.findings:
-            out.append(f"    {f.code} {f.severity:<7} line {f.line}: {f.message}")
+            at = f"cell {f.cell['index'] + 1} line {f.cell['line']}" if f.cell else f"line {f.line}"
+            out.append(f"    {f.code} {f.severity:<7} {at}: {f.message}")
             out.append(f"            instead: {f.fix}")
         for a in r.assumptions:
             out.append(f"    assumed: {a}")

@@ -23,10 +23,18 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
 
     data = Path(data_dir).resolve() if data_dir else resolve_data_dir(resolve_root(root))
     prof = load_profile(data)
+    from hybridize.notebook import Locator
+
+    locator = Locator(Path(prof.meta.get("root") or data.parent))
+    for f in prof.functions:  # notebook functions: where in which cell (docs/notebooks.md)
+        loc = locator.cell(f["file"], f["line"])
+        if loc is not None:
+            f["cell"] = loc.to_json()
     if as_json:
         click.echo(json.dumps(prof.functions, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     rows = prof.functions if limit is None else prof.functions[:limit]
@@ -38,7 +46,8 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
     for f in rows:
         sigs = str(len(f["signatures"])) + (f"+{f['signatures_overflow']}" if f["signatures_overflow"] else "")
         lines = "-" if f["lines_covered"] is None else f"{f['lines_covered']}/{f['lines_total']}"
-        table.add_row(f["function"], f"{f['file']}:{f['line']}", str(f["calls"]), str(f["eager_calls"]),
+        where = escape(locator.where(f["file"], f["line"]))  # `[cell 3]` is text, not markup
+        table.add_row(f["function"], where, str(f["calls"]), str(f["eager_calls"]),
                       str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
                       str(len(f["tests"])), lines)
     console = Console()

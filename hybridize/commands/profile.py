@@ -110,7 +110,10 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
 def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str | None, budget: float | None,
             scalene: bool, timeout: float | None, no_coverage: bool, no_warm_start: bool,
             command: tuple[str, ...]) -> int:
-    """Run COMMAND (after --) with the tracer in every Python process; store one merged profile."""
+    """Run COMMAND (after --) with the tracer in every Python process; store one merged profile.
+
+    A notebook alone (`hybridize profile nb.ipynb`) is executed in a Jupyter kernel, like nbconvert --execute.
+    """
     from rich.console import Console
 
     cmd = list(command)
@@ -118,7 +121,12 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         cmd = cmd[1:]
     if timeout is not None and timeout <= 0:
         raise HybridizeError("--timeout must be a positive number of seconds")
-    project_root = resolve_root(root)
+    from hybridize.nbrun import project_root_for, shorthand
+
+    notebook = shorthand(cmd)  # `hybridize profile nb.ipynb`: execute it with nbclient
+    if notebook is not None:
+        cmd = notebook[0]
+    project_root = project_root_for(notebook[1]) if notebook is not None and root is None else resolve_root(root)
     config = load_config(project_root)
     if not cmd:
         cmd = list(config.test_command or [])
