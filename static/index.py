@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybridize.identity import module_name_for
+from hybridize.identity import FunctionId, module_name_for
 from hybridize.project import relpath
 from hybridize.static.model import ParseError
 
@@ -43,7 +43,7 @@ class ClassInfo:
 @dataclass(eq=False)
 class FuncInfo:
     module: ModuleInfo
-    qualname: str
+    ident: FunctionId  # the qualname carries ``@line`` for a redefinition (``FunctionId.redefinition``)
     node: FuncNode
     name: str
     cls: ClassInfo | None = None  # set for methods (defined directly in a class body)
@@ -53,7 +53,12 @@ class FuncInfo:
 
     @property
     def id(self) -> str:
-        return f"{self.module.name}:{self.qualname}"
+        """``module:qualname``, the key of ``Index.functions`` and of every stage's JSON."""
+        return self.ident.name
+
+    @property
+    def qualname(self) -> str:
+        return self.ident.qualname
 
     @property
     def line(self) -> int:
@@ -382,12 +387,11 @@ def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
 def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, prefix: str, cls: ClassInfo | None,
                   parent: FuncInfo | None) -> None:
     qual = f"{prefix}{name}"
-    fid = f"{mod.name}:{qual}"
-    if fid in index.functions:  # redefinition (e.g. property setter): keep the first, name the rest by line
-        fid = f"{fid}@{node.lineno}"
-        qual = f"{qual}@{node.lineno}"
-    info = FuncInfo(module=mod, qualname=qual, node=node, name=name, cls=cls, parent=parent)
-    index.functions[fid] = info
+    ident = FunctionId(mod.name, qual, mod.file, node.lineno)
+    if ident.name in index.functions:  # redefinition (e.g. property setter): keep the first, name the rest by line
+        ident = FunctionId.redefinition(mod.name, qual, mod.file, node.lineno)
+    info = FuncInfo(module=mod, ident=ident, node=node, name=name, cls=cls, parent=parent)
+    index.functions[ident.name] = info
     if cls is not None:
         cls.methods.setdefault(name, info)
     elif parent is not None:
@@ -396,4 +400,4 @@ def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, pref
         mod.functions[name] = info
     if isinstance(node, ast.Lambda):
         return
-    _collect_body(index, mod, node.body, prefix=f"{qual}.<locals>.", cls=None, parent=info)
+    _collect_body(index, mod, node.body, prefix=f"{info.qualname}.<locals>.", cls=None, parent=info)
