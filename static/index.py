@@ -123,7 +123,7 @@ class Index:
     errors: list[ParseError] = field(default_factory=list)
     file_times: dict[str, float] = field(default_factory=dict)
     lines: int = 0
-    var_makers: dict[str, bool] = field(default_factory=dict)  # memo of rules.creates_variables
+    var_makers: dict[str, bool] = field(default_factory=dict)  # memo of variables.creates_variables
 
     def lookup(self, dotted: str, depth: int = 0) -> FuncInfo | ClassInfo | ModuleInfo | None:
         """A project object by dotted name, following re-exports (``pkg/__init__.py`` imports)."""

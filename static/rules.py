@@ -5,8 +5,8 @@
 ``methods`` (method calls, computed callees), ``effects`` (library and builtin calls). What they share -- the
 names (``scope``), the tensors (``tensors``), the guards around the current statement and the findings -- is one
 ``FunctionState``; the API tables are in ``names``. Nested functions and classes are analysed as functions of
-their own; anonymous lambdas are part of the body they appear in. Interprocedural propagation and verdicts are
-in ``engine``.
+their own; anonymous lambdas are part of the body they appear in. Interprocedural propagation is in
+``propagate``, verdicts in ``engine``.
 """
 
 from __future__ import annotations
