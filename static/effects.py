@@ -73,7 +73,7 @@ def builtin(s: FunctionState, name: str, node: ast.Call) -> None:
         s.report("HY106", line, f"`{name}(...)` (I/O / interpreter) runs only while tracing")
     elif name == "next":
         it = args[0] if args else None
-        if it is not None and s.outside_root(it) is not None and not is_dataset_iterator(s, it):
+        if it is not None and s.outside_root(it) is not None and not _is_dataset_iterator(s, it):
             s.report("HY110", line, f"`next({ast.unparse(it)[:40]})`: a Python iterator gives the same element "
                                     "on every call of the graph (tf.data iterators are fine)")
     elif name in ("float", "int", "bool", "complex") and args and s.tensorish(args[0]):
@@ -91,21 +91,21 @@ def builtin(s: FunctionState, name: str, node: ast.Call) -> None:
                     line, "`len()` of a tensor")
 
 
-def is_dataset_iterator(s: FunctionState, it: ast.expr) -> bool:
+def _is_dataset_iterator(s: FunctionState, it: ast.expr) -> bool:
     """``next(it)`` where ``it = iter(ds)`` of a tf.data pipeline (or named like one)."""
-    if mentions_tf_data(s, it):
+    if _mentions_tf_data(s, it):
         return True
     if isinstance(it, ast.Call):  # next(iter(x))
         inner = it.args[0] if it.args else None
-        return inner is not None and mentions_tf_data(s, inner)
+        return inner is not None and _mentions_tf_data(s, inner)
     if isinstance(it, ast.Name):
         for _how, value in s.scope.bound.get(it.id, []):
-            if value is not None and isinstance(value, ast.expr) and mentions_tf_data(s, value):
+            if value is not None and isinstance(value, ast.expr) and _mentions_tf_data(s, value):
                 return True
     return False
 
 
-def mentions_tf_data(s: FunctionState, node: ast.expr, depth: int = 0) -> bool:
+def _mentions_tf_data(s: FunctionState, node: ast.expr, depth: int = 0) -> bool:
     """Does the expression (or a local it is built from) come from a tf.data pipeline?"""
     for sub in ast.walk(node):
         if isinstance(sub, (ast.Attribute, ast.Name)):
@@ -116,6 +116,6 @@ def mentions_tf_data(s: FunctionState, node: ast.expr, depth: int = 0) -> bool:
                 return True
         if isinstance(sub, ast.Name) and sub.id in s.scope.bound and depth < 3:
             for _, value in s.scope.bound[sub.id]:
-                if isinstance(value, ast.expr) and value is not node and mentions_tf_data(s, value, depth + 1):
+                if isinstance(value, ast.expr) and value is not node and _mentions_tf_data(s, value, depth + 1):
                     return True
     return False

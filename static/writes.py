@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def write_target(s: FunctionState, target: ast.expr, line: int) -> None:
+    """An assignment / ``del`` target: a write to state the function does not own is reported (HY103-HY105)."""
     for t in targets(target):
         if isinstance(t, ast.Name):
             if t.id in s.scope.globals:
