@@ -2,11 +2,18 @@
 
 The same key names a function in the profile, the static findings, the plan and the rewriter, so
 stages can be joined on ``FunctionId.name`` without knowing each other's internals.
+
+Redefinitions: Python gives two ``def``s of one name in one scope (a property setter, a conditional fallback)
+the same ``__qualname__``. The first keeps the plain name; each later one is named ``qualname@LINE`` (the line of
+its ``def``), built with ``FunctionId.redefinition`` -- the only form of qualname with an ``@``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+NAME_SEP = ":"  # between module and qualname in ``FunctionId.name``
+REDEFINITION_SEP = "@"  # between a redefined qualname and the line of its ``def``
 
 
 @dataclass(frozen=True, order=True)
@@ -20,12 +27,38 @@ class FunctionId:
 
     @property
     def name(self) -> str:
-        return f"{self.module}:{self.qualname}"
+        return self.format_name(self.module, self.qualname)
+
+    @staticmethod
+    def format_name(module: str, qualname: str) -> str:
+        """``"pkg.mod:Class.method"``: the one place the joined form is written."""
+        return f"{module}{NAME_SEP}{qualname}"
+
+    @classmethod
+    def redefinition(cls, module: str, qualname: str, file: str, line: int) -> FunctionId:
+        """A later ``def`` of a ``qualname`` already taken in ``module``: named ``qualname@line``."""
+        return cls(module, f"{qualname}{REDEFINITION_SEP}{line}", file, line)
+
+    @property
+    def is_redefinition(self) -> bool:
+        return REDEFINITION_SEP in self.qualname
+
+    @property
+    def base_qualname(self) -> str:
+        """The qualname Python gives the function (``__qualname__``): without the ``@line`` of a redefinition."""
+        return self.qualname.partition(REDEFINITION_SEP)[0]
+
+    @staticmethod
+    def split_name(name: str) -> tuple[str, str]:
+        """``parse_name`` for names this process made itself: never raises (the module is empty for a project-root
+        ``__init__.py``; without a colon the whole name is the module)."""
+        module, _, qualname = name.partition(NAME_SEP)
+        return module, qualname
 
     @classmethod
     def parse_name(cls, name: str) -> tuple[str, str]:
         """Split ``"pkg.mod:Class.method"`` into ``("pkg.mod", "Class.method")``."""
-        module, sep, qualname = name.partition(":")
+        module, sep, qualname = name.partition(NAME_SEP)
         if not sep or not module or not qualname:
             raise ValueError(f"not a function name of the form module:qualname: {name!r}")
         return module, qualname

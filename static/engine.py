@@ -1,38 +1,29 @@
 """``analyze()``: index the project, run the rules, propagate findings through calls, decide verdicts.
 
-Propagation works on the strongly connected components of the project's call graph in reverse
-topological order, so every function's transitive findings are computed once (cycles are recursion:
-HY302). Calls into functions that are already ``tf.function`` are not followed: what they do is
-already graph behaviour.
+The stages, in order: ``index`` (files, modules, classes, functions), ``rules`` (each function's own body),
+the whole-program marks here (recursion HY302 on call-graph cycles, existing tf.functions HY401-HY403),
+``propagate`` (callees' findings, by strongly connected component) and the verdict and research-tool
+precondition of each reported function (``_report``).
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hybridize.project import relpath
 from hybridize.static.codes import CODES
 from hybridize.static.decorators import hybrid_info
-from hybridize.static.index import FuncInfo, build_index, discover
+from hybridize.static.facts import Edge, FuncFacts
+from hybridize.static.index import FuncInfo, Index, build_index, discover
 from hybridize.static.model import Analysis, Finding, FunctionReport
 from hybridize.static.notebooks import annotate
-from hybridize.static.rules import Edge, FuncFacts, FunctionRules
+from hybridize.static.propagate import Hybrid, Prop, propagate, sccs
+from hybridize.static.rules import FunctionRules
 
-MAX_PROPAGATED = 40  # transitive findings kept per function (blockers first): keeps the JSON readable
-NOT_PROPAGATED = {"HY401", "HY402", "HY403", "HY302", "HY301", "HY310", "HY311"}  # about the callee itself, not about running it
 UNKNOWN_CODES = {"HY501", "HY502"}
-SEVERITY_RANK = {"blocker": 0, "warning": 1, "info": 2}
-
-
-@dataclass
-class _Prop:
-    finding: Finding  # the original finding (own, in ``origin``)
-    origin: FuncInfo
-    path: list[str]  # callee chain from the caller's callee down to ``origin`` (ids); [] when own
 
 
 def analyze(root: Path, paths: list[Path] | None = None, exclude: list[str] | tuple[str, ...] = ()) -> Analysis:
@@ -60,18 +51,37 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
     context = discover(root, None, exclude) if paths else files
     reported = {relpath(p, root) for p in files}
     index = build_index(root, _merge(files, context))
+    facts, complete = _run_rules(index, reported)
+    hybrid: dict[str, Hybrid] = {fid: _hybrid(info) for fid, info in index.functions.items()}
+    graph: dict[str, list[Edge]] = {fid: f.edges for fid, f in facts.items()}
+    callers: dict[str, set[str]] = {fid: set() for fid in facts}
+    for fid, edges in graph.items():
+        for e in edges:
+            if e.callee.id in callers:
+                callers[e.callee.id].add(fid)
+    components = sccs(list(facts), {fid: [e.callee.id for e in edges if e.callee.id in facts]
+                                    for fid, edges in graph.items()})
+    _mark_recursion(index, facts, graph, components)
+    _mark_hybrid(index, facts, hybrid, callers, complete)
+    trans = propagate(index, facts, graph, hybrid, components)
+    analysis = Analysis(root=str(root), errors=index.errors, files=len(files), lines=index.lines)
+    for fid, info in index.functions.items():
+        if info.module.file not in reported or fid not in facts:
+            continue
+        analysis.functions.append(_report(fid, info, facts[fid], trans[fid], hybrid[fid], index.functions))
+    analysis.functions.sort(key=lambda r: (r.file, r.line, r.function))
+    analysis.duration_s = time.perf_counter() - t0
+    analysis.file_times = {k: v for k, v in index.file_times.items() if k in reported}
+    analysis.lines = sum(m.lines for m in index.modules.values() if m.file in reported)
+    annotate(analysis, index.notebooks)
+    return analysis
+
+
+def _run_rules(index: Index, reported: set[str]) -> tuple[dict[str, FuncFacts], bool]:
+    """Run the rules on the reported functions and, transitively, on what they call (all of them without paths).
+    Also says whether that is every function of the project (only then is "every caller" known)."""
+    rules = _prepare_all(index)
     facts: dict[str, FuncFacts] = {}
-    rules: dict[str, FunctionRules | None] = {}
-    for fid, info in index.functions.items():  # pre-pass first: it records self.X attributes on the classes
-        t1 = time.perf_counter()
-        try:
-            r = FunctionRules(index, info)
-            r.prepare()
-            rules[fid] = r
-        except Exception:  # a bug here must not stop the analysis of the rest of the project
-            rules[fid] = None
-        index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
-    # Run the rules on the reported functions and, transitively, on what they call (all of them without paths).
     todo = [fid for fid, info in index.functions.items() if info.module.file in reported]
     complete = len(todo) == len(index.functions)
     seen = set(todo)
@@ -93,17 +103,29 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             if e.callee.id not in seen and e.callee.id in index.functions:
                 seen.add(e.callee.id)
                 todo.append(e.callee.id)
-    hybrid: dict[str, tuple[bool, dict[str, Any], list[int]]] = {fid: _hybrid(info)
-                                                                  for fid, info in index.functions.items()}
-    graph: dict[str, list[Edge]] = {fid: f.edges for fid, f in facts.items()}
-    callers: dict[str, set[str]] = {fid: set() for fid in facts}
-    for fid, edges in graph.items():
-        for e in edges:
-            if e.callee.id in callers:
-                callers[e.callee.id].add(fid)
-    sccs = _sccs(list(facts), {fid: [e.callee.id for e in edges if e.callee.id in facts] for fid, edges in graph.items()})
+    return facts, complete
+
+
+def _prepare_all(index: Index) -> dict[str, FunctionRules | None]:
+    """The pre-pass of every function first: it records ``self.X`` attributes on the classes the rules read."""
+    rules: dict[str, FunctionRules | None] = {}
+    for fid, info in index.functions.items():
+        t1 = time.perf_counter()
+        try:
+            r = FunctionRules(index, info)
+            r.prepare()
+            rules[fid] = r
+        except Exception:  # a bug here must not stop the analysis of the rest of the project
+            rules[fid] = None
+        index.file_times[info.module.file] = index.file_times.get(info.module.file, 0.0) + time.perf_counter() - t1
+    return rules
+
+
+def _mark_recursion(index: Index, facts: dict[str, FuncFacts], graph: dict[str, list[Edge]],
+                    components: list[list[str]]) -> None:
+    """HY302 on every function of a call-graph cycle."""
     recursive: dict[str, list[str]] = {}
-    for comp in sccs:
+    for comp in components:
         if len(comp) > 1 or any(e.callee.id == comp[0] for e in graph[comp[0]]):
             for fid in comp:
                 recursive[fid] = comp
@@ -115,6 +137,12 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
             names = " -> ".join(index.functions[c].qualname for c in comp[:5])
             msg = f"mutual recursion ({names}): a recursive tf.function fails while staging"
         facts[fid].add("HY302", info.line, msg)
+
+
+def _mark_hybrid(index: Index, facts: dict[str, FuncFacts], hybrid: dict[str, Hybrid], callers: dict[str, set[str]],
+                 complete: bool) -> None:
+    """HY401 (already a tf.function), HY403 (deprecated argument), HY402 (redundant: every caller, or the
+    enclosing function, is already a tf.function)."""
     for fid, (is_hybrid, args, lines) in hybrid.items():
         if fid not in facts:
             continue
@@ -135,54 +163,6 @@ def _analyze(root: Path, paths: list[Path] | None, exclude: list[str] | tuple[st
                     facts[nested.id].add("HY402", line, f"tf.function nested inside the tf.function "
                                                         f"`{index.functions[fid].qualname}`: redundant (traced again "
                                                         "on every outer trace)")
-    # Propagate, callees first.
-    trans: dict[str, list[_Prop]] = {}
-    for comp in sccs:
-        members = set(comp)
-        own: list[_Prop] = []
-        for fid in comp:
-            own.extend(_Prop(fd, index.functions[fid], []) for fd in facts[fid].findings
-                       if fd.code not in NOT_PROPAGATED)
-        for fid in comp:
-            info = index.functions[fid]
-            items: dict[tuple[str, str, int], _Prop] = {}
-            for p in own:
-                if p.origin is info:
-                    items[(p.origin.id, p.finding.code, p.finding.line)] = p
-            for e in graph[fid]:
-                callee = e.callee.id
-                if callee not in facts or hybrid[callee][0]:
-                    continue
-                source = [p for p in own if p.origin.id == callee] if callee in members else trans.get(callee, [])
-                for p in source:
-                    if not _keeps(p, info, e, facts[fid]):
-                        continue
-                    if e.guarded:  # reached only on the first call (`@once`, `if self.w is None:`, build)
-                        if p.finding.closure_name == "self":
-                            continue
-                        if p.finding.code in ("HY306", "HY307"):
-                            f0 = p.finding
-                            p = _Prop(Finding(code="HY309", line=f0.line, file=f0.file, closure_name=f0.closure_name,
-                                              message=f"{f0.message.split(' in the body')[0]} on the first call only "
-                                                      "(the call is guarded): allowed once under tf.function"),
-                                      p.origin, p.path)
-                    key = (p.origin.id, p.finding.code, p.finding.line)
-                    path = [callee, *p.path] if p.path or p.origin.id != callee else [callee]
-                    if key not in items or len(path) < len(items[key].path):
-                        items[key] = _Prop(p.finding, p.origin, path)
-            ordered = sorted(items.values(), key=lambda p: (SEVERITY_RANK[p.finding.severity], len(p.path)))
-            trans[fid] = ordered[:MAX_PROPAGATED] if len(ordered) > MAX_PROPAGATED else ordered
-    analysis = Analysis(root=str(root), errors=index.errors, files=len(files), lines=index.lines)
-    for fid, info in index.functions.items():
-        if info.module.file not in reported or fid not in facts:
-            continue
-        analysis.functions.append(_report(fid, info, facts[fid], trans[fid], hybrid[fid], index.functions))
-    analysis.functions.sort(key=lambda r: (r.file, r.line, r.function))
-    analysis.duration_s = time.perf_counter() - t0
-    analysis.file_times = {k: v for k, v in index.file_times.items() if k in reported}
-    analysis.lines = sum(m.lines for m in index.modules.values() if m.file in reported)
-    annotate(analysis, index.notebooks)
-    return analysis
 
 
 def _merge(first: list[Path], second: list[Path]) -> list[Path]:
@@ -190,32 +170,14 @@ def _merge(first: list[Path], second: list[Path]) -> list[Path]:
     return [*first, *(p for p in second if p not in seen)]
 
 
-def _hybrid(info: FuncInfo) -> tuple[bool, dict[str, Any], list[int]]:
+def _hybrid(info: FuncInfo) -> Hybrid:
     try:
         return hybrid_info(info)
     except Exception:  # odd decorator expressions: treat as not hybrid rather than crash
         return False, {}, []
 
 
-def _keeps(p: _Prop, caller: FuncInfo, edge: Edge, caller_facts: FuncFacts) -> bool:
-    """Drop what is local from the caller's point of view (closure writes to its own locals; a constructor
-    writing to the new object's attributes)."""
-    name = p.finding.closure_name
-    if name is None:
-        return True
-    if edge.kind == "ctor" and name == "self" and p.origin is edge.callee:
-        return False
-    params = {q.name for q in caller_facts.params}
-    if name in caller_facts.locals_ and name not in params:
-        anc = p.origin.parent
-        while anc is not None:
-            if anc is caller:
-                return False
-            anc = anc.parent
-    return True
-
-
-def _report(fid: str, info: FuncInfo, f: FuncFacts, props: list[_Prop], hyb: tuple[bool, dict[str, Any], list[int]],
+def _report(fid: str, info: FuncInfo, f: FuncFacts, props: list[Prop], hyb: Hybrid,
             functions: dict[str, FuncInfo]) -> FunctionReport:
     findings: list[Finding] = []
     own_keys = set()
@@ -295,51 +257,3 @@ def _precondition(r: FunctionReport, f: FuncFacts) -> dict[str, Any]:
     return {"refactoring": refactoring, "holds": holds,
             "tensor_params": list(f.tensor_params), "primitive_params": list(f.primitive_params),
             "speculative": f.speculative, "failures": failures}
-
-
-def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (deep call chains must not hit the recursion limit); callees first."""
-    index_of: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: list[list[str]] = []
-    counter = 0
-    for start in nodes:
-        if start in index_of:
-            continue
-        work: list[tuple[str, int]] = [(start, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index_of[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            children = succ.get(node, [])
-            recurse = False
-            while i < len(children):
-                child = children[i]
-                i += 1
-                if child not in index_of:
-                    work.append((node, i))
-                    work.append((child, 0))
-                    recurse = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index_of[child])
-            if recurse:
-                continue
-            if low[node] == index_of[node]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                out.append(comp)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return out

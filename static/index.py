@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybridize.identity import module_name_for
+from hybridize.identity import FunctionId, module_name_for
 from hybridize.notebook import NotebookSource
 from hybridize.project import relpath
 from hybridize.static.model import ParseError
@@ -45,7 +45,7 @@ class ClassInfo:
 @dataclass(eq=False)
 class FuncInfo:
     module: ModuleInfo
-    qualname: str
+    ident: FunctionId  # the qualname carries ``@line`` for a redefinition (``FunctionId.redefinition``)
     node: FuncNode
     name: str
     cls: ClassInfo | None = None  # set for methods (defined directly in a class body)
@@ -55,7 +55,12 @@ class FuncInfo:
 
     @property
     def id(self) -> str:
-        return f"{self.module.name}:{self.qualname}"
+        """``module:qualname``, the key of ``Index.functions`` and of every stage's JSON."""
+        return self.ident.name
+
+    @property
+    def qualname(self) -> str:
+        return self.ident.qualname
 
     @property
     def line(self) -> int:
@@ -120,7 +125,7 @@ class Index:
     errors: list[ParseError] = field(default_factory=list)
     file_times: dict[str, float] = field(default_factory=dict)
     lines: int = 0
-    var_makers: dict[str, bool] = field(default_factory=dict)  # memo of rules.creates_variables
+    var_makers: dict[str, bool] = field(default_factory=dict)  # memo of variables.creates_variables
     notebooks: dict[str, NotebookSource] = field(default_factory=dict)  # relpath -> virtual module of a .ipynb
 
     def lookup(self, dotted: str, depth: int = 0) -> FuncInfo | ClassInfo | ModuleInfo | None:
@@ -387,12 +392,11 @@ def _flatten(body: list[ast.stmt]) -> list[ast.stmt]:
 def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, prefix: str, cls: ClassInfo | None,
                   parent: FuncInfo | None) -> None:
     qual = f"{prefix}{name}"
-    fid = f"{mod.name}:{qual}"
-    if fid in index.functions:  # redefinition (e.g. property setter): keep the first, name the rest by line
-        fid = f"{fid}@{node.lineno}"
-        qual = f"{qual}@{node.lineno}"
-    info = FuncInfo(module=mod, qualname=qual, node=node, name=name, cls=cls, parent=parent)
-    index.functions[fid] = info
+    ident = FunctionId(mod.name, qual, mod.file, node.lineno)
+    if ident.name in index.functions:  # redefinition (e.g. property setter): keep the first, name the rest by line
+        ident = FunctionId.redefinition(mod.name, qual, mod.file, node.lineno)
+    info = FuncInfo(module=mod, ident=ident, node=node, name=name, cls=cls, parent=parent)
+    index.functions[ident.name] = info
     if cls is not None:
         cls.methods.setdefault(name, info)
     elif parent is not None:
@@ -401,4 +405,4 @@ def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, pref
         mod.functions[name] = info
     if isinstance(node, ast.Lambda):
         return
-    _collect_body(index, mod, node.body, prefix=f"{qual}.<locals>.", cls=None, parent=info)
+    _collect_body(index, mod, node.body, prefix=f"{info.qualname}.<locals>.", cls=None, parent=info)

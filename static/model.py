@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.static.codes import CODES
 
 SCHEMA_VERSION = 1
@@ -95,11 +96,11 @@ class FunctionReport:
 
     @property
     def module(self) -> str:
-        return self.function.partition(":")[0]
+        return FunctionId.split_name(self.function)[0]
 
     @property
     def qualname(self) -> str:
-        return self.function.partition(":")[2]
+        return FunctionId.split_name(self.function)[1]
 
     def codes(self) -> list[str]:
         return sorted({f.code for f in self.findings})
