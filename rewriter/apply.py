@@ -27,6 +27,7 @@ import libcst as cst
 from hybridize.errors import HybridizeError
 from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, write_text_atomic
+from hybridize.planfile import check_manifest
 
 from . import edits
 from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
@@ -376,10 +377,10 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
     folder = backups[-1]
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        files: dict[str, dict[str, Any]] = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = json.loads((folder / "manifest.json").read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         raise HybridizeError(f"backup {folder} is damaged (manifest unreadable); restore by hand from it") from None
+    files: dict[str, dict[str, Any]] = check_manifest(raw, str(folder / "manifest.json"))["files"]
     restores: list[tuple[str, Path, bytes, int]] = []
     for rel, info in files.items():
         path = resolve_inside(root, rel)
@@ -392,7 +393,7 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
         current = path.read_bytes() if path.is_file() else None
         if not force and (current is None or sha256_bytes(current) != info.get("after")):
             raise HybridizeError(f"{rel} changed since that apply; undo would lose those edits (use --force to restore anyway)")
-        restores.append((rel, path, original, int(info.get("mode", 0o644))))
+        restores.append((rel, path, original, info["mode"]))
     for _, path, original, mode in restores:
         write_bytes_atomic(path, original, mode)
     folder.rename(folder.parent / f"undone-{folder.name}")
