@@ -29,7 +29,7 @@ from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, write_text_atomic
 from hybridize.planfile import check_manifest
 
-from . import edits
+from . import edits, journal
 from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
 
 BACKUP_DIR = "backups"
@@ -64,6 +64,7 @@ class ApplyResult:
     changed_files: list[str] = field(default_factory=list)
     written: bool = False
     backup: str | None = None  # the backup folder of this apply (for undo), when something was written
+    recovered: journal.Recovery | None = None  # an interrupted earlier apply this run rolled back first
 
     @property
     def applied(self) -> list[Outcome]:
@@ -80,6 +81,7 @@ class ApplyResult:
             "written": self.written,
             "backup": self.backup,
             "diff": self.diff,
+            "recovered": None if self.recovered is None else asdict(self.recovered),
         }
 
 
@@ -276,7 +278,10 @@ def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None 
     if diff_only:
         return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
     with _exclusive(data_dir):
-        return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+        recovered = journal.recover(root, data_dir)
+        result = _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+        result.recovered = recovered
+        return result
 
 
 def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, top: int | None, diff_only: bool,
@@ -299,10 +304,12 @@ def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, t
         for h in (sha256_bytes(w.original), sha256_bytes(w.new)):
             if h not in chain:
                 chain.append(h)
+    journal.step("state")
     try:
         _save_state(data_dir, digest, derived)
     except OSError:
         pass  # the files are written and backed up; a later apply of this plan will just call them stale
+    journal.commit(data_dir)
     return result
 
 
@@ -316,11 +323,14 @@ def _next_backup_dir(data_dir: Path) -> Path:
 
 
 def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest: str, ids: list[int]) -> str:
+    """Back up, journal, then replace the files; any failure or interrupt restores the ones already written."""
     folder: Path | None = None
     try:
         folder = _next_backup_dir(data_dir)
+        journal.begin(data_dir, folder)
         for w in work:
             write_bytes_atomic_mkdir(folder / "files" / w.rel, w.original)
+            journal.step(f"backup {w.rel}")
         manifest = {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "root": str(root.resolve()),
@@ -330,20 +340,28 @@ def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest
                       for w in work},
         }
         write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        journal.step("manifest")
     except OSError as exc:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+        journal.journal_path(data_dir).unlink(missing_ok=True)
         raise HybridizeError(f"cannot save backups under {data_dir}: {exc.strerror}; nothing was changed") from None
     done: list[_FileWork] = []
+    current: _FileWork | None = None
     try:
-        for w in work:
-            write_bytes_atomic(w.path, w.new, w.mode)
-            done.append(w)
-    except OSError as exc:
+        for current in work:
+            journal.step(f"replace {current.rel}")
+            write_bytes_atomic(current.path, current.new, current.mode)
+            done.append(current)
+            journal.step(f"replaced {current.rel}")
+    except BaseException as exc:  # OSError, or Ctrl-C: put back what was written; the journal covers a crash here
         for w in done:
             write_bytes_atomic(w.path, w.original, w.mode)
         shutil.rmtree(folder, ignore_errors=True)
-        raise HybridizeError(f"writing {w.rel} failed ({exc.strerror}); every file was restored") from None
+        journal.journal_path(data_dir).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and current is not None:
+            raise HybridizeError(f"writing {current.rel} failed ({exc.strerror}); every file was restored") from None
+        raise
     return str(folder)
 
 
@@ -365,9 +383,12 @@ def undo_last(root: Path, data_dir: Path, *, force: bool = False) -> list[str]:
 
     Refuses (changing nothing) when a file was edited after the apply, unless ``force``.
     """
-    if not _live_backups(data_dir):
+    if not _live_backups(data_dir) and not journal.journal_path(data_dir).is_file():
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
     with _exclusive(data_dir):
+        recovered = journal.recover(root, data_dir)
+        if recovered is not None:  # the interrupted apply was the last one: rolling it back is the undo
+            return recovered.restored
         return _undo_last(root, data_dir, force)
 
 
@@ -388,10 +409,12 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
             original = (folder / "files" / rel).read_bytes()
         except OSError:
             raise HybridizeError(f"backup {folder} lacks {rel}; nothing was restored") from None
-        if sha256_bytes(original) != info.get("before"):
+        if sha256_bytes(original) != info["before"]:
             raise HybridizeError(f"backup of {rel} in {folder} does not match its recorded hash; nothing was restored")
         current = path.read_bytes() if path.is_file() else None
-        if not force and (current is None or sha256_bytes(current) != info.get("after")):
+        if current is not None and sha256_bytes(current) == info["before"]:
+            continue  # already restored (an undo interrupted half way): nothing to do, nothing to lose
+        if not force and (current is None or sha256_bytes(current) != info["after"]):
             raise HybridizeError(f"{rel} changed since that apply; undo would lose those edits (use --force to restore anyway)")
         restores.append((rel, path, original, info["mode"]))
     for _, path, original, mode in restores:
