@@ -31,6 +31,15 @@ SETTING_KEYS = frozenset({*BOOL_SETTINGS, "input_signature"})
 ACTIONS = ("convert", "tune", "dehybridize")
 MAX_INT = 2**31 - 1  # lines, ranks, ids, counts, dimensions: anything larger is not from a real run
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+
+
+def key_path(path: str, key: str) -> str:
+    """``path.key``, or ``path['...']`` (escaped, shortened) for a key that is not a plain name."""
+    if _IDENT.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key[:40]!r}]"
 
 
 class SchemaError(HybridizeError):
@@ -85,6 +94,13 @@ class Checker:
             raise self.fail(path, "expected a non-empty string")
         return value
 
+    def line(self, path: str, value: Any, nonempty: bool = False) -> str:
+        """A string printed on one line of a terminal (names, paths): no newlines or escape sequences."""
+        text = self.string(path, value, nonempty)
+        if _CONTROL.search(text):
+            raise self.fail(path, f"expected one line of text, got control characters in {text[:40]!r}")
+        return text
+
     def boolean(self, path: str, value: Any) -> bool:
         if not isinstance(value, bool):
             raise self.expect(path, value, "a boolean")
@@ -109,7 +125,7 @@ class Checker:
 
     def field(self, path: str, data: Mapping[str, Any], key: str, check: Callable[[str, Any], Any],
               default: Any = ..., ) -> Any:
-        sub = f"{path}.{key}" if path else key
+        sub = key_path(path, key)
         if key not in data:
             if default is ...:
                 raise self.fail(sub, "missing")
@@ -125,7 +141,7 @@ def check_spec(c: Checker, path: str, value: Any) -> dict[str, Any]:
     data = c.obj(path, value)
     unknown = sorted(set(data) - {"shape", "dtype", "name"})
     if unknown:
-        raise c.fail(f"{path}.{unknown[0]}", "unknown TensorSpec field (known: shape, dtype, name)")
+        raise c.fail(key_path(path, unknown[0]), "unknown TensorSpec field (known: shape, dtype, name)")
     dtype = c.field(path, data, "dtype", lambda p, v: c.string(p, v))
     if dtype not in TF_DTYPES:
         raise c.fail(f"{path}.dtype", f"{dtype[:40]!r} is not a TensorFlow dtype name (e.g. float32, int64)")
@@ -134,7 +150,7 @@ def check_spec(c: Checker, path: str, value: Any) -> dict[str, Any]:
         return [c.optional(f"{p}[{i}]", d, c.integer) for i, d in enumerate(c.lst(p, v))]
 
     dims = c.field(path, data, "shape", lambda p, v: c.optional(p, v, shape), None)
-    name = c.field(path, data, "name", lambda p, v: c.optional(p, v, c.string), None)
+    name = c.field(path, data, "name", lambda p, v: c.optional(p, v, c.line), None)
     return {"shape": dims, "dtype": dtype, "name": name}
 
 
@@ -142,7 +158,7 @@ def check_settings(c: Checker, path: str, value: Any) -> dict[str, Any]:
     data = c.obj(path, value)
     unknown = sorted(set(data) - SETTING_KEYS)
     if unknown:
-        raise c.fail(f"{path}.{unknown[0]}", f"unknown setting (known: {', '.join(sorted(SETTING_KEYS))})")
+        raise c.fail(key_path(path, unknown[0]), f"unknown setting (known: {', '.join(sorted(SETTING_KEYS))})")
     out: dict[str, Any] = {key: c.field(path, data, key, lambda p, v: c.optional(p, v, c.boolean), None)
                            for key in BOOL_SETTINGS}
 
@@ -158,20 +174,20 @@ def check_recommendation(c: Checker, path: str, value: Any) -> dict[str, Any]:
     out = dict(data)
     for key in ("rank", "id", "line"):
         out[key] = c.field(path, data, key, c.integer)
-    out["function"] = c.field(path, data, "function", lambda p, v: c.string(p, v, nonempty=True))
-    out["file"] = c.field(path, data, "file", lambda p, v: c.string(p, v, nonempty=True))
+    out["function"] = c.field(path, data, "function", lambda p, v: c.line(p, v, nonempty=True))
+    out["file"] = c.field(path, data, "file", lambda p, v: c.line(p, v, nonempty=True))
     action = c.field(path, data, "action", c.string)
     if action not in ACTIONS:
         raise c.fail(f"{path}.action", f"expected one of {', '.join(ACTIONS)}, got {action[:40]!r}")
     out["action"] = action
-    out["decorator"] = c.field(path, data, "decorator", c.string, "")
+    out["decorator"] = c.field(path, data, "decorator", c.line, "")
     out["settings"] = c.field(path, data, "settings", lambda p, v: check_settings(c, p, v), {})
     for key in ("speedup", "saved_s"):
         out[key] = c.field(path, data, key, lambda p, v: c.optional(p, v, c.number), None)
     out["calls"] = c.field(path, data, "calls", c.integer, 0)
     for key in ("traces_before", "traces_after"):
         out[key] = c.field(path, data, key, lambda p, v: c.optional(p, v, c.integer), None)
-    out["confidence"] = c.field(path, data, "confidence", c.string, "medium")
+    out["confidence"] = c.field(path, data, "confidence", c.line, "medium")
     out["evidence"] = c.field(path, data, "evidence", c.obj, {})
     return out
 
@@ -179,10 +195,10 @@ def check_recommendation(c: Checker, path: str, value: Any) -> dict[str, Any]:
 def check_rejection(c: Checker, path: str, value: Any) -> dict[str, Any]:
     data = c.obj(path, value)
     out = dict(data)
-    out["function"] = c.field(path, data, "function", c.string)
-    out["file"] = c.field(path, data, "file", c.string)
+    out["function"] = c.field(path, data, "function", c.line)
+    out["file"] = c.field(path, data, "file", c.line)
     out["line"] = c.field(path, data, "line", c.integer)
-    out["reason"] = c.field(path, data, "reason", c.string)
+    out["reason"] = c.field(path, data, "reason", c.line)
     out["detail"] = c.field(path, data, "detail", c.string, "")
     out["evidence"] = c.field(path, data, "evidence", c.obj, {})
     return out
@@ -198,7 +214,7 @@ def check_plan(data: Any, where: str = "plan.json") -> dict[str, Any]:
     out["perf_command"] = [c.string(f"perf_command[{i}]", a)
                            for i, a in enumerate(c.field("", doc, "perf_command", c.lst, []))]
     hashes = c.field("", doc, "file_hashes", c.obj, {})
-    out["file_hashes"] = {k: c.string(f"file_hashes[{k!r}]", v) for k, v in hashes.items()}
+    out["file_hashes"] = {c.line("file_hashes", k): c.string(f"file_hashes[{k[:40]!r}]", v) for k, v in hashes.items()}
     out["meta"] = c.field("", doc, "meta", c.obj, {})
     out["recommendations"] = [check_recommendation(c, f"recommendations[{i}]", r)
                               for i, r in enumerate(c.field("", doc, "recommendations", c.lst, []))]
@@ -310,7 +326,7 @@ def check_manifest(data: Any, where: str = "manifest.json") -> dict[str, Any]:
     files = c.field("", doc, "files", c.obj)
     out_files: dict[str, dict[str, Any]] = {}
     for rel, info in files.items():
-        path = f"files[{rel!r}]"
+        path = f"files[{rel[:60]!r}]"
         safe_relpath(c, path, rel)
         entry = c.obj(path, info)
         record: dict[str, Any] = {}

@@ -180,3 +180,28 @@ def test_manifest_fields_are_checked(mutate: Any, message: str) -> None:
     with pytest.raises(HybridizeError) as exc:
         check_manifest(doc)
     assert str(exc.value) == f"manifest.json: {message}" + str(exc.value).split(message, 1)[1]
+
+
+def test_undo_with_a_bad_manifest_mode_is_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(project, plan_doc(project, settings={"reduce_retracing": True}), "apply") == 0
+    manifest = project / ".hybridize" / "backups" / "0001" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["files"]["mod.py"]["mode"] = "rwx"
+    manifest.write_text(json.dumps(doc))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["apply", "--undo", "--root", str(project)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "manifest.json: files['mod.py'].mode: expected an integer, got a string" in err
+
+
+def test_control_characters_in_a_plan_never_reach_the_terminal(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = plan_doc(project)
+    doc["recommendations"][0]["settings"] = {"\x1b[2Jevil\n": True}
+    assert run_cli(project, doc, "apply") == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and len(err.strip().splitlines()) == 1
+    doc = plan_doc(project, function="m:f\x1b[31m")
+    assert run_cli(project, doc, "apply") == 2
+    assert "recommendations[0].function: expected one line of text" in capsys.readouterr().err
