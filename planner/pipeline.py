@@ -906,7 +906,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                 reason = "timed out" if base.timed_out else f"exited {base.exit_code}"
                 detail = f"the performance command {reason} at baseline: nothing was measured" + (
                     f" ({tail.splitlines()[-1]})" if tail else "")
-                console.print(f"[red]hybridize: {detail}[/red]")
+                console.print(f"[red]hybridize: {escape(detail)}[/red]")
                 for c in candidates:
                     early.append(Rejection(c.function, c.file, c.line, "baseline-failed", detail))
                 trials.measurements.clear()
@@ -947,7 +947,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     from hybridize.planner.report import print_table
 
     print_table(plan, console, verbose=True)
-    console.print(f"[dim]plan written to {data_dir / PLAN_FILE}[/dim]")
+    console.print(f"[dim]plan written to {escape(str(data_dir / PLAN_FILE))}[/dim]")
     return status
 
 

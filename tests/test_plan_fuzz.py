@@ -28,7 +28,8 @@ SOURCES = {
 }
 OUTSIDE = "def evil(x):\n    return x\n"
 CODE = ['__import__("os").system("touch /tmp/hybridize-fuzz")', "True)\nimport os\n#", "float32), evil(", "]", "0x1",
-        "tf.float32", "True", "None", "../outside.py", "/etc/passwd", "pkg/mod.py", "./pkg/mod.py", "m:f\n"]
+        "tf.float32", "True", "None", "[/x]", "[red]x", "<script>", "`|",
+        "../outside.py", "/etc/passwd", "pkg/mod.py", "./pkg/mod.py", "m:f\n"]
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                       st.floats(allow_nan=True), st.text(max_size=12), st.sampled_from(CODE))
@@ -136,8 +137,8 @@ def _snapshot(base: Path) -> dict[str, bytes]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(doc=hostile_plans(), strict=st.booleans())
-def test_hostile_plans_never_crash_nor_write_code(doc: dict[str, Any], strict: bool) -> None:
+@given(doc=hostile_plans(), strict=st.booleans(), fmt=st.sampled_from(["table", "json", "markdown", "html"]))
+def test_hostile_plans_never_crash_nor_write_code(doc: dict[str, Any], strict: bool, fmt: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         outer = Path(tmp)
         root = outer / "proj"
@@ -176,3 +177,11 @@ def test_hostile_plans_never_crash_nor_write_code(doc: dict[str, Any], strict: b
                         if ast.dump(dec) not in old_decs:
                             _check_decorator(dec)
             assert _strip(ast.parse(before[rel])) == _strip(ast.parse(after[rel]))
+        # The same plan through every renderer: a report or a one-line error, never a traceback.
+        err, out = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            try:
+                main(["report", "--root", str(root), "--format", fmt])
+            except SystemExit as exc:
+                code = exc.code
+        assert code in (0, 2) and "Traceback" not in err.getvalue(), err.getvalue()

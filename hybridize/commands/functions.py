@@ -41,9 +41,9 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
         table.add_row(f["function"], f"{f['file']}:{f['line']}", str(f["calls"]), str(f["eager_calls"]),
                       str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
                       str(len(f["tests"])), lines)
-    console = Console()
+    console = Console(markup=False)  # function names and paths are text, never markup
     if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-        console = Console(width=200)
+        console = Console(width=200, markup=False)
     console.print(table)
     meta = prof.meta
     console.print(f"exit status {meta.get('exit_code')}, {meta.get('duration_s')} s, {meta.get('processes')} process(es), "

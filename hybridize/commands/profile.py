@@ -116,7 +116,7 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`"
                              " (or set test-command in [tool.hybridize])")
     data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
-    console = Console(stderr=True)
+    console = Console(stderr=True, markup=False)  # paths, commands and tracer messages are text, never markup
     perf_cmd = shlex.split(perf) if perf else None
     warm = None
     if not no_measure and not no_warm_start and config.raw.get("warm-start", True) is not False:

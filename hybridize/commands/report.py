@@ -31,11 +31,11 @@ def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | No
         from rich.console import Console
 
         if output is None:
-            render.print_table(plan, Console(), verbose=verbose)
+            render.print_table(plan, Console(markup=False), verbose=verbose)  # plan text is never markup
         else:
             try:
                 with open(output, "w", encoding="utf-8") as fh:
-                    render.print_table(plan, Console(file=fh, width=160, color_system=None), verbose=verbose)
+                    render.print_table(plan, Console(file=fh, width=160, color_system=None, markup=False), verbose=verbose)
             except OSError as exc:
                 raise HybridizeError(f"cannot write {output}: {exc.strerror}") from None
         return 0
