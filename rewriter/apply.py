@@ -16,7 +16,7 @@ import json
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +26,7 @@ import libcst as cst
 
 from hybridize.errors import HybridizeError
 from hybridize.identity import FunctionId
+from hybridize.lock import exclusive
 from hybridize.plan import Plan, Recommendation, write_text_atomic
 from hybridize.planfile import check_manifest
 
@@ -249,27 +250,9 @@ def _encoding_of(data: bytes) -> str:
         return "utf-8"
 
 
-@contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    """One apply/undo at a time per data dir (an OS lock, so a crashed run leaves nothing to clean up)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks, run unguarded
-        yield
-        return
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(data_dir / LOCK_FILE, "a+b")  # held for the whole block
-    except OSError as exc:
-        raise HybridizeError(f"cannot use data dir {data_dir}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise HybridizeError(f"another `hybridize apply` is running on {data_dir}; try again when it is done") from None
-        yield
-    finally:
-        fh.close()
+def _exclusive(data_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """One apply/undo at a time per data dir."""
+    return exclusive(data_dir, LOCK_FILE, "hybridize apply")
 
 
 def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None = None, top: int | None = None,
