@@ -163,20 +163,12 @@ def _edit_file(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Out
 
 def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[str, list[str]], check_write: bool
              ) -> tuple[list[Outcome], list[_FileWork]]:
-    by_file: dict[str, list[Recommendation]] = {}
-    for rec in recs:
-        by_file.setdefault(rec.file, []).append(rec)
     outcomes: list[Outcome] = []
     work: list[_FileWork] = []
-    for rel, file_recs in by_file.items():
+    for rel, path, file_recs in _group_by_file(root, recs, outcomes):
         def refuse_all(code: str, message: str, file_recs: list[Recommendation] = file_recs) -> None:
             outcomes.extend(_refuse(r, code, message) for r in file_recs)
 
-        try:
-            path = resolve_inside(root, rel)
-        except HybridizeError as exc:
-            refuse_all("outside-root", str(exc))
-            continue
         if not path.is_file():
             refuse_all("file-missing", f"{rel}: file no longer exists")
             continue
@@ -186,13 +178,14 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
         except OSError as exc:
             refuse_all("unreadable", f"{rel}: cannot read: {exc.strerror}")
             continue
-        expected = plan.file_hashes.get(rel)
+        spellings = {r.file for r in file_recs}
+        expected = {plan.file_hashes.get(s) for s in spellings}
         current = sha256_bytes(original)
-        if expected is None:
+        if None in expected:
             refuse_all("no-hash", f"{rel}: the plan records no hash for this file, cannot tell whether it changed")
             continue
         norm = path.relative_to(root.resolve()).as_posix()
-        if current != expected and current not in derived.get(norm, []):
+        if any(current != e and current not in derived.get(norm, []) for e in expected):
             refuse_all("stale", f"{rel}: changed since the plan was made (run `hybridize profile` again)")
             continue
         if check_write:
@@ -225,6 +218,22 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
             # (an absolute or ``..`` path in the plan must not steer where a backup is written).
             work.append(_FileWork(norm, path, original, new, mode))
     return outcomes, work
+
+
+def _group_by_file(root: Path, recs: list[Recommendation], outcomes: list[Outcome]
+                   ) -> list[tuple[str, Path, list[Recommendation]]]:
+    """The recommendations per real file: ``./a.py`` and ``a.py`` are one file, edited once with both (two
+    groups would each edit the original and the second write would drop the first's decorator). A path that
+    leaves the root is refused here."""
+    groups: dict[Path, tuple[str, list[Recommendation]]] = {}
+    for rec in recs:
+        try:
+            path = resolve_inside(root, rec.file)
+        except HybridizeError as exc:
+            outcomes.append(_refuse(rec, "outside-root", str(exc)))
+            continue
+        groups.setdefault(path, (rec.file, []))[1].append(rec)
+    return [(rel, path, group) for path, (rel, group) in groups.items()]
 
 
 def unified_diff(rel: str, before: bytes, after: bytes, encoding: str = "utf-8") -> str:

@@ -25,6 +25,8 @@ def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | No
     """Show the ranked plan again."""
     from hybridize.planner import report as render
 
+    if output is not None and not output.parent.is_dir():  # never create folders the user did not ask for
+        raise HybridizeError(f"cannot write {output}: folder {output.parent} does not exist")
     project = root.resolve() if root is not None else find_project_root()
     plan = Plan.load(resolve_data_dir(project, data_dir) / PLAN_FILE)
     if fmt == "table":
