@@ -37,3 +37,17 @@ def test_report_into_a_missing_folder_is_refused(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_report_of_a_plan_with_odd_evidence_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        fmt: str) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    rec = Recommendation(rank=1, id=1, function="a:f", file="a.py", line=4, action="convert", decorator="",
+                         evidence={"eager_s": ["not", "a", "number"], "shapes": 5})
+    Plan(recommendations=[rec]).save(tmp_path / ".hybridize" / "plan.json")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--root", str(tmp_path), "--format", fmt])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and err.startswith("hybridize: error: plan.json cannot be shown")
+    assert len(err.strip().splitlines()) == 1 and "hybridize: recommendations" not in out

@@ -46,12 +46,21 @@ def base_plan() -> dict[str, Any]:
     def rec(i: int, function: str, file: str, line: int, action: str, settings: dict[str, Any]) -> dict[str, Any]:
         return {"rank": i, "id": i, "function": function, "file": file, "line": line, "action": action,
                 "decorator": "@tf.function", "settings": settings, "speedup": 2.0, "saved_s": 0.5, "calls": 3,
-                "traces_before": None, "traces_after": 1, "confidence": "high", "evidence": {"tests": ["t::a"]}}
+                "traces_before": None, "traces_after": 1, "confidence": "high", "evidence": {
+                    "tests": ["t::a"], "tests_count": 1, "shapes": {"x": ["(3,)"]}, "eager_s": 1.0, "graph_s": 0.5,
+                    "trace_s": 0.1, "eager_per_call_us": 10, "coverage": {"lines_covered": 2, "lines_total": 3},
+                    "findings": [{"code": "c", "line": 1, "message": "m"}], "notes": ["n"], "assumptions": ["a"],
+                    "backward": {"saved_s": 0.1, "gradient_before_s": 1.0, "gradient_after_s": 0.5, "share": 0.5},
+                    "scalene": {"python_share": 0.5}, "nested": {"covers": ["m:g"]}, "inside": {"note": "n"},
+                    "confidence_notes": ["c"], "results_check": "same", "static_verdict": "safe"}}
 
     hashes = {rel: sha(text) for rel, text in SOURCES.items()}
     hashes["../outside.py"] = sha(OUTSIDE)
     return {"schema_version": 1, "project_root": "", "created": "", "perf_command": ["pytest"], "file_hashes": hashes,
-            "meta": {}, "rejected": [{"function": "pkg.mod:z", "file": "pkg/mod.py", "line": 1, "reason": "x"}],
+            "meta": {"baseline_s": 1.0, "notes": ["n"], "runs": [{"label": "baseline", "duration_s": 1.0}],
+                     "planning_s": 2.0, "profile_duration_s": 3.0},
+            "rejected": [{"function": "pkg.mod:z", "file": "pkg/mod.py", "line": 1, "reason": "measured-slower",
+                          "evidence": {"graph_s": 1.0, "eager_s": 0.5}}],
             "recommendations": [
                 rec(1, "pkg.mod:f", "pkg/mod.py", 4, "convert", {"reduce_retracing": True}),
                 rec(2, "pkg.mod:g", "pkg/mod.py", 9, "tune",
