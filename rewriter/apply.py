@@ -16,7 +16,7 @@ import json
 import shutil
 import stat
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -268,6 +268,9 @@ def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None 
                diff_only: bool = False, strict: bool = False) -> ApplyResult:
     """Apply the selected recommendations; see the module docstring for the gates and the backup."""
     if diff_only:
+        if journal.journal_path(data_dir).is_file():
+            raise HybridizeError("an interrupted apply is pending: run `hybridize apply --undo` (or `hybridize apply`) "
+                                 "to roll it back first")
         return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
     with _exclusive(data_dir):
         recovered = journal.recover(root, data_dir)
@@ -370,16 +373,21 @@ def _live_backups(data_dir: Path) -> list[Path]:
                   key=lambda p: int(p.name))
 
 
-def undo_last(root: Path, data_dir: Path, *, force: bool = False) -> list[str]:
+def undo_last(root: Path, data_dir: Path, *, force: bool = False,
+              notify: Callable[[str], None] | None = None) -> list[str]:
     """Restore the files of the last apply byte for byte; returns their paths relative to the root.
 
-    Refuses (changing nothing) when a file was edited after the apply, unless ``force``.
+    Refuses (changing nothing) when a file was edited after the apply, unless ``force``. An interrupted apply
+    is rolled back instead; ``notify`` hears about the files that rollback had to leave as they are.
     """
     if not _live_backups(data_dir) and not journal.journal_path(data_dir).is_file():
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
     with _exclusive(data_dir):
         recovered = journal.recover(root, data_dir)
         if recovered is not None:  # the interrupted apply was the last one: rolling it back is the undo
+            for line in recovered.lines():
+                if notify is not None and " kept " in line:
+                    notify(line)
             return recovered.restored
         return _undo_last(root, data_dir, force)
 

@@ -71,7 +71,7 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
     if undo:
         if top is not None or ids or diff_only or verify:
             raise HybridizeError("--undo takes no other option than --force")
-        restored = undo_last(project_root, data, force=force)
+        restored = undo_last(project_root, data, force=force, notify=lambda line: click.echo(line, err=True))
         for rel in restored:
             click.echo(f"restored {rel}")
         return 0

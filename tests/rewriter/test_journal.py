@@ -157,3 +157,21 @@ def test_a_file_edited_after_the_crash_is_kept(project: Path) -> None:
     assert restored == ["pkg/m1.py"]
     assert (project / "pkg/m0.py").read_text() == "# my edit\n"
     assert (project / "pkg/m1.py").read_text() == FILES["pkg/m1.py"]
+
+
+def test_cli_after_a_kill_diff_waits_and_undo_names_kept_files(project: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    from hybridize.cli import main
+
+    plan = make_plan(project)
+    plan.save(project / ".hybridize" / "plan.json")
+    die_at(project, plan, "replaced pkg/m1.py")
+    (project / "pkg/m0.py").write_text("# my edit\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["apply", "--diff", "--root", str(project)])
+    assert exc.value.code == 2 and "an interrupted apply is pending" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["apply", "--undo", "--root", str(project)])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0
+    assert out == "restored pkg/m1.py\n" and "kept pkg/m0.py (edited since" in err
