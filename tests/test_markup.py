@@ -74,3 +74,39 @@ def test_profile_prints_a_data_dir_and_command_with_markup(tmp_path: Path, capsy
     code, out, err = run(["functions", "--root", str(root), "--data-dir", str(data)], capsys)
     assert code == 0, err
     assert "mod:f" in out and "[/x]" in out
+
+
+def test_perf_output_with_markup_still_writes_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A performance command that fails at baseline printing `[/x]`: the plan is written, the output shown as is."""
+    import io
+
+    from rich.console import Console
+
+    from hybridize.planner import pipeline
+    from hybridize.planner.candidates import Candidate
+    from hybridize.planner.trials import TrialResult
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "mod.py").write_text("def f(x):\n    return x\n")
+    (tmp_path / "script.py").write_text("import mod\n\nmod.f(1)\n")
+    code, _, err = run(["profile", "--no-measure", "--no-coverage", "--root", str(tmp_path), "--", sys.executable,
+                        str(tmp_path / "script.py")], capsys)
+    assert code == 0, err
+    cand = Candidate("mod:f", "mod.py", 1, "convert", {"function": "mod:f", "tests": []}, None)
+    monkeypatch.setattr(pipeline, "build_candidates", lambda *a, **k: ([cand], []))
+
+    def failing_run(command: list[str], *, work_dir: Path, label: str, **kw: object) -> TrialResult:
+        (work_dir / label).mkdir(parents=True, exist_ok=True)
+        (work_dir / label / "output.log").write_text("Error: the model said [/x] and [red]no\n")
+        return TrialResult(label, command, 1, 0.5)
+
+    monkeypatch.setattr(pipeline, "run_trial", failing_run)
+    out = io.StringIO()
+    status = pipeline.run_after_profile(root=tmp_path, data_dir=tmp_path / ".hybridize", command=["python", "x.py"],
+                                        perf_command=None, budget_s=None, scalene=False,
+                                        console=Console(file=out, width=200))
+    assert status == 1
+    plan = Plan.load(tmp_path / ".hybridize" / "plan.json")
+    assert "[/x] and [red]no" in plan.rejected[0].detail
+    assert "[/x] and [red]no" in out.getvalue()
