@@ -66,3 +66,40 @@ def test_a_second_profile_on_one_data_dir_is_refused(project: Path, capsys: pyte
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "another `hybridize profile` is running on" in err
     assert not (data / "profile.db").exists()
+
+
+def test_ctrl_c_while_planning_writes_the_plan_of_what_was_measured(project: Path, capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision for planning: a plan of what was measured before Ctrl-C, marked interrupted, exit 130."""
+    import io
+
+    from rich.console import Console
+
+    from hybridize.plan import Plan
+    from hybridize.planner import pipeline
+    from hybridize.planner.candidates import Candidate
+    from hybridize.planner.trials import FunctionResult, TrialResult
+
+    (project / "script.py").write_text("import mod\n\nmod.f(1)\n")
+    with pytest.raises(SystemExit):
+        main(["profile", "--no-measure", "--no-coverage", "--root", str(project), "--", sys.executable,
+              str(project / "script.py")])
+    cand = Candidate("mod:f", "mod.py", 1, "convert", {"function": "mod:f", "tests": []}, None)
+    monkeypatch.setattr(pipeline, "build_candidates", lambda *a, **k: ([cand], []))
+
+    def run_trial(command: list[str], *, label: str, **kw: object) -> TrialResult:
+        if label != "baseline":
+            raise KeyboardInterrupt  # what the launcher raises when Ctrl-C stopped a trial run
+        result = TrialResult(label, command, 0, 0.5)
+        result.functions["mod:f"] = FunctionResult(calls=50, time_s=0.4, min_s=0.008)
+        return result
+
+    monkeypatch.setattr(pipeline, "run_trial", run_trial)
+    status = pipeline.run_after_profile(root=project, data_dir=project / ".hybridize", command=["python", "x.py"],
+                                        perf_command=None, budget_s=None, scalene=False,
+                                        console=Console(file=io.StringIO()))
+    assert status == 130
+    plan = Plan.load(project / ".hybridize" / "plan.json")
+    assert plan.meta["interrupted"] is True
+    assert any("interrupted" in n for n in plan.meta["notes"])
+    assert [r.function for r in plan.rejected] == ["mod:f"] and not plan.recommendations
