@@ -215,6 +215,8 @@ class Plan:
             raise HybridizeError(f"plan {path} is nested too deeply to be a plan") from None
         except json.JSONDecodeError as exc:
             raise HybridizeError(f"plan {path} is not valid JSON (line {exc.lineno}): run `hybridize profile` again") from None
+        except ValueError as exc:  # an integer of more digits than Python converts
+            raise HybridizeError(f"plan {path} is not a plan ({str(exc)[:80]})") from None
         if not isinstance(data, dict):
             raise HybridizeError(f"plan {path} is not a plan object")
         return cls.from_json(data, path.name)

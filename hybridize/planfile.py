@@ -110,7 +110,8 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.expect(path, value, "an integer")
         if not low <= value <= high:
-            raise self.fail(path, f"expected an integer from {low} to {high}, got {value}")
+            shown = str(value) if abs(value) <= 10**12 else ("a larger number" if value > 0 else "a smaller number")
+            raise self.fail(path, f"expected an integer from {low} to {high}, got {shown}")
         return value
 
     def number(self, path: str, value: Any) -> float:

@@ -205,3 +205,12 @@ def test_control_characters_in_a_plan_never_reach_the_terminal(project: Path, ca
     doc = plan_doc(project, function="m:f\x1b[31m")
     assert run_cli(project, doc, "apply") == 2
     assert "recommendations[0].function: expected one line of text" in capsys.readouterr().err
+
+
+def test_huge_numbers_are_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = json.dumps(plan_doc(project)).replace('"rank": 1', '"rank": ' + "9" * 5000).encode()
+    assert run_cli(project, None, "apply", raw=raw) == 2
+    assert "is not a plan" in capsys.readouterr().err
+    assert run_cli(project, plan_doc(project, line=10**40), "apply") == 2
+    err = capsys.readouterr().err
+    assert "recommendations[0].line: expected an integer from 0 to 2147483647, got a larger number" in err
