@@ -113,7 +113,7 @@ def _load_state(data_dir: Path, digest: str) -> dict[str, list[str]]:
     """Hashes this rewriter produced from the plan's files (so a second apply of the same plan is not "stale")."""
     try:
         data = json.loads((data_dir / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("plan_digest") != digest:
         return {}
