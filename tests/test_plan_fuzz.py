@@ -194,3 +194,51 @@ def test_hostile_plans_never_crash_nor_write_code(doc: dict[str, Any], strict: b
             except SystemExit as exc:
                 code = exc.code
         assert code in (0, 2) and "Traceback" not in err.getvalue(), err.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_hostile_undo_manifests_never_crash_nor_write_outside(data: st.DataObject) -> None:
+    """A tampered backup manifest: `apply --undo` restores the recorded files or refuses with one line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outer = Path(tmp)
+        root = outer / "proj"
+        (root / "pkg").mkdir(parents=True)
+        (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+        for rel, text in SOURCES.items():
+            (root / rel).write_text(text)
+        (outer / "outside.py").write_text(OUTSIDE)
+        (root / ".hybridize").mkdir()
+        (root / ".hybridize" / "plan.json").write_text(json.dumps(base_plan()))
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main(["apply", "--root", str(root)])
+            except SystemExit:
+                pass
+        applied = _snapshot(outer)
+        manifest_path = root / ".hybridize" / "backups" / "0001" / "manifest.json"
+        doc = json.loads(manifest_path.read_text())
+        for _ in range(data.draw(st.integers(1, 3))):
+            path = data.draw(st.sampled_from(_paths(doc)[1:]))
+            parent = doc
+            for key in path[:-1]:
+                parent = parent[key]
+            if isinstance(parent, dict) and data.draw(st.booleans()):
+                value = parent.pop(path[-1])
+                if data.draw(st.booleans()):  # the same entry under a hostile file name
+                    parent[data.draw(st.sampled_from(CODE + ["../outside.py", "pkg/../../outside.py"]))] = value
+            else:
+                parent[path[-1]] = data.draw(json_value)
+        manifest_path.write_text(json.dumps(doc))
+        err = io.StringIO()
+        code: Any = None
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main(["apply", "--undo", "--root", str(root)])
+            except SystemExit as exc:
+                code = exc.code
+        assert code in (0, 2) and "Traceback" not in err.getvalue(), err.getvalue()
+        after = _snapshot(outer)
+        assert set(after) == set(applied) and after["outside.py"] == applied["outside.py"]
+        for rel in SOURCES:  # each file is as applied or back to its original, nothing else
+            assert after[f"proj/{rel}"] in (applied[f"proj/{rel}"], SOURCES[rel].encode())
