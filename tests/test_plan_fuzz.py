@@ -226,7 +226,7 @@ def test_hostile_undo_manifests_never_crash_nor_write_outside(data: st.DataObjec
             if isinstance(parent, dict) and data.draw(st.booleans()):
                 value = parent.pop(path[-1])
                 if data.draw(st.booleans()):  # the same entry under a hostile file name
-                    parent[data.draw(st.sampled_from(CODE + ["../outside.py", "pkg/../../outside.py"]))] = value
+                    parent[data.draw(st.sampled_from([*CODE, "../outside.py", "pkg/../../outside.py"]))] = value
             else:
                 parent[path[-1]] = data.draw(json_value)
         manifest_path.write_text(json.dumps(doc))
