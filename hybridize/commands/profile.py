@@ -145,8 +145,9 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
                       "process(es)" + (f", {n_tests} tests" if n_tests else "")
                       + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
         if prof.meta.get("interrupted"):
+            previous = "; the plan of the previous run is left as it was" if (data / "plan.json").is_file() else ""
             console.print(f"hybridize: interrupted: the partial profile is saved in {db}; no planning was done "
-                          "(run `hybridize profile` again for a plan)", highlight=False, soft_wrap=True)
+                          f"(run `hybridize profile` again for a plan){previous}", highlight=False, soft_wrap=True)
             return 130
         if no_measure:
             return rc
