@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from hybridize.errors import HybridizeError
 from hybridize.fileio import write_text_atomic as write_text_atomic  # re-exported for the stages
+from hybridize.planfile import Checker, check_plan, check_settings
 
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.json"
@@ -41,6 +42,7 @@ class TensorSpecModel:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TensorSpecModel:
+        """From a spec already checked by ``planfile.check_spec`` (through ``Plan.from_json``)."""
         return cls(shape=data.get("shape"), dtype=str(data["dtype"]), name=data.get("name"))
 
 
@@ -54,6 +56,12 @@ class Settings:
     autograph: bool | None = None
 
     def decorator_args(self, tf: str = "tf") -> list[str]:
+        """The keyword arguments as source text, rendered only from values that pass the plan schema.
+
+        Settings built in code skip the loader, so they are checked again here: a string where a boolean
+        belongs would otherwise become code in the user's file.
+        """
+        check_settings(Checker("settings"), "", self.to_json())
         args: list[str] = []
         if self.input_signature is not None:
             specs = ", ".join(s.render(tf) for s in self.input_signature)
@@ -78,6 +86,7 @@ class Settings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
+        """From settings checked by ``planfile.check_settings`` (or ``settings_from_decorator``)."""
         sig = data.get("input_signature")
         return cls(
             reduce_retracing=data.get("reduce_retracing"),
@@ -168,13 +177,15 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Plan:
-        version = data.get("schema_version")
+    def from_json(cls, data: dict[str, Any], where: str = "plan.json") -> Plan:
+        """A plan from its JSON document; every field is checked first (``planfile``), one-line errors."""
+        version = data.get("schema_version") if isinstance(data, dict) else None
         if version != SCHEMA_VERSION:
             raise HybridizeError(
-                f"plan has schema version {version!r}, this hybridize reads {SCHEMA_VERSION}: "
+                f"{where}: plan has schema version {str(version)[:20]!r}, this hybridize reads {SCHEMA_VERSION}: "
                 "run `hybridize profile` again"
             )
+        data = check_plan(data, where)
         return cls(
             recommendations=[Recommendation.from_json(r) for r in data.get("recommendations", [])],
             rejected=[Rejection.from_json(r) for r in data.get("rejected", [])],
@@ -191,18 +202,24 @@ class Plan:
     @classmethod
     def load(cls, path: Path) -> Plan:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise HybridizeError(f"plan {path} is not UTF-8 text: run `hybridize profile` again") from None
         except FileNotFoundError:
             raise HybridizeError(f"no plan at {path}: run `hybridize profile -- CMD` first") from None
         except OSError as exc:
             raise HybridizeError(f"cannot read plan {path}: {exc.strerror}") from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise HybridizeError(f"plan {path} is nested too deeply to be a plan") from None
         except json.JSONDecodeError as exc:
             raise HybridizeError(f"plan {path} is not valid JSON (line {exc.lineno}): run `hybridize profile` again") from None
+        except ValueError as exc:  # an integer of more digits than Python converts
+            raise HybridizeError(f"plan {path} is not a plan ({str(exc)[:80]})") from None
         if not isinstance(data, dict):
             raise HybridizeError(f"plan {path} is not a plan object")
-        return cls.from_json(data)
+        return cls.from_json(data, path.name)
 
 
 def file_sha256(path: Path) -> str:

@@ -33,6 +33,7 @@ from rich.markup import escape
 
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, Rejection, Settings
+from hybridize.planner.budget import describe_failure, run_limit, telling_line
 from hybridize.planner.candidates import Candidate, build_candidates, per_instance_detail, refine
 from hybridize.planner.decide import (
     MIN_NESTED_GAIN_S,
@@ -125,6 +126,7 @@ class Trials:
         self.measurements: dict[str, Measurement] = {}
         self.notes: list[str] = []
         self.timeout_s = timeout_s
+        self.traced_s: float | None = None  # the traced run's seconds: the baseline run's limit comes from it
         self.edges: dict[tuple[str, str], int] = {}
         self._replay_cache: dict[str, str | None] | None = None
         self.level_results: dict[str, TrialResult] = {}
@@ -160,12 +162,13 @@ class Trials:
         self.console.print(f"[dim]hybridize: trial {label}: {len(changed)} of {len(targets)} function(s) changed"
                            f"{f' ({escape(shown)})' if changed else ''}"
                            f"{f', {len(only_tests)} test(s)' if only_tests else ''}[/dim]", highlight=False)
-        timeout = self.timeout_s
-        if timeout is None and self.baseline is not None:
-            timeout = max(120.0, 5 * self.baseline.duration_s)
+        left = self.budget_s - self.elapsed() if self.strict_budget and self.budget_s is not None else None
+        limit = run_limit(baseline_s=self.baseline.duration_s if self.baseline else None, traced_s=self.traced_s,
+                          remaining_s=left, explicit_s=self.timeout_s)
         result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
-                           timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
+                           timeout_s=limit.timeout_s, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
                            record_signatures=signatures, warm=self.warm)
+        result.limit = limit
         summary = result.summary()
         summary["functions_converted"] = len(changed)
         self.runs.append(summary)
@@ -487,12 +490,11 @@ class Trials:
             if tests and ("(command)" not in tests or all(str(v).startswith(NOT_ISOLATED) for v in tests.values())):
                 m.failure = tests
             else:
-                how = "timed out" if result.timed_out else f"exited {result.exit_code}"
                 # its own exception, as the hook saw it leave the converted function, before the run's last line
                 # (which belongs to whichever conversion failed last when several did)
                 own = next(iter(result.func(n).errors), "")
-                last = f": {own}" if own else f": {tail.splitlines()[-1]}" if tail else ""
-                m.crash = f"the run {how} with this conversion (baseline exited {self.baseline.exit_code}){last}"
+                m.crash = describe_failure(timed_out=result.timed_out, exit_code=result.exit_code, own_error=own,
+                                           baseline_exit=self.baseline.exit_code, limit=result.limit, tail=tail)
 
     def scope(self, tests: list[str] | None) -> list[str] | None:
         """The tests to run for judging ``tests``: their whole files, in order, so a failure that needs an
@@ -886,6 +888,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
                     test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget, warm=warm)
     trials.notes.append(meta_budget_note)
+    trials.traced_s = float(inputs.meta.get("duration_s") or 0.0) or None
     if perf != list(command):  # the optional runs leave room for the test check that follows them
         trials.reserve_s = float(inputs.meta.get("duration_s") or 0.0)
     status = 0
@@ -903,10 +906,12 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
             if base.timed_out or (not base.tests and base.exit_code != 0 and
                                   base.exit_code != inputs.meta.get("exit_code", 0)):
                 tail = output_tail(trials.work, "baseline")
-                reason = "timed out" if base.timed_out else f"exited {base.exit_code}"
-                detail = f"the performance command {reason} at baseline: nothing was measured" + (
-                    f" ({tail.splitlines()[-1]})" if tail else "")
-                console.print(f"[red]hybridize: {detail}[/red]")
+                reason = (f"was stopped after {base.limit.timeout_s:.0f} s ({base.limit.why})"
+                          if base.timed_out and base.limit and base.limit.timeout_s else
+                          "timed out" if base.timed_out else f"exited {base.exit_code}")
+                said = telling_line(tail)
+                detail = f"the performance command {reason} at baseline: nothing was measured" + (f" ({said})" if said else "")
+                console.print(f"[red]hybridize: {escape(detail)}[/red]")
                 for c in candidates:
                     early.append(Rejection(c.function, c.file, c.line, "baseline-failed", detail))
                 trials.measurements.clear()
@@ -947,7 +952,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     from hybridize.planner.report import print_table
 
     print_table(plan, console, verbose=True)
-    console.print(f"[dim]plan written to {data_dir / PLAN_FILE}[/dim]")
+    console.print(f"[dim]plan written to {escape(str(data_dir / PLAN_FILE))}[/dim]")
     return status
 
 

@@ -196,30 +196,37 @@ def render_json(plan: Plan) -> str:
 
 
 def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Plain Markdown text: HTML is escaped (renderers pass raw HTML through), table pipes and newlines too."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _code(text: Any) -> str:
+    """A Markdown code span (no HTML is rendered inside one; a backtick would end it, so none gets in)."""
+    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ").replace("\r", " ") + "`"
 
 
 def render_markdown(plan: Plan) -> str:
     out = ["# hybridize report", "", _summary(plan), ""]
     if plan.perf_command:
-        out += [f"Performance command: `{' '.join(plan.perf_command)}`", ""]
+        out += [f"Performance command: {_code(' '.join(plan.perf_command))}", ""]
     out += ["## Recommendations", ""]
     if plan.recommendations:
         out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in plan.recommendations:
-            out.append(f"| {r.rank} | `{_md(r.function)}` | {_md(r.file)}:{r.line} | {r.action} | "
-                       f"`{_md(r.decorator or 'remove @tf.function')}` | {_fmt_x(r.speedup)} | {_fmt_s(r.saved_s)} | "
-                       f"{r.calls} | {_traces(r)} | {r.confidence} |")
+            out.append(f"| {_md(r.rank)} | {_code(r.function)} | {_md(r.file)}:{_md(r.line)} | {_md(r.action)} | "
+                       f"{_code(r.decorator or 'remove @tf.function')} | {_fmt_x(r.speedup)} | {_fmt_s(r.saved_s)} | "
+                       f"{_md(r.calls)} | {_md(_traces(r))} | {_md(r.confidence)} |")
         out.append("")
         for r in plan.recommendations:
             ev = r.evidence
-            out += [f"### {r.rank}. `{_md(r.function)}` ({_md(r.file)}:{r.line})", "",
-                    f"- action: **{r.action}** `{_md(r.decorator or 'remove @tf.function')}`",
+            out += [f"### {_md(r.rank)}. {_code(r.function)} ({_md(r.file)}:{_md(r.line)})", "",
+                    f"- action: **{_md(r.action)}** {_code(r.decorator or 'remove @tf.function')}",
                     f"- measured: {_md(_measured(r))}",
                     f"- shapes: {_md(_shapes(r) or '-')}",
-                    f"- tests: {_md(_tests(r))}; results vs eager: {ev.get('results_check')} {_md(ev.get('results_detail', ''))}",
-                    f"- static verdict: {ev.get('static_verdict')}; confidence {r.confidence}"
+                    f"- tests: {_md(_tests(r))}; results vs eager: {_md(ev.get('results_check'))} "
+                    f"{_md(ev.get('results_detail', ''))}",
+                    f"- static verdict: {_md(ev.get('static_verdict'))}; confidence {_md(r.confidence)}"
                     + (f" ({_md(', '.join(ev.get('confidence_notes') or []))})" if ev.get("confidence_notes") else "")]
             if (ev.get("scalene") or {}).get("python_share") is not None:
                 out.append(f"- scalene: {ev['scalene']['python_share']:.0%} of its CPU time in Python")
@@ -239,7 +246,8 @@ def render_markdown(plan: Plan) -> str:
     out += ["## Rejected", ""]
     if plan.rejected:
         out += ["| function | where | reason | detail |", "|---|---|---|---|"]
-        out += [f"| `{_md(x.function)}` | {_md(x.file)}:{x.line} | {x.reason} | {_md(x.detail)} |" for x in plan.rejected]
+        out += [f"| {_code(x.function)} | {_md(x.file)}:{_md(x.line)} | {_md(x.reason)} | {_md(x.detail)} |"
+                for x in plan.rejected]
     else:
         out.append("None.")
     out.append("")
@@ -293,9 +301,9 @@ def render_html(plan: Plan) -> str:
         out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"
                    "<th>saved s</th><th>calls</th><th>traces</th><th>confidence</th></tr>")
         for r in plan.recommendations:
-            out.append(f"<tr><td>{r.rank}</td><td><code>{e(r.function)}</code><br>{e(r.file)}:{r.line}</td>"
+            out.append(f"<tr><td>{e(str(r.rank))}</td><td><code>{e(r.function)}</code><br>{e(r.file)}:{e(str(r.line))}</td>"
                        f"<td>{e(r.action)}</td><td><code>{e(r.decorator or 'remove @tf.function')}</code></td>"
-                       f"<td>{e(_fmt_x(r.speedup))}</td><td>{e(_fmt_s(r.saved_s))}</td><td>{r.calls}</td>"
+                       f"<td>{e(_fmt_x(r.speedup))}</td><td>{e(_fmt_s(r.saved_s))}</td><td>{e(str(r.calls))}</td>"
                        f"<td>{e(_traces(r))}</td><td class=\"{e(r.confidence)}\">{e(r.confidence)}</td></tr>")
         out.append("</table>")
         for r in plan.recommendations:
@@ -317,7 +325,7 @@ def render_html(plan: Plan) -> str:
             tests = ev.get("tests") or []
             if tests:
                 items.append("exercised by: " + ", ".join(tests[:10]))
-            out.append(f"<details><summary>{r.rank}. {e(r.function)}</summary><ul>"
+            out.append(f"<details><summary>{e(str(r.rank))}. {e(r.function)}</summary><ul>"
                        + "".join(f"<li>{e(str(i))}</li>" for i in items) + "</ul></details>")
     else:
         out.append("<p>No conversion was measured to pay.</p>")
@@ -325,7 +333,7 @@ def render_html(plan: Plan) -> str:
     if plan.rejected:
         out.append("<table><tr><th>function</th><th>where</th><th>reason</th><th>detail</th></tr>")
         for x in plan.rejected:
-            out.append(f"<tr><td><code>{e(x.function)}</code></td><td>{e(x.file)}:{x.line}</td>"
+            out.append(f"<tr><td><code>{e(x.function)}</code></td><td>{e(x.file)}:{e(str(x.line))}</td>"
                        f"<td title=\"{e(REASONS.get(x.reason, x.reason))}\">{e(x.reason)}</td><td>{e(x.detail)}</td></tr>")
         out.append("</table>")
     else:

@@ -77,7 +77,7 @@ def scalene_shares(root: Path, perf: list[str], work: Path, console: Console, ca
         if "proc" in locals():
             lines = (proc.stderr or proc.stdout or "").strip().splitlines()
             tail = lines[-1] if lines else ""
-        console.print(f"hybridize: scalene failed ({tail or exc}); carrying on without it", highlight=False)
+        console.print(f"hybridize: scalene failed ({tail or exc}); carrying on without it", markup=False, highlight=False)
         return {}
     shares = parse_shares(data, root)
     result: dict[str, dict[str, Any]] = {}

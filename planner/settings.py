@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridize.plan import Settings, TensorSpecModel
+from hybridize.planfile import TF_DTYPES
 
 TENSOR_KINDS = ("tensor", "ndarray")
 _NUMBER_TYPES = ("int", "float")
@@ -243,6 +244,9 @@ def derive_settings(
             shapes[info.name] = None if merged is None else list(merged)  # type: ignore[assignment]
             if len(dtypes) != 1:
                 blockers.append(f"`{info.name}` had several dtypes ({', '.join(sorted(map(str, dtypes)))})")
+                continue
+            if next(iter(dtypes)) not in TF_DTYPES:  # a spec is written as `dtype=tf.<name>`: the plan accepts no other
+                blockers.append(f"`{info.name}` has dtype {next(iter(dtypes))}, which is no `tf.<name>`")
                 continue
             specs.append(TensorSpecModel(shape=None if merged is None else list(merged), dtype=str(dtypes.pop())))
             dtypes_seen.append(f"`{info.name}` {specs[-1].dtype}")

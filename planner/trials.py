@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridize.planner.budget import RunLimit
 from hybridize.planner.trial_hook import CONFIG_ENV
 from hybridize.planner.warmstart import WarmStarter
 
@@ -77,6 +78,7 @@ class TrialResult:
     exit_code: int
     duration_s: float
     timed_out: bool = False
+    limit: RunLimit | None = None  # the timeout it ran under and why (set by the pipeline)
     functions: dict[str, FunctionResult] = field(default_factory=dict)
     edges: dict[tuple[str, str], int] = field(default_factory=dict)
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -16,7 +16,7 @@ import json
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,9 +26,11 @@ import libcst as cst
 
 from hybridize.errors import HybridizeError
 from hybridize.identity import FunctionId
+from hybridize.lock import exclusive
 from hybridize.plan import Plan, Recommendation, write_text_atomic
+from hybridize.planfile import check_manifest
 
-from . import edits
+from . import edits, journal
 from . import notebook as nbedit
 from .source import check_writable, resolve_inside, sha256_bytes, write_bytes_atomic
 
@@ -64,6 +66,7 @@ class ApplyResult:
     changed_files: list[str] = field(default_factory=list)
     written: bool = False
     backup: str | None = None  # the backup folder of this apply (for undo), when something was written
+    recovered: journal.Recovery | None = None  # an interrupted earlier apply this run rolled back first
 
     @property
     def applied(self) -> list[Outcome]:
@@ -80,6 +83,7 @@ class ApplyResult:
             "written": self.written,
             "backup": self.backup,
             "diff": self.diff,
+            "recovered": None if self.recovered is None else asdict(self.recovered),
         }
 
 
@@ -110,7 +114,7 @@ def _load_state(data_dir: Path, digest: str) -> dict[str, list[str]]:
     """Hashes this rewriter produced from the plan's files (so a second apply of the same plan is not "stale")."""
     try:
         data = json.loads((data_dir / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or data.get("plan_digest") != digest:
         return {}
@@ -160,20 +164,12 @@ def _edit_file(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Out
 
 def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[str, list[str]], check_write: bool
              ) -> tuple[list[Outcome], list[_FileWork]]:
-    by_file: dict[str, list[Recommendation]] = {}
-    for rec in recs:
-        by_file.setdefault(rec.file, []).append(rec)
     outcomes: list[Outcome] = []
     work: list[_FileWork] = []
-    for rel, file_recs in by_file.items():
+    for rel, path, file_recs in _group_by_file(root, recs, outcomes):
         def refuse_all(code: str, message: str, file_recs: list[Recommendation] = file_recs) -> None:
             outcomes.extend(_refuse(r, code, message) for r in file_recs)
 
-        try:
-            path = resolve_inside(root, rel)
-        except HybridizeError as exc:
-            refuse_all("outside-root", str(exc))
-            continue
         if not path.is_file():
             refuse_all("file-missing", f"{rel}: file no longer exists")
             continue
@@ -183,13 +179,14 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
         except OSError as exc:
             refuse_all("unreadable", f"{rel}: cannot read: {exc.strerror}")
             continue
-        expected = plan.file_hashes.get(rel)
+        spellings = {r.file for r in file_recs}
+        expected = {plan.file_hashes.get(s) for s in spellings}
         current = sha256_bytes(original)
-        if expected is None:
+        if None in expected:
             refuse_all("no-hash", f"{rel}: the plan records no hash for this file, cannot tell whether it changed")
             continue
         norm = path.relative_to(root.resolve()).as_posix()
-        if current != expected and current not in derived.get(norm, []):
+        if any(current != e and current not in derived.get(norm, []) for e in expected):
             refuse_all("stale", f"{rel}: changed since the plan was made (run `hybridize profile` again)")
             continue
         if check_write:
@@ -230,6 +227,22 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
     return outcomes, work
 
 
+def _group_by_file(root: Path, recs: list[Recommendation], outcomes: list[Outcome]
+                   ) -> list[tuple[str, Path, list[Recommendation]]]:
+    """The recommendations per real file: ``./a.py`` and ``a.py`` are one file, edited once with both (two
+    groups would each edit the original and the second write would drop the first's decorator). A path that
+    leaves the root is refused here."""
+    groups: dict[Path, tuple[str, list[Recommendation]]] = {}
+    for rec in recs:
+        try:
+            path = resolve_inside(root, rec.file)
+        except HybridizeError as exc:
+            outcomes.append(_refuse(rec, "outside-root", str(exc)))
+            continue
+        groups.setdefault(path, (rec.file, []))[1].append(rec)
+    return [(rel, path, group) for path, (rel, group) in groups.items()]
+
+
 def unified_diff(rel: str, before: bytes, after: bytes, encoding: str = "utf-8") -> str:
     """A ``git diff``-style unified diff; CRLF is shown as plain line ends (the file keeps its own)."""
     a = before.decode(encoding, errors="replace").splitlines(keepends=True)
@@ -253,36 +266,24 @@ def _encoding_of(data: bytes) -> str:
         return "utf-8"
 
 
-@contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    """One apply/undo at a time per data dir (an OS lock, so a crashed run leaves nothing to clean up)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks, run unguarded
-        yield
-        return
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(data_dir / LOCK_FILE, "a+b")  # held for the whole block
-    except OSError as exc:
-        raise HybridizeError(f"cannot use data dir {data_dir}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise HybridizeError(f"another `hybridize apply` is running on {data_dir}; try again when it is done") from None
-        yield
-    finally:
-        fh.close()
+def _exclusive(data_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """One apply/undo at a time per data dir."""
+    return exclusive(data_dir, LOCK_FILE, "hybridize apply")
 
 
 def apply_plan(root: Path, data_dir: Path, plan: Plan, *, ids: list[int] | None = None, top: int | None = None,
                diff_only: bool = False, strict: bool = False) -> ApplyResult:
     """Apply the selected recommendations; see the module docstring for the gates and the backup."""
     if diff_only:
+        if journal.journal_path(data_dir).is_file():
+            raise HybridizeError("an interrupted apply is pending: run `hybridize apply --undo` (or `hybridize apply`) "
+                                 "to roll it back first")
         return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
     with _exclusive(data_dir):
-        return _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+        recovered = journal.recover(root, data_dir)
+        result = _apply_plan(root, data_dir, plan, ids, top, diff_only, strict)
+        result.recovered = recovered
+        return result
 
 
 def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, top: int | None, diff_only: bool,
@@ -306,10 +307,12 @@ def _apply_plan(root: Path, data_dir: Path, plan: Plan, ids: list[int] | None, t
         for h in (sha256_bytes(w.original), sha256_bytes(w.new)):
             if h not in chain:
                 chain.append(h)
+    journal.step("state")
     try:
         _save_state(data_dir, digest, derived)
     except OSError:
         pass  # the files are written and backed up; a later apply of this plan will just call them stale
+    journal.commit(data_dir)
     return result
 
 
@@ -323,11 +326,14 @@ def _next_backup_dir(data_dir: Path) -> Path:
 
 
 def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest: str, ids: list[int]) -> str:
+    """Back up, journal, then replace the files; any failure or interrupt restores the ones already written."""
     folder: Path | None = None
     try:
         folder = _next_backup_dir(data_dir)
+        journal.begin(data_dir, folder)
         for w in work:
             write_bytes_atomic_mkdir(folder / "files" / w.rel, w.original)
+            journal.step(f"backup {w.rel}")
         manifest = {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "root": str(root.resolve()),
@@ -337,20 +343,28 @@ def _write_with_backup(root: Path, data_dir: Path, work: list[_FileWork], digest
                       for w in work},
         }
         write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        journal.step("manifest")
     except OSError as exc:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+        journal.journal_path(data_dir).unlink(missing_ok=True)
         raise HybridizeError(f"cannot save backups under {data_dir}: {exc.strerror}; nothing was changed") from None
     done: list[_FileWork] = []
+    current: _FileWork | None = None
     try:
-        for w in work:
-            write_bytes_atomic(w.path, w.new, w.mode)
-            done.append(w)
-    except OSError as exc:
+        for current in work:
+            journal.step(f"replace {current.rel}")
+            write_bytes_atomic(current.path, current.new, current.mode)
+            done.append(current)
+            journal.step(f"replaced {current.rel}")
+    except BaseException as exc:  # OSError, or Ctrl-C: put back what was written; the journal covers a crash here
         for w in done:
             write_bytes_atomic(w.path, w.original, w.mode)
         shutil.rmtree(folder, ignore_errors=True)
-        raise HybridizeError(f"writing {w.rel} failed ({exc.strerror}); every file was restored") from None
+        journal.journal_path(data_dir).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and current is not None:
+            raise HybridizeError(f"writing {current.rel} failed ({exc.strerror}); every file was restored") from None
+        raise
     return str(folder)
 
 
@@ -367,14 +381,22 @@ def _live_backups(data_dir: Path) -> list[Path]:
                   key=lambda p: int(p.name))
 
 
-def undo_last(root: Path, data_dir: Path, *, force: bool = False) -> list[str]:
+def undo_last(root: Path, data_dir: Path, *, force: bool = False,
+              notify: Callable[[str], None] | None = None) -> list[str]:
     """Restore the files of the last apply byte for byte; returns their paths relative to the root.
 
-    Refuses (changing nothing) when a file was edited after the apply, unless ``force``.
+    Refuses (changing nothing) when a file was edited after the apply, unless ``force``. An interrupted apply
+    is rolled back instead; ``notify`` hears about the files that rollback had to leave as they are.
     """
-    if not _live_backups(data_dir):
+    if not _live_backups(data_dir) and not journal.journal_path(data_dir).is_file():
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
     with _exclusive(data_dir):
+        recovered = journal.recover(root, data_dir)
+        if recovered is not None:  # the interrupted apply was the last one: rolling it back is the undo
+            for line in recovered.lines():
+                if notify is not None and " kept " in line:
+                    notify(line)
+            return recovered.restored
         return _undo_last(root, data_dir, force)
 
 
@@ -384,10 +406,10 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
         raise HybridizeError(f"nothing to undo: no apply recorded under {data_dir / BACKUP_DIR}")
     folder = backups[-1]
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        files: dict[str, dict[str, Any]] = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = json.loads((folder / "manifest.json").read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         raise HybridizeError(f"backup {folder} is damaged (manifest unreadable); restore by hand from it") from None
+    files: dict[str, dict[str, Any]] = check_manifest(raw, str(folder / "manifest.json"))["files"]
     restores: list[tuple[str, Path, bytes, int]] = []
     for rel, info in files.items():
         path = resolve_inside(root, rel)
@@ -395,12 +417,14 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
             original = (folder / "files" / rel).read_bytes()
         except OSError:
             raise HybridizeError(f"backup {folder} lacks {rel}; nothing was restored") from None
-        if sha256_bytes(original) != info.get("before"):
+        if sha256_bytes(original) != info["before"]:
             raise HybridizeError(f"backup of {rel} in {folder} does not match its recorded hash; nothing was restored")
         current = path.read_bytes() if path.is_file() else None
-        if not force and (current is None or sha256_bytes(current) != info.get("after")):
+        if current is not None and sha256_bytes(current) == info["before"]:
+            continue  # already restored (an undo interrupted half way): nothing to do, nothing to lose
+        if not force and (current is None or sha256_bytes(current) != info["after"]):
             raise HybridizeError(f"{rel} changed since that apply; undo would lose those edits (use --force to restore anyway)")
-        restores.append((rel, path, original, int(info.get("mode", 0o644))))
+        restores.append((rel, path, original, info["mode"]))
     for _, path, original, mode in restores:
         write_bytes_atomic(path, original, mode)
     folder.rename(folder.parent / f"undone-{folder.name}")

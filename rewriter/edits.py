@@ -16,6 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from hybridize.plan import Settings, render_decorator
+from hybridize.planfile import settings_from_decorator
 
 # Full dotted names that are TensorFlow's ``function`` (after resolving the module's import aliases).
 TF_FUNCTION_NAMES = frozenset({
@@ -239,25 +240,24 @@ def locate(module: cst.Module, qualname: str, line: int | None) -> FunctionSite:
 # The arguments a recommendation asks for
 
 
-def desired_args(settings: Settings, decorator_text: str, tf_alias: str) -> list[cst.Arg]:
-    """Keyword arguments for the decorator, rendered with the module's TensorFlow alias.
+def effective_settings(settings: Settings, decorator_text: str) -> Settings:
+    """The settings to write: the plan's ``settings``, or for a plan that only carries decorator text
+    (hand-written plans) the settings read from that text by ``planfile.settings_from_decorator``.
 
-    The plan's ``settings`` are authoritative; a plan that only carries decorator text (hand-written
-    plans) is honoured by parsing that text and renaming its ``tf`` root to the module's alias.
+    The text itself never reaches the source: only values of the plan schema do, rendered by ``Settings``.
     """
-    texts = settings.decorator_args(tf_alias)
-    if texts:
-        return [_parse_args(f"_({text})")[0] for text in texts]
-    text = decorator_text.strip().removeprefix("@").strip()
-    if not text or "(" not in text:
-        return []
+    if settings.decorator_args() or not decorator_text.strip():
+        return settings
     try:
-        args = _parse_args(text)
-    except (cst.ParserSyntaxError, ValueError):
-        raise EditError("bad-decorator", f"the plan's decorator text is not an expression: {decorator_text!r}") from None
-    if tf_alias != "tf":
-        args = [arg.visit(_RenameRoot("tf", tf_alias)) for arg in args]  # type: ignore[misc]
-    return [a for a in args if a.keyword is not None]
+        return Settings.from_json(settings_from_decorator(decorator_text))
+    except ValueError as exc:
+        raise EditError("bad-decorator", f"the plan's decorator text is not a plain tf.function decorator ({exc}): "
+                        f"{decorator_text[:80]!r}") from None
+
+
+def desired_args(settings: Settings, tf_alias: str) -> list[cst.Arg]:
+    """Keyword arguments for the decorator, rendered with the module's TensorFlow alias from checked settings."""
+    return [_parse_args(f"_({text})")[0] for text in settings.decorator_args(tf_alias)]
 
 
 def _parse_args(text: str) -> list[cst.Arg]:
@@ -267,25 +267,9 @@ def _parse_args(text: str) -> list[cst.Arg]:
     return [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in expr.args]
 
 
-class _RenameRoot(cst.CSTTransformer):
-    def __init__(self, old: str, new: str) -> None:
-        super().__init__()
-        self.old, self.new = old, new
-
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
-        if isinstance(updated_node.value, cst.Name) and updated_node.value.value == self.old:
-            return updated_node.with_changes(value=cst.Name(self.new))
-        return updated_node
-
-
-def needs_module_alias(settings: Settings, decorator_text: str) -> bool:
+def needs_module_alias(settings: Settings) -> bool:
     """Whether the arguments mention ``tf.`` (TensorSpec, dtypes), so a bare ``function`` import is not enough."""
-    if settings.input_signature is not None:
-        return True
-    if settings.decorator_args():
-        return False
-    text = decorator_text.strip().removeprefix("@")
-    return "(" in text and "tf." in text.split("(", 1)[1]
+    return settings.input_signature is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,17 +390,17 @@ def _call_form_sites(module: cst.Module, site: FunctionSite, aliases: Aliases) -
     return found
 
 
-def _alias_for(aliases: Aliases, settings: Settings, decorator_text: str) -> tuple[str, str, str | None]:
+def _alias_for(aliases: Aliases, settings: Settings) -> tuple[str, str, str | None]:
     """(module alias, decorator function text, import statement to add or None)."""
     module_alias = aliases.module_alias()
     if module_alias is not None:
         return module_alias, f"{module_alias}.function", None
     bare = aliases.function_alias()
-    if bare is not None and not needs_module_alias(settings, decorator_text):
+    if bare is not None and not needs_module_alias(settings):
         return "tf", bare, None
     for local, stmt in (("tf", "import tensorflow as tf"), ("tensorflow", "import tensorflow")):
         if local not in aliases.other_bindings and local not in aliases.names:
-            fn = bare if bare is not None and not needs_module_alias(settings, decorator_text) else f"{local}.function"
+            fn = bare if bare is not None and not needs_module_alias(settings) else f"{local}.function"
             return local, fn, stmt
     raise EditError("no-tf-name", "both `tf` and `tensorflow` are bound to something else in this module")
 
@@ -442,6 +426,7 @@ def add_import(module: cst.Module, statement: str) -> cst.Module:
 def convert(module: cst.Module, qualname: str, line: int | None, settings: Settings, decorator_text: str = ""
             ) -> EditOutcome:
     """Add ``@tf.function(...)`` to the function (or tune it when it is already one)."""
+    settings = effective_settings(settings, decorator_text)
     aliases = collect_aliases(module)
     site = locate(module, qualname, line)
     if site.node.asynchronous is not None:
@@ -449,9 +434,9 @@ def convert(module: cst.Module, qualname: str, line: int | None, settings: Setti
     # Already a tf.function: convert means "make sure it has these settings". A call form that binds
     # another name (``fast = tf.function(f)``) leaves ``f`` itself eager, so it does not count.
     if _hybrid_decorators(site, aliases) or any(_rebinds(module, cs) for cs in _call_form_sites(module, site, aliases)):
-        return tune(module, qualname, line, settings, decorator_text)
-    alias, fn_text, import_stmt = _alias_for(aliases, settings, decorator_text)
-    args = desired_args(settings, decorator_text, alias)
+        return tune(module, qualname, line, settings)
+    alias, fn_text, import_stmt = _alias_for(aliases, settings)
+    args = desired_args(settings, alias)
     base = render_decorator(Settings(), tf="", function_name=fn_text).removeprefix("@")
     expr: cst.BaseExpression = cst.parse_expression(base)
     if args:
@@ -552,6 +537,7 @@ def _dec_func(dec: cst.Decorator) -> cst.BaseExpression:
 def tune(module: cst.Module, qualname: str, line: int | None, settings: Settings, decorator_text: str = ""
          ) -> EditOutcome:
     """Set the wanted arguments on the function's existing tf.function (decorator or call form)."""
+    settings = effective_settings(settings, decorator_text)
     aliases = collect_aliases(module)
     site = locate(module, qualname, line)
     decorator_indexes = _hybrid_decorators(site, aliases)
@@ -560,9 +546,9 @@ def tune(module: cst.Module, qualname: str, line: int | None, settings: Settings
         raise EditError("not-hybrid", f"{qualname} is not a tf.function: nothing to tune")
     alias = aliases.module_alias()
     import_stmt = None
-    if alias is None and needs_module_alias(settings, decorator_text):
-        alias, _, import_stmt = _alias_for(aliases, settings, decorator_text)
-    args = desired_args(settings, decorator_text, alias or "tf")
+    if alias is None and needs_module_alias(settings):
+        alias, _, import_stmt = _alias_for(aliases, settings)
+    args = desired_args(settings, alias or "tf")
     result = module
     if decorator_indexes:
         node = site.node

@@ -71,7 +71,7 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
     if undo:
         if top is not None or ids or diff_only or verify:
             raise HybridizeError("--undo takes no other option than --force")
-        restored = undo_last(project_root, data, force=force)
+        restored = undo_last(project_root, data, force=force, notify=lambda line: click.echo(line, err=True))
         for rel in restored:
             click.echo(f"restored {rel}")
         return 0
@@ -85,6 +85,9 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
 
     plan = Plan.load(plan_path or data / PLAN_FILE)
     result = apply_plan(project_root, data, plan, ids=list(ids) or None, top=top, diff_only=diff_only, strict=strict)
+    if result.recovered is not None and not as_json:
+        for line in result.recovered.lines():
+            click.echo(line, err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 import hybridize
@@ -43,7 +44,7 @@ def examples_dir() -> Path:
 def _run(console: Console, title: str, argv: list[str], cwd: Path, log: Path, show: bool = False) -> tuple[int, float, str]:
     """Run one step with a spinner; keep its output in the log and return (status, seconds, output)."""
     start = time.perf_counter()
-    with console.status(f"[bold]{title}[/]  [dim]{shlex.join(argv)}[/]"):
+    with console.status(f"[bold]{title}[/]  [dim]{escape(shlex.join(argv))}[/]"):
         proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     elapsed = time.perf_counter() - start
@@ -77,7 +78,8 @@ def demo(keep: bool, top: int | None) -> int:
     hz = [py, "-m", "hybridize"]
     tests = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     perf = [py, "perf.py"]
-    console.print(Panel.fit(f"hybridize demo on a copy of the example project\n[dim]{project}[/]", border_style="blue"))
+    console.print(Panel.fit(f"hybridize demo on a copy of the example project\n[dim]{escape(str(project))}[/]",
+                            border_style="blue"))
 
     def step(title: str, argv: list[str], failure: str, show: bool = False) -> tuple[str, float]:
         rc, secs, out = _run(console, title, argv, project, log, show=show)
@@ -109,11 +111,11 @@ def demo(keep: bool, top: int | None) -> int:
         colour = "green" if a < b else "red"
         console.print(Panel.fit(
             f"workload before: {b:.2f}s   after: {a:.2f}s   speedup: [bold {colour}]{b / a:.2f}x[/]\n"
-            f"[dim]medians of {PERF_RUNS} runs each; every step's output is in {log}[/]",
+            f"[dim]medians of {PERF_RUNS} runs each; every step's output is in {escape(str(log))}[/]",
             title="measured speedup", border_style=colour))
     finally:
         if keep:
-            console.print(f"kept: {workdir}")
+            console.print(f"kept: {workdir}", markup=False)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -34,7 +34,6 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
         click.echo(json.dumps(prof.functions, indent=2))
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     rows = prof.functions if limit is None else prof.functions[:limit]
@@ -46,13 +45,13 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
     for f in rows:
         sigs = str(len(f["signatures"])) + (f"+{f['signatures_overflow']}" if f["signatures_overflow"] else "")
         lines = "-" if f["lines_covered"] is None else f"{f['lines_covered']}/{f['lines_total']}"
-        where = escape(locator.where(f["file"], f["line"]))  # `[cell 3]` is text, not markup
+        where = locator.where(f["file"], f["line"])  # `[cell 3]` is text: the console below has markup off
         table.add_row(f["function"], where, str(f["calls"]), str(f["eager_calls"]),
                       str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
                       str(len(f["tests"])), lines)
-    console = Console()
+    console = Console(markup=False)  # function names and paths are text, never markup
     if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-        console = Console(width=200)
+        console = Console(width=200, markup=False)
     console.print(table)
     meta = prof.meta
     console.print(f"exit status {meta.get('exit_code')}, {meta.get('duration_s')} s, {meta.get('processes')} process(es), "

@@ -11,16 +11,21 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from hybridize.errors import HybridizeError
+from hybridize.interrupt import watch_sigint
+from hybridize.lock import exclusive
 from hybridize.project import data_dir as resolve_data_dir
 from hybridize.project import find_project_root, load_config
 
 TRACER_BOOT = "hybridize.tracer.bootstrap:start"
 PYTEST_PLUGIN = "hybridize.tracer.pytest_plugin"
+PROFILE_LOCK = "profile.lock"
+INTERRUPTED_NOTE = "interrupted by Ctrl-C during the traced run: the profile holds what ran until then; no planning was done"
 
 
 def resolve_root(root: str | None) -> Path:
@@ -65,11 +70,14 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
     started = time.time()
     try:
         env = trace_env(root, shard_dir, command, config.paths, config.exclude, coverage)
-        rc = launch.run_command(command, root=root, boot=[TRACER_BOOT], env=env, timeout_s=timeout_s)
+        with watch_sigint() as sigint:  # the launcher stops the command on Ctrl-C and returns 130
+            rc = launch.run_command(command, root=root, boot=[TRACER_BOOT], env=env, timeout_s=timeout_s)
         duration = time.time() - started
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
                 "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",
-                "hybridize_python": sys.version.split()[0]}
+                "hybridize_python": sys.version.split()[0], "interrupted": sigint.hit}
+        if sigint.hit:
+            meta["notes"] = [INTERRUPTED_NOTE]
         external = None
         from hybridize.tracer.coverage_data import measures_coverage, read_coverage
 
@@ -134,7 +142,9 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         raise HybridizeError("no command given: put the command to run after `--`, e.g. `hybridize profile -- pytest tests/`"
                              " (or set test-command in [tool.hybridize])")
     data = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
-    console = Console(stderr=True)
+    guard = ExitStack()  # two runs on one data dir would overwrite each other's profile and plan
+    guard.enter_context(exclusive(data, PROFILE_LOCK, "hybridize profile"))
+    console = Console(stderr=True, markup=False)  # paths, commands and tracer messages are text, never markup
     perf_cmd = shlex.split(perf) if perf else None
     warm = None
     if not no_measure and not no_warm_start and config.raw.get("warm-start", True) is not False:
@@ -152,6 +162,11 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} "
                       "process(es)" + (f", {n_tests} tests" if n_tests else "")
                       + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
+        if prof.meta.get("interrupted"):
+            previous = "; the plan of the previous run is left as it was" if (data / "plan.json").is_file() else ""
+            console.print(f"hybridize: interrupted: the partial profile is saved in {db}; no planning was done "
+                          f"(run `hybridize profile` again for a plan){previous}", highlight=False, soft_wrap=True)
+            return 130
         if no_measure:
             return rc
         from hybridize.planner.pipeline import run_after_profile
@@ -161,4 +176,5 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
     finally:
         if warm is not None:
             warm.close()
+        guard.close()
     return rc if rc != 0 else int(status or 0)

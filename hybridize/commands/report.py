@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -10,6 +13,18 @@ from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, write_text_atomic
 from hybridize.project import data_dir as resolve_data_dir
 from hybridize.project import find_project_root
+
+T = TypeVar("T")
+
+
+def _shown(render: Callable[[], T]) -> T:
+    """Render, turning a plan whose evidence has unexpected types into one line (evidence is free-form JSON
+    that only the planner writes; a hand-edited or damaged plan must not end in a traceback)."""
+    try:
+        return render()
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise HybridizeError(f"plan.json cannot be shown: a field has an unexpected type or value ({str(exc)[:100]}); "
+                             "run `hybridize profile` again") from None
 
 
 @click.command("report")
@@ -25,21 +40,27 @@ def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | No
     """Show the ranked plan again."""
     from hybridize.planner import report as render
 
+    if output is not None and not output.parent.is_dir():  # never create folders the user did not ask for
+        raise HybridizeError(f"cannot write {output}: folder {output.parent} does not exist")
     project = root.resolve() if root is not None else find_project_root()
     plan = Plan.load(resolve_data_dir(project, data_dir) / PLAN_FILE)
     if fmt == "table":
         from rich.console import Console
 
+        width = 160 if output is not None else Console().width
+        # A dry run first, so that a damaged plan is one line rather than half a table and a traceback.
+        _shown(lambda: render.print_table(plan, Console(file=io.StringIO(), width=width, markup=False), verbose=verbose))
         if output is None:
-            render.print_table(plan, Console(), verbose=verbose)
+            render.print_table(plan, Console(markup=False), verbose=verbose)  # plan text is never markup
         else:
             try:
                 with open(output, "w", encoding="utf-8") as fh:
-                    render.print_table(plan, Console(file=fh, width=160, color_system=None), verbose=verbose)
+                    render.print_table(plan, Console(file=fh, width=160, color_system=None, markup=False), verbose=verbose)
             except OSError as exc:
                 raise HybridizeError(f"cannot write {output}: {exc.strerror}") from None
         return 0
-    text = {"json": render.render_json, "markdown": render.render_markdown, "html": render.render_html}[fmt](plan)
+    text = _shown(lambda: {"json": render.render_json, "markdown": render.render_markdown,
+                           "html": render.render_html}[fmt](plan))
     if output is None:
         click.echo(text, nl=False)
     else:

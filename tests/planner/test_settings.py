@@ -100,3 +100,13 @@ def test_a_signature_says_which_dtypes_it_freezes() -> None:
     note = choice.signature_note
     assert "`y_true` int32" in note and "`emb` float32" in note and "reduce_retracing=True" in note
     assert not derive_settings([sig(3, x=t([4, 3]))]).signature_note  # no signature, nothing frozen
+
+
+def test_a_dtype_with_no_tf_name_gets_no_signature() -> None:
+    """A spec is written as `dtype=tf.<name>`: an exotic dtype must not reach the plan (its loader would refuse it)."""
+    def sigs(dtype: str) -> list[dict[str, Any]]:
+        return [sig(3, x=t([4, 3], dtype)), sig(2, x=t([7, 3], dtype)), sig(1, x=t([1, 3], dtype))]
+
+    assert derive_settings(sigs("float32")).kind == "input_signature"
+    choice = derive_settings(sigs("float8_e5m2"))
+    assert choice.kind != "input_signature" and choice.settings.input_signature is None
