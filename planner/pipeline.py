@@ -45,7 +45,8 @@ from hybridize.planner.decide import (
     nesting,
     noise_margin,
 )
-from hybridize.planner.settings import predict_traces
+from hybridize.planner.fallback import retry_level
+from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
 from hybridize.project import Config, load_config
@@ -312,49 +313,9 @@ class Trials:
         self._retry_plain(index, names, self._crashed(result))
 
     def _retry_plain(self, index: int, names: list[str], crashed: bool) -> None:
-        """After isolating the culprits of a failing level run, measure again without them.
-
-        The others' numbers from a crashed run are worthless (the command stopped early), so they get a
-        clean run; and relaxed shapes break code that reads ``len(x.shape)`` or ``x.shape[0]``, so a
-        conversion that failed with an ``input_signature`` / ``reduce_retracing`` is tried once more plain.
-        """
-        assert self.baseline is not None
-        culprits = [n for n in names if self.measurements[n].failure or self.measurements[n].crash]
-        if not culprits:
-            return
-        retry: dict[str, Settings | None] = {}
-        for n in culprits:
-            m = self.measurements[n]
-            if m.candidate.action == "convert" and (m.settings or Settings()) != Settings():
-                retry[n] = Settings()
-        others: dict[str, Settings | None] = {n: self.measurements[n].settings for n in names if n not in culprits}
-        attempts = [{**others, **retry}] if retry else []
-        if crashed and others:
-            attempts.append(others)
-        for attempt, converted in enumerate(attempts):
-            if not self.isolation_allowed("re-measuring a level without its culprits"):
-                return
-            result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
-                              digests=True)
-            self.level_results[result.label] = result
-            if self._broke(result):
-                continue
-            for n in converted:
-                m = self.measurements[n]
-                if n in retry:
-                    m.alternatives.append({"variant": "plain-after-failure", "settings": {},
-                                           "failed_with": (m.settings or Settings()).to_json(),
-                                           "error": next(iter((m.failure or {}).values()), m.crash or "")})
-                    m.failure, m.crash = None, None
-                    choice = m.candidate.choice
-                    if choice is not None:
-                        choice.notes.append(f"{choice.kind} failed here ({m.alternatives[-1]['error']}); "
-                                            "a plain decorator passed")
-                        choice.kind, choice.settings = "plain", Settings()
-                        choice.predicted_traces = predict_traces("plain", m.base.signatures or
-                                                                 list(m.candidate.profile.get("signatures") or []))
-            self._absorb(result, list(converted), converted)
-            return
+        """After isolating a failing level run's culprits, measure again with each on its next settings
+        (``fallback.retry_level``: a float spec, relaxed shapes, plain, removal) before rejecting it."""
+        retry_level(self, index, names, crashed)
 
     def _credit_backward(self, result: TrialResult, names: list[str]) -> None:
         """Credit the change in ``tape.gradient`` time outside every wrapped function to this run's conversions
@@ -828,6 +789,8 @@ class Trials:
                                  "errors": dict(list(fr.errors.items())[:3])}
         kept = (not fr.errors and saved_alt is not None and
                 (saved_main is None or saved_alt > saved_main + max(0.1 * abs(saved_main), 0.002)))
+        if kept and variant == "dehybridize" and not removal_evidence(Measurement(m.candidate, m.base, fr)):
+            kept, entry["why_not"] = False, "removal not justified by this workload (too few calls to judge)"
         entry["kept"] = kept
         m.alternatives.append(entry)
         if kept:

@@ -32,6 +32,7 @@ REASONS: dict[str, str] = {
     "covered-by-caller": "its caller is converted and measured better",
     "callees-better": "converting its callees saves more",
     "already-optimal": "the existing tf.function pays: keep it",
+    "kept-few-calls": "kept: too few calls to judge whether removing the existing tf.function pays",
     "not-measured": "not measured (budget or interrupted)",
     "pass-through": "a wrapper that only forwards its arguments: convert the wrapped function",
     "output-mismatch": "replayed eagerly in the same run, its outputs differ from the graph's",
