@@ -135,3 +135,20 @@ def _adopt(m: Any, variant: str, settings: Settings | None, error: str, label: s
         choice.kind, choice.settings = kind, settings
         choice.predicted_traces = predict_traces(kind, m.base.signatures or list(m.candidate.profile.get("signatures")
                                                                                    or []))
+
+
+def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings | None]]
+             ) -> dict[str, tuple[str, Settings | None]]:
+    """The variants tried whatever the default budget says: removing an existing tf.function whose new settings
+    still retrace (more traces than predicted) or do not pay; the rest wait for budget."""
+    from hybridize.planner.decide import accepted
+
+    out: dict[str, tuple[str, Settings | None]] = {}
+    for n, (variant, settings) in chosen.items():
+        m = measurements[n]
+        if variant != "dehybridize" or m.candidate.action != "tune" or m.trial is None:
+            continue
+        predicted = m.candidate.choice.predicted_traces if m.candidate.choice is not None else 1
+        if m.trial.traces > max(predicted, 1) or not accepted(m):
+            out[n] = (variant, settings)
+    return out

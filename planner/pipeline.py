@@ -45,7 +45,7 @@ from hybridize.planner.decide import (
     nesting,
     noise_margin,
 )
-from hybridize.planner.fallback import retry_level
+from hybridize.planner.fallback import must_try, retry_level
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
@@ -762,9 +762,11 @@ class Trials:
                 if not chosen:
                     continue
                 if not self._optional_run_fits():
-                    self.notes.append(f"budget reached: {round_name} not tried for level {i} "
-                                      f"({', '.join(sorted({v for v, _ in chosen.values()}))})")
-                    return
+                    # a retracing existing tf.function's fix is tried past the default budget (not a user's)
+                    chosen = {} if self.strict_budget else must_try(self.measurements, chosen)
+                    if not chosen:
+                        self.notes.append(f"budget reached: {round_name} not tried for level {i}")
+                        return
                 eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
                 result = self.run(f"{round_name}{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
                 if self._broke(result):

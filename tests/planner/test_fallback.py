@@ -110,3 +110,20 @@ def test_a_user_budget_stops_the_search(tmp_path: Path) -> None:
     trials.budget_s, trials.strict_budget, trials._last_isolation_s = 0.0, True, 5.0
     retry_level(trials, 0, [c.function], crashed=False)
     assert runs == [] and trials.measurements[c.function].failure
+
+
+def test_a_still_retracing_tune_gets_removal_tried_past_the_default_budget(tmp_path: Path) -> None:
+    c = _retracing_hybrid()
+    trials, runs = _trials(tmp_path, c, [True, True])
+    m = trials.measurements[c.function]
+    m.failure = None
+    m.trial = FunctionResult(calls=8, time_s=0.7, traces=8, trace_calls=8, trace_time_s=0.65)  # the spec retraced
+    trials.budget_s = 0.0  # the default budget is spent
+    trials.try_variants([[c.function]])
+    assert [r["mode"] for r in runs] == ["eager"]
+    trials.strict_budget = True  # a user's --budget is not exceeded
+    runs.clear()
+    m.alternatives.clear()
+    m.candidate.action = "tune"
+    trials.try_variants([[c.function]])
+    assert runs == []
