@@ -54,6 +54,7 @@ class Measurement:
     not_measured: str = ""  # why no run measured it, when known (a level past a user's --budget)
     backward_saved_s: float = 0.0  # its share of the change in tape.gradient time outside it (its backward pass)
     backward: dict[str, Any] | None = None  # how that share was measured (evidence)
+    xla: dict[str, Any] | None = None  # jit_compile=True: eager / graph / XLA totals and the verdict (planner/xla.py)
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -535,6 +536,8 @@ def _evidence(m: Measurement) -> dict[str, Any]:
     }
     if m.backward is not None:
         ev["backward"] = m.backward
+    if m.xla is not None:
+        ev["xla"] = m.xla
     if c.action == "dehybridize" and (why := removal_evidence(m)):
         ev["removal_evidence"] = why
     if c.action == "dehybridize" and trial is not None:

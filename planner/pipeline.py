@@ -11,8 +11,8 @@ Runs, in order (each a real run of the user's command with conversions applied i
    (with a user's ``--budget``, only while it lasts: the rest are rejected as ``not-isolated``; the
    baseline and the first level always run, the other levels while a user's budget lasts, all of them
    under the default budget);
-4. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
-   conversions that paid, kept only where they win;
+4. within ``--budget``: alternative settings (the best other choice) for the conversions that paid, kept
+   only where they win; then ``jit_compile=True`` where it can pay (``xla.py``, past the default budget);
 5. when the test command is not the performance command, one correctness run of the test command
    with the conversions that would be recommended, restricted to the test files that call them
    (then bisection).
@@ -49,6 +49,7 @@ from hybridize.planner.fallback import must_try, retry_level
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
+from hybridize.planner.xla import try_xla
 from hybridize.project import Config, load_config
 
 DIGEST_CALLS = 3
@@ -724,7 +725,7 @@ class Trials:
 
     def variant_choices(self, round_name: str, names: list[str] | None = None) -> dict[str, tuple[str, Settings | None]]:
         """Each measured function's next untried choice for this round: ``variants`` = removing a retuned
-        decorator, or the best other settings; ``jit_compile`` = the current settings with XLA."""
+        decorator, or the best other settings (XLA is tried by ``xla.try_xla``)."""
         covered = nesting(list(self.measurements.values()), self.edges)[1]
         chosen: dict[str, tuple[str, Settings | None]] = {}
         for n in names if names is not None else list(self.measurements):
@@ -736,7 +737,6 @@ class Trials:
             if n in covered and not any(v.get("kept") for v in m.inside.values()):
                 continue
             tried = {str(a.get("variant")) for a in m.alternatives}
-            base_settings = m.settings or c.trial_settings
             if round_name == "variants":
                 if tried & {"dehybridize", "alternative"}:
                     continue
@@ -744,38 +744,37 @@ class Trials:
                     chosen[n] = ("dehybridize", None)
                 elif c.choice is not None and c.choice.alternatives:
                     chosen[n] = ("alternative", c.choice.alternatives[0][1])
-            elif "jit_compile" not in tried and base_settings.jit_compile is None and (m.saved_s() or 0) > 0:
-                chosen[n] = ("jit_compile", Settings(reduce_retracing=base_settings.reduce_retracing,
-                                                     input_signature=base_settings.input_signature, jit_compile=True))
         return chosen
 
     def try_variants(self, levels: list[list[str]]) -> None:
         """Within the budget: repeated callees converted inside their converted callers; then one run per level
         trying, for each function at once, what ``variant_choices`` gives that did not ride along a level run;
-        then ``jit_compile=True`` (last and alone: XLA refuses some ops, and a refusal breaks the whole run)."""
+        then ``jit_compile=True`` (``xla.try_xla``: last, as XLA refuses some ops and a refusal breaks a run)."""
         assert self.baseline is not None
-        if not self.try_nested():
-            return
-        for round_name in ("variants", "jit_compile"):
-            for i, names in enumerate(levels):
-                chosen = self.variant_choices(round_name, names)
+        if self.try_nested():
+            self._variants_round(levels)
+        try_xla(self, levels)
+
+    def _variants_round(self, levels: list[list[str]]) -> None:
+        for i, names in enumerate(levels):
+            chosen = self.variant_choices("variants", names)
+            if not chosen:
+                continue
+            if not self._optional_run_fits():
+                # a retracing existing tf.function's fix is tried past the default budget (not a user's)
+                chosen = {} if self.strict_budget else must_try(self.measurements, chosen)
                 if not chosen:
-                    continue
-                if not self._optional_run_fits():
-                    # a retracing existing tf.function's fix is tried past the default budget (not a user's)
-                    chosen = {} if self.strict_budget else must_try(self.measurements, chosen)
-                    if not chosen:
-                        self.notes.append(f"budget reached: {round_name} not tried for level {i}")
-                        return
-                eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
-                result = self.run(f"{round_name}{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
-                if self._broke(result):
-                    self.notes.append(f"{round_name} broke the run at level {i}: kept the first choices")
-                    for n, (variant, settings) in chosen.items():
-                        self._variant_broke_run(n, variant, settings)
-                    continue
+                    self.notes.append(f"budget reached: variants not tried for level {i}")
+                    return
+            eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
+            result = self.run(f"variants{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
+            if self._broke(result):
+                self.notes.append(f"variants broke the run at level {i}: kept the first choices")
                 for n, (variant, settings) in chosen.items():
-                    self._judge_variant(n, variant, settings, result)
+                    self._variant_broke_run(n, variant, settings)
+                continue
+            for n, (variant, settings) in chosen.items():
+                self._judge_variant(n, variant, settings, result)
 
     def _variant_broke_run(self, n: str, variant: str, settings: Settings | None) -> None:
         self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings else {},

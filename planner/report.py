@@ -133,6 +133,11 @@ def detail_lines(r: Recommendation) -> list[tuple[str, str]]:
     inside = ev.get("inside")
     if inside:
         lines.append(("inside", str(inside.get("note", ""))))
+    xla = ev.get("xla")
+    if xla:
+        lines.append(("xla", (f"eager {_fmt_s(xla.get('eager_s'))} s, graph {_fmt_s(xla.get('graph_s'))} s, XLA "
+                              f"{_fmt_s(xla.get('xla_s'))} s: {'kept' if xla.get('kept') else 'not kept'}"
+                              if xla.get("tried", True) else "not tried") + f" ({xla.get('why', '')})"))
     lines += [("note", str(n)) for n in ev.get("notes") or []]
     lines += [("finding", f) for f in _findings(r)]
     lines += [("assumption", str(a)) for a in ev.get("assumptions") or []]
