@@ -13,18 +13,14 @@ def test_finetune_step_learns_a_fixed_batch():
 
 
 def test_huber_loss_is_quadratic_near_zero_and_linear_beyond():
-    model, opt = wl.build()
-    x = tf.zeros((2, 32))
-    pred = float(model(x)[0, 0])
-    small = float(wl.finetune_step(model, keras_sgd_zero(), x, tf.fill((2, 1), pred + 0.5)))
-    assert abs(small - 0.125) < 1e-4
-
-
-def keras_sgd_zero():
     import keras
 
-    opt = keras.optimizers.SGD(0.0)
-    return opt
+    model, _ = wl.build()
+    frozen = keras.optimizers.SGD(0.0)  # a step that leaves the weights as they are
+    x = tf.zeros((2, 32))
+    pred = float(model(x)[0, 0])
+    assert abs(float(wl.finetune_step(model, frozen, x, tf.fill((2, 1), pred + 0.5))) - 0.125) < 1e-4
+    assert abs(float(wl.finetune_step(model, frozen, x, tf.fill((2, 1), pred + 2.0))) - 1.5) < 1e-4
 
 
 def test_bench_quick_improves_loss():
