@@ -14,6 +14,7 @@ from typing import Any
 
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
+from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 from hybridize.planner.settings import (
     TENSOR_KINDS,
     SettingsChoice,
@@ -309,6 +310,11 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
             rejected.append(_rejection(fn, "blocker-finding",
                                        f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
                                        findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
+            continue
+        output = output_side_effect(report)
+        if output is not None:
+            rejected.append(_rejection(fn, "blocker-finding", refusal_detail(output),
+                                       findings=[f"{output.get('code')}:{output.get('line')}"]))
             continue
         instances, calls, capped = instance_counts(fn)
         choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),

@@ -329,3 +329,21 @@ def test_recommended_speedup_is_never_below_one() -> None:
                     fr(100, 0.8, traces=2, trace_calls=2, trace_time_s=0.2), settings=sig)
     (rec,) = plan_of([m]).recommendations
     assert rec.speedup is not None and rec.speedup == pytest.approx(3.0 / 0.8, rel=1e-3)
+
+
+def test_print_and_logging_are_refused_with_the_finding_but_warnings_warn_is_not() -> None:
+    """A print no test observes still runs once per trace as a graph: refused, not converted as is."""
+    printing = {"code": "HY101", "severity": "warning", "line": 7,
+                "message": "print runs only while tracing (and shows symbolic tensors): use tf.print", "via": []}
+    logging = {"code": "HY102", "severity": "warning", "line": 9, "message": "`logger.info(...)` logs only while tracing",
+               "via": ["m:helper"]}
+    warn = {"code": "HY102", "severity": "warning", "line": 4, "message": "`warnings.warn(...)` logs only while tracing"}
+    functions = [fn("m:p"), fn("m:l"), fn("m:w"), fn("m:hyb", hybrid=True)]
+    reports = [report("m:p", findings=[printing]), report("m:l", findings=[logging]), report("m:w", findings=[warn]),
+               report("m:hyb", findings=[printing])]
+    cands, rejected = build_candidates(functions, reports)
+    assert {c.function for c in cands} == {"m:w", "m:hyb"}  # an existing tf.function already prints once per trace
+    details = {r.function: (r.reason, r.detail) for r in rejected}
+    assert details["m:p"][0] == "blocker-finding" and details["m:p"][1].startswith("HY101 at line 7")
+    assert "once per trace instead of once per call" in details["m:p"][1] and "tf.print" in details["m:p"][1]
+    assert details["m:l"][0] == "blocker-finding" and "via m:helper" in details["m:l"][1]
