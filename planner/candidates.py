@@ -14,7 +14,6 @@ from typing import Any
 
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
-from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 from hybridize.planner.settings import (
     TENSOR_KINDS,
     SettingsChoice,
@@ -23,6 +22,7 @@ from hybridize.planner.settings import (
     per_instance_traces,
     predict_traces,
 )
+from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
 
