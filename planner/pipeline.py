@@ -49,6 +49,7 @@ from hybridize.planner.fallback import must_try, retry_level
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
+from hybridize.planner.workload import choose_performance, thin_workload_note
 from hybridize.planner.xla import try_xla
 from hybridize.project import Config, load_config
 
@@ -811,16 +812,19 @@ def default_budget(traced_s: float) -> float:
     return max(2.0 * traced_s, MIN_DEFAULT_BUDGET_S)
 
 
-def performance_command(config: Config, command: list[str], perf_command: list[str] | None) -> list[str]:
-    """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the profiled command."""
-    return list(perf_command or config.perf_command or command)
+def performance_command(config: Config, command: list[str], perf_command: list[str] | None,
+                        root: Path | None = None) -> list[str]:
+    """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the only performance suite found under
+    ``root`` (``workload.choose_performance``), else the profiled command."""
+    given = perf_command or config.perf_command
+    return list(given or choose_performance(root, given)[0] or command)
 
 
 def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
                        config: Config) -> WarmStarter:
     """The warm starter of the trial runs, its server for the performance command already importing TensorFlow."""
     warm = WarmStarter(data_dir / "warm-server.log", boot=[BOOT], root=root)
-    warm.prepare(performance_command(config, command, perf_command), trial_env())
+    warm.prepare(performance_command(config, command, perf_command, root), trial_env())
     return warm
 
 
@@ -831,7 +835,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     started = time.monotonic()
     inputs = load_inputs(root, data_dir)
     config = load_config(root)
-    perf = performance_command(config, command, perf_command)
+    perf = performance_command(config, command, perf_command, root)
+    workload_notes = [n for n in [choose_performance(root, perf_command or config.perf_command)[1]] if n]
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)
@@ -905,6 +910,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
                  "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
                  "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})
+    thin = thin_workload_note(perf, list(command), (m.base.calls for m in trials.measurements.values()))
+    meta["workload_notes"] = [*workload_notes, *([thin] if thin else [])]
     plan = build_plan(list(trials.measurements.values()), early, root=root, edges=trials.edges, perf_command=perf,
                       meta=meta, created=created)
     plan.save(data_dir / PLAN_FILE)

@@ -168,6 +168,8 @@ def _why(x: Rejection) -> Text:
 def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
     """The terminal report, readable at 80 columns: a compact ranked table, then a block per recommendation
     (exact decorator and evidence, wrapped under a label), then one entry per rejected candidate."""
+    for note in plan.meta.get("workload_notes") or []:  # before the numbers: how far to trust them
+        console.print(Text(f"hybridize: {note}", style="yellow"))
     console.print(Text("hybridize: recommendations (ranked by measured seconds saved)", style="bold"))
     if plan.recommendations:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
@@ -232,6 +234,7 @@ def render_markdown(plan: Plan) -> str:
     out = ["# hybridize report", "", _summary(plan), ""]
     if plan.perf_command:
         out += [f"Performance command: `{' '.join(plan.perf_command)}`", ""]
+    out += [f"> **Workload:** {_md(str(n))}\n" for n in plan.meta.get("workload_notes") or []]
     out += ["## Recommendations", ""]
     if plan.recommendations:
         out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
@@ -317,6 +320,7 @@ def render_html(plan: Plan) -> str:
            f"<style>{_CSS}</style></head><body>", "<h1>hybridize report</h1>", f"<p>{e(_summary(plan))}</p>"]
     if plan.perf_command:
         out.append(f"<p>Performance command: <code>{e(' '.join(plan.perf_command))}</code>; created {e(plan.created)}</p>")
+    out += [f"<p><strong>Workload:</strong> {e(str(n))}</p>" for n in plan.meta.get("workload_notes") or []]
     out += ["<h2>Time saved per function</h2>", _chart(plan), "<h2>Recommendations</h2>"]
     if plan.recommendations:
         out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"

@@ -1,5 +1,8 @@
 """Workload: activation and normalisation math written as dozens of small element-wise ops, where XLA fuses the
-whole body into a few kernels (``jit_compile=True`` beats the plain graph the hand placement uses)."""
+whole body into a few kernels (``jit_compile=True`` beats the plain graph the hand placement uses).
+
+Its tests never wrap a function in ``tf.function`` themselves: the profile would then record it as an existing
+tf.function (and the planner would weigh removing it instead of converting it)."""
 
 from __future__ import annotations
 
