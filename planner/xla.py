@@ -61,8 +61,7 @@ def skip_reason(m: Measurement, sources: list[tuple[str, str]]) -> str:
         hit = next((mk for mk in UNSUPPORTED if mk in text), None)
         if hit is not None:
             return f"`{hit.rstrip('.(')}` in {where}: an op XLA cannot compile"
-    shapes = m.candidate.choice.shapes if m.candidate.choice is not None else {}
-    if settings.reduce_retracing or any(s is None or None in s for s in shapes.values()):
+    if shapes_vary(m):
         return "tensor shapes vary between calls: XLA would compile once per concrete shape"
     if graph.steady_calls < MIN_STEADY_CALLS:
         return f"{graph.steady_calls} steady graph call(s): too few to pay back an XLA compile"
@@ -72,6 +71,22 @@ def skip_reason(m: Measurement, sources: list[tuple[str, str]]) -> str:
         return (f"the graph gained {gain} per call over eager: few ops per call (a big kernel dominates), "
                 "nothing for XLA to fuse")
     return ""
+
+
+def shapes_vary(m: Measurement) -> bool:
+    """Whether a tensor argument took several shapes on the performance command (its baseline's signatures; the
+    settings' merged shapes, which include the tests' calls, only when the baseline recorded none)."""
+    sigs = m.base.signatures
+    if not sigs:
+        shapes = m.candidate.choice.shapes if m.candidate.choice is not None else {}
+        return any(s is None or None in s for s in shapes.values())
+    seen: dict[str, set[Any]] = {}
+    for sig in sigs:
+        for name, arg in (sig.get("args") or {}).items():
+            if isinstance(arg, dict) and arg.get("kind") in ("tensor", "ndarray", "variable"):
+                shape = arg.get("shape")
+                seen.setdefault(name, set()).add(None if shape is None else tuple(shape))
+    return any(len(v) > 1 or None in v for v in seen.values())
 
 
 def current_settings(m: Measurement) -> Settings:

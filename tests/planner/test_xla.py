@@ -105,3 +105,14 @@ def test_the_report_shows_eager_graph_and_xla(tmp_path: Path) -> None:
     (rec,) = _plan(trials, tmp_path).recommendations
     text = dict(detail_lines(rec))["xla"]
     assert text.startswith("eager 1.000 s, graph 0.400 s, XLA 0.250 s: kept")
+
+
+def test_shapes_are_judged_on_the_performance_run(tmp_path: Path) -> None:
+    """The tests called it on [257], the workload always on [8192]: the merged spec is [None], XLA still pays."""
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06), shapes=[[257], [8192]])
+    m = trials.measurements["m:f"]
+    m.base.signatures = [{"count": 100, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [8192]}}}]
+    m.candidate.choice.alternatives = []  # type: ignore[union-attr]
+    trials.try_variants([["m:f"]])
+    assert [r["settings"].get("jit_compile") for r in runs] == [True]
+    assert (m.xla or {}).get("kept")
