@@ -55,6 +55,11 @@ def skip_reason(m: Measurement, sources: list[tuple[str, str]]) -> str:
     if graph is None or eager is None:
         return "no graph measurement"
     settings = current_settings(m)
+    args = (m.candidate.static or {}).get("decorator_args") or {}
+    other = sorted(set(args) - {"reduce_retracing", "experimental_relax_shapes", "jit_compile"}) \
+        if m.candidate.current is not None and isinstance(args, dict) else []
+    if other:
+        return f"its decorator also sets {', '.join(other)}: a retuned decorator would drop it"
     if settings.jit_compile is not None:
         return f"jit_compile={settings.jit_compile} already set"
     for where, text in sources:

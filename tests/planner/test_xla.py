@@ -116,3 +116,18 @@ def test_shapes_are_judged_on_the_performance_run(tmp_path: Path) -> None:
     trials.try_variants([["m:f"]])
     assert [r["settings"].get("jit_compile") for r in runs] == [True]
     assert (m.xla or {}).get("kept")
+
+
+def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Path) -> None:
+    from hybridize.plan import Settings
+
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
+    m = trials.measurements["m:f"]
+    m.candidate.action, m.candidate.current = "dehybridize", Settings()
+    m.base, m.trial = _fr(0.4, 0.0035, traces=1, trace_time_s=0.05), _fr(1.0, 0.0095)  # the graph pays: kept
+    trials.try_variants([["m:f"]])
+    assert [r["settings"] for r in runs] == [{"jit_compile": True}]
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert (rec.action, rec.decorator) == ("tune", "@tf.function(jit_compile=True)")
+    m.candidate.static = {**(m.candidate.static or {}), "decorator_args": {"input_signature": "[...]"}}
+    assert "input_signature" in skip_reason(m, [])
