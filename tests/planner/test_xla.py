@@ -131,3 +131,11 @@ def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Pa
     assert (rec.action, rec.decorator) == ("tune", "@tf.function(jit_compile=True)")
     m.candidate.static = {**(m.candidate.static or {}), "decorator_args": {"input_signature": "[...]"}}
     assert "input_signature" in skip_reason(m, [])
+
+
+def test_a_small_xla_win_is_not_kept(tmp_path: Path) -> None:
+    """1.04x over the graph (0.4 -> 0.385 s) clears the 3 % noise margin but not the 10 % a variant must save."""
+    trials, _ = _trials(tmp_path, _fr(0.385, 0.0033, traces=1, trace_time_s=0.05))
+    trials.try_variants([["m:f"]])
+    xla = trials.measurements["m:f"].xla or {}
+    assert not xla["kept"] and "10%" in xla["why"]
