@@ -5,7 +5,8 @@ compiles once per concrete shape (11-156 ms), adds nothing to one big kernel, ma
 and refuses some ops outright. So it is never predicted: it is tried where it can pay (the graph already won by
 cutting per-op dispatch, shapes are fixed, enough calls to pay the compile, no op XLA refuses in the source), and
 kept only when both estimates (the totals and the fastest calls) say it beats the plain graph by 10 % (at least
-the noise margin) and its outputs match. Every function gets its three numbers (eager, graph, XLA) or the reason XLA was not tried.
+the noise margin) and its outputs match. Every function gets its three numbers (eager, graph, XLA) or the
+reason XLA was not tried.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def with_jit(settings: Settings) -> Settings:
 
 def judge(m: Measurement, fr: FunctionResult, baseline: FunctionResult | None = None) -> dict[str, Any]:
     """Eager, graph and XLA totals for ``m`` given the XLA trial ``fr``; ``kept`` only when the totals and the
-    fastest calls both say XLA beats the graph by ``MIN_XLA_GAIN`` (at least the noise margin), no call raised and outputs match."""
+    fastest calls both say XLA beats the graph by ``MIN_XLA_GAIN`` (at least the noise margin), no call raised
+    and outputs match."""
     graph, eager = graph_and_eager(m)
     calls = m.base.calls
     graph_s, eager_s, xla_s = _total(graph, calls), _total(eager, calls), _total(fr, calls)
