@@ -22,6 +22,7 @@ from hybridize.planner.settings import (
     per_instance_traces,
     predict_traces,
 )
+from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
 
@@ -309,6 +310,11 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
             rejected.append(_rejection(fn, "blocker-finding",
                                        f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
                                        findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
+            continue
+        output = output_side_effect(report)
+        if output is not None:
+            rejected.append(_rejection(fn, "blocker-finding", refusal_detail(output),
+                                       findings=[f"{output.get('code')}:{output.get('line')}"]))
             continue
         instances, calls, capped = instance_counts(fn)
         choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),

@@ -15,6 +15,7 @@ from typing import Any
 
 from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
 from hybridize.planner.candidates import PER_INSTANCE, Candidate, instance_counts, instances_note
+from hybridize.planner.removal import KEPT_FEW_CALLS, kept_detail, recommended_speedup, removal_evidence
 from hybridize.planner.settings import break_even_calls
 from hybridize.planner.trials import FunctionResult
 
@@ -53,6 +54,7 @@ class Measurement:
     not_measured: str = ""  # why no run measured it, when known (a level past a user's --budget)
     backward_saved_s: float = 0.0  # its share of the change in tape.gradient time outside it (its backward pass)
     backward: dict[str, Any] | None = None  # how that share was measured (evidence)
+    xla: dict[str, Any] | None = None  # jit_compile=True: eager / graph / XLA totals and the verdict (planner/xla.py)
 
     def eager_total(self) -> float:
         return self.base.time_s
@@ -200,6 +202,8 @@ def _accepts(m: Measurement) -> tuple[bool, str, str]:
     speedup = m.speedup() or 0.0
     if saved > threshold and (speedup > 1.0 or c.action != "convert"):
         # tune / de-hybridize pay through fewer traces or no graph-call overhead: the total decides
+        if c.action == "dehybridize" and not removal_evidence(m):  # a test's 1-2 calls measure mostly the trace
+            return False, KEPT_FEW_CALLS, kept_detail(m)
         return True, "", ""
     if totals > threshold and robust is not None and (speedup > 1.0 or c.action != "convert"):
         # one noisy run inflated a total (big_kernel: a single conv2d looked 11 % faster converted, was 0.81x)
@@ -477,7 +481,7 @@ def build_plan(measurements: list[Measurement], early_rejections: list[Rejection
         recs.append(Recommendation(
             rank=0, id=0, function=c.function, file=c.file, line=c.line, action=c.action,  # type: ignore[arg-type]
             decorator="" if c.action == "dehybridize" else render_decorator(settings),
-            settings=settings, speedup=_round(m.speedup(), 3),
+            settings=settings, speedup=_round(recommended_speedup(m), 3),
             saved_s=_round(m.total_saved_s() if nested_gain is None else nested_gain, 4), calls=m.base.calls,
             traces_before=m.base.traces if c.action != "convert" else 0,
             traces_after=(m.trial.traces if m.trial is not None else None) if c.action != "dehybridize" else 0,
@@ -532,6 +536,10 @@ def _evidence(m: Measurement) -> dict[str, Any]:
     }
     if m.backward is not None:
         ev["backward"] = m.backward
+    if m.xla is not None:
+        ev["xla"] = m.xla
+    if c.action == "dehybridize" and (why := removal_evidence(m)):
+        ev["removal_evidence"] = why
     if c.action == "dehybridize" and trial is not None:
         # the baseline ran the existing tf.function and the trial its eager body: name each by what it measured
         base_pc = m.base.per_call_s()

@@ -11,8 +11,8 @@ Runs, in order (each a real run of the user's command with conversions applied i
    (with a user's ``--budget``, only while it lasts: the rest are rejected as ``not-isolated``; the
    baseline and the first level always run, the other levels while a user's budget lasts, all of them
    under the default budget);
-4. within ``--budget``: alternative settings (the best other choice, ``jit_compile=True``) for the
-   conversions that paid, kept only where they win;
+4. within ``--budget``: alternative settings (the best other choice) for the conversions that paid, kept
+   only where they win; then ``jit_compile=True`` where it can pay (``xla.py``, past the default budget);
 5. when the test command is not the performance command, one correctness run of the test command
    with the conversions that would be recommended, restricted to the test files that call them
    (then bisection).
@@ -46,9 +46,12 @@ from hybridize.planner.decide import (
     nesting,
     noise_margin,
 )
-from hybridize.planner.settings import predict_traces
+from hybridize.planner.fallback import must_try, retry_level
+from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
+from hybridize.planner.workload import choose_performance, thin_workload_note
+from hybridize.planner.xla import try_xla
 from hybridize.project import Config, load_config
 
 DIGEST_CALLS = 3
@@ -315,49 +318,9 @@ class Trials:
         self._retry_plain(index, names, self._crashed(result))
 
     def _retry_plain(self, index: int, names: list[str], crashed: bool) -> None:
-        """After isolating the culprits of a failing level run, measure again without them.
-
-        The others' numbers from a crashed run are worthless (the command stopped early), so they get a
-        clean run; and relaxed shapes break code that reads ``len(x.shape)`` or ``x.shape[0]``, so a
-        conversion that failed with an ``input_signature`` / ``reduce_retracing`` is tried once more plain.
-        """
-        assert self.baseline is not None
-        culprits = [n for n in names if self.measurements[n].failure or self.measurements[n].crash]
-        if not culprits:
-            return
-        retry: dict[str, Settings | None] = {}
-        for n in culprits:
-            m = self.measurements[n]
-            if m.candidate.action == "convert" and (m.settings or Settings()) != Settings():
-                retry[n] = Settings()
-        others: dict[str, Settings | None] = {n: self.measurements[n].settings for n in names if n not in culprits}
-        attempts = [{**others, **retry}] if retry else []
-        if crashed and others:
-            attempts.append(others)
-        for attempt, converted in enumerate(attempts):
-            if not self.isolation_allowed("re-measuring a level without its culprits"):
-                return
-            result = self.run(f"level{index}-again{attempt}", self.perf, self.targets(converted, replay=True),
-                              digests=True)
-            self.level_results[result.label] = result
-            if self._broke(result):
-                continue
-            for n in converted:
-                m = self.measurements[n]
-                if n in retry:
-                    m.alternatives.append({"variant": "plain-after-failure", "settings": {},
-                                           "failed_with": (m.settings or Settings()).to_json(),
-                                           "error": next(iter((m.failure or {}).values()), m.crash or "")})
-                    m.failure, m.crash = None, None
-                    choice = m.candidate.choice
-                    if choice is not None:
-                        choice.notes.append(f"{choice.kind} failed here ({m.alternatives[-1]['error']}); "
-                                            "a plain decorator passed")
-                        choice.kind, choice.settings = "plain", Settings()
-                        choice.predicted_traces = predict_traces("plain", m.base.signatures or
-                                                                 list(m.candidate.profile.get("signatures") or []))
-            self._absorb(result, list(converted), converted)
-            return
+        """After isolating a failing level run's culprits, measure again with each on its next settings
+        (``fallback.retry_level``: a float spec, relaxed shapes, plain, removal) before rejecting it."""
+        retry_level(self, index, names, crashed)
 
     def _credit_backward(self, result: TrialResult, names: list[str]) -> None:
         """Credit the change in ``tape.gradient`` time outside every wrapped function to this run's conversions
@@ -765,7 +728,7 @@ class Trials:
 
     def variant_choices(self, round_name: str, names: list[str] | None = None) -> dict[str, tuple[str, Settings | None]]:
         """Each measured function's next untried choice for this round: ``variants`` = removing a retuned
-        decorator, or the best other settings; ``jit_compile`` = the current settings with XLA."""
+        decorator, or the best other settings (XLA is tried by ``xla.try_xla``)."""
         covered = nesting(list(self.measurements.values()), self.edges)[1]
         chosen: dict[str, tuple[str, Settings | None]] = {}
         for n in names if names is not None else list(self.measurements):
@@ -777,7 +740,6 @@ class Trials:
             if n in covered and not any(v.get("kept") for v in m.inside.values()):
                 continue
             tried = {str(a.get("variant")) for a in m.alternatives}
-            base_settings = m.settings or c.trial_settings
             if round_name == "variants":
                 if tried & {"dehybridize", "alternative"}:
                     continue
@@ -785,36 +747,37 @@ class Trials:
                     chosen[n] = ("dehybridize", None)
                 elif c.choice is not None and c.choice.alternatives:
                     chosen[n] = ("alternative", c.choice.alternatives[0][1])
-            elif "jit_compile" not in tried and base_settings.jit_compile is None and (m.saved_s() or 0) > 0:
-                chosen[n] = ("jit_compile", Settings(reduce_retracing=base_settings.reduce_retracing,
-                                                     input_signature=base_settings.input_signature, jit_compile=True))
         return chosen
 
     def try_variants(self, levels: list[list[str]]) -> None:
         """Within the budget: repeated callees converted inside their converted callers; then one run per level
         trying, for each function at once, what ``variant_choices`` gives that did not ride along a level run;
-        then ``jit_compile=True`` (last and alone: XLA refuses some ops, and a refusal breaks the whole run)."""
+        then ``jit_compile=True`` (``xla.try_xla``: last, as XLA refuses some ops and a refusal breaks a run)."""
         assert self.baseline is not None
-        if not self.try_nested():
-            return
-        for round_name in ("variants", "jit_compile"):
-            for i, names in enumerate(levels):
-                chosen = self.variant_choices(round_name, names)
+        if self.try_nested():
+            self._variants_round(levels)
+        try_xla(self, levels)
+
+    def _variants_round(self, levels: list[list[str]]) -> None:
+        for i, names in enumerate(levels):
+            chosen = self.variant_choices("variants", names)
+            if not chosen:
+                continue
+            if not self._optional_run_fits():
+                # a retracing existing tf.function's fix is tried past the default budget (not a user's)
+                chosen = {} if self.strict_budget else must_try(self.measurements, chosen)
                 if not chosen:
-                    continue
-                if not self._optional_run_fits():
-                    self.notes.append(f"budget reached: {round_name} not tried for level {i} "
-                                      f"({', '.join(sorted({v for v, _ in chosen.values()}))})")
+                    self.notes.append(f"budget reached: variants not tried for level {i}")
                     return
-                eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
-                result = self.run(f"{round_name}{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
-                if self._broke(result):
-                    self.notes.append(f"{round_name} broke the run at level {i}: kept the first choices")
-                    for n, (variant, settings) in chosen.items():
-                        self._variant_broke_run(n, variant, settings)
-                    continue
+            eager = {n for n, (variant, _) in chosen.items() if variant == "dehybridize"}
+            result = self.run(f"variants{i}", self.perf, self.targets({n: s for n, (_, s) in chosen.items()}, eager))
+            if self._broke(result):
+                self.notes.append(f"variants broke the run at level {i}: kept the first choices")
                 for n, (variant, settings) in chosen.items():
-                    self._judge_variant(n, variant, settings, result)
+                    self._variant_broke_run(n, variant, settings)
+                continue
+            for n, (variant, settings) in chosen.items():
+                self._judge_variant(n, variant, settings, result)
 
     def _variant_broke_run(self, n: str, variant: str, settings: Settings | None) -> None:
         self.measurements[n].alternatives.append({"variant": variant, "settings": settings.to_json() if settings else {},
@@ -830,6 +793,8 @@ class Trials:
                                  "errors": dict(list(fr.errors.items())[:3])}
         kept = (not fr.errors and saved_alt is not None and
                 (saved_main is None or saved_alt > saved_main + max(0.1 * abs(saved_main), 0.002)))
+        if kept and variant == "dehybridize" and not removal_evidence(Measurement(m.candidate, m.base, fr)):
+            kept, entry["why_not"] = False, "removal not justified by this workload (too few calls to judge)"
         entry["kept"] = kept
         m.alternatives.append(entry)
         if kept:
@@ -849,16 +814,19 @@ def default_budget(traced_s: float) -> float:
     return max(2.0 * traced_s, MIN_DEFAULT_BUDGET_S)
 
 
-def performance_command(config: Config, command: list[str], perf_command: list[str] | None) -> list[str]:
-    """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the profiled command."""
-    return list(perf_command or config.perf_command or command)
+def performance_command(config: Config, command: list[str], perf_command: list[str] | None,
+                        root: Path | None = None) -> list[str]:
+    """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the only performance suite found under
+    ``root`` (``workload.choose_performance``), else the profiled command."""
+    given = perf_command or config.perf_command
+    return list(given or choose_performance(root, given)[0] or command)
 
 
 def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
                        config: Config) -> WarmStarter:
     """The warm starter of the trial runs, its server for the performance command already importing TensorFlow."""
     warm = WarmStarter(data_dir / "warm-server.log", boot=[BOOT], root=root)
-    warm.prepare(performance_command(config, command, perf_command), trial_env())
+    warm.prepare(performance_command(config, command, perf_command, root), trial_env())
     return warm
 
 
@@ -869,7 +837,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     started = time.monotonic()
     inputs = load_inputs(root, data_dir)
     config = load_config(root)
-    perf = performance_command(config, command, perf_command)
+    perf = performance_command(config, command, perf_command, root)
+    workload_notes = [n for n in [choose_performance(root, perf_command or config.perf_command)[1]] if n]
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)
@@ -946,6 +915,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
                  "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
                  "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})
+    thin = thin_workload_note(perf, list(command), (m.base.calls for m in trials.measurements.values()))
+    meta["workload_notes"] = [*workload_notes, *([thin] if thin else [])]
     plan = build_plan(list(trials.measurements.values()), early, root=root, edges=trials.edges, perf_command=perf,
                       meta=meta, created=created)
     plan.save(data_dir / PLAN_FILE)

@@ -30,6 +30,7 @@ REASONS: dict[str, str] = {
     "covered-by-caller": "its caller is converted and measured better",
     "callees-better": "converting its callees saves more",
     "already-optimal": "the existing tf.function pays: keep it",
+    "kept-few-calls": "kept: too few calls to judge whether removing the existing tf.function pays",
     "not-measured": "not measured (budget or interrupted)",
     "pass-through": "a wrapper that only forwards its arguments: convert the wrapped function",
     "output-mismatch": "replayed eagerly in the same run, its outputs differ from the graph's",
@@ -130,6 +131,11 @@ def detail_lines(r: Recommendation) -> list[tuple[str, str]]:
     inside = ev.get("inside")
     if inside:
         lines.append(("inside", str(inside.get("note", ""))))
+    xla = ev.get("xla")
+    if xla:
+        lines.append(("xla", (f"eager {_fmt_s(xla.get('eager_s'))} s, graph {_fmt_s(xla.get('graph_s'))} s, XLA "
+                              f"{_fmt_s(xla.get('xla_s'))} s: {'kept' if xla.get('kept') else 'not kept'}"
+                              if xla.get("tried", True) else "not tried") + f" ({xla.get('why', '')})"))
     lines += [("note", str(n)) for n in ev.get("notes") or []]
     lines += [("finding", f) for f in _findings(r)]
     lines += [("assumption", str(a)) for a in ev.get("assumptions") or []]
@@ -163,6 +169,8 @@ def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
     ``path:line`` are never split across lines (planner/table.py)."""
     from hybridize.planner import table as layout  # names and places never split: see planner/table.py
 
+    for note in plan.meta.get("workload_notes") or []:  # before the numbers: how far to trust them
+        console.print(Text(f"hybridize: {note}", style="yellow"))
     console.print(Text("hybridize: recommendations (ranked by measured seconds saved)", style="bold"))
     if plan.recommendations:
         layout.print_ranked(plan, console, [[r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls), _traces(r),
@@ -209,6 +217,7 @@ def render_markdown(plan: Plan) -> str:
     out = ["# hybridize report", "", _summary(plan), ""]
     if plan.perf_command:
         out += [f"Performance command: {_code(' '.join(plan.perf_command))}", ""]
+    out += [f"> **Workload:** {_md(str(n))}\n" for n in plan.meta.get("workload_notes") or []]
     out += ["## Recommendations", ""]
     if plan.recommendations:
         out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
@@ -296,6 +305,7 @@ def render_html(plan: Plan) -> str:
            f"<style>{_CSS}</style></head><body>", "<h1>hybridize report</h1>", f"<p>{e(_summary(plan))}</p>"]
     if plan.perf_command:
         out.append(f"<p>Performance command: <code>{e(' '.join(plan.perf_command))}</code>; created {e(plan.created)}</p>")
+    out += [f"<p><strong>Workload:</strong> {e(str(n))}</p>" for n in plan.meta.get("workload_notes") or []]
     out += ["<h2>Time saved per function</h2>", _chart(plan), "<h2>Recommendations</h2>"]
     if plan.recommendations:
         out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"

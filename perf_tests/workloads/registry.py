@@ -28,6 +28,8 @@ NAMES: tuple[str, ...] = (
     "varying_batch",
     "python_scalars",
     "side_effects",
+    "xla_fusion",
+    "xla_finetune",
 )
 Placement = Mapping[str, Mapping[str, Any]]
 

@@ -285,3 +285,65 @@ def test_a_function_called_only_inside_graphs_says_so() -> None:
     assert (ok, reason) == (False, "not-exercised") and "already runs as a graph" in detail
     ok, reason, detail = _accepts(Measurement(cand("m:unused"), FunctionResult()))
     assert reason == "not-exercised" and "nothing to measure" in detail
+
+
+def test_removal_refused_on_one_or_two_calls() -> None:
+    """A test calling a library's tf.function once measures its trace: keep the decorator, with the numbers."""
+    for calls in (1, 2):
+        m = Measurement(cand("m:lib", "dehybridize"), fr(calls, 0.437 * calls, traces=1, trace_calls=1,
+                                                          trace_time_s=0.4), fr(calls, 0.13 * calls))
+        plan = plan_of([m])
+        assert plan.recommendations == []
+        (rej,) = plan.rejected
+        assert rej.reason == "kept-few-calls"
+        assert rej.detail.startswith("kept: too few calls to judge") and f"over {calls} call(s)" in rej.detail
+
+
+def test_removal_accepted_for_per_call_retracing_and_for_no_tensor_functions() -> None:
+    retracing = Measurement(cand("m:r", "dehybridize"), fr(20, 1.0, traces=20, trace_calls=20, trace_time_s=0.9),
+                            fr(20, 0.1))
+    c = cand("m:p", "dehybridize")
+    c.profile["signatures"] = [{"count": 2, "args": {"x": {"kind": "python", "type": "int", "value": 1}}}]
+    python_only = Measurement(c, fr(2, 0.5, traces=1, trace_calls=1, trace_time_s=0.45), fr(2, 0.01))
+    plan = plan_of([retracing, python_only])
+    recs = {r.function: r for r in plan.recommendations}
+    assert set(recs) == {"m:r", "m:p"} and plan.rejected == []
+    assert "retraced on 20 of 20 calls" in recs["m:r"].evidence["removal_evidence"]
+    assert "no tensor" in recs["m:p"].evidence["removal_evidence"]
+    assert all((r.speedup or 0) >= 1.0 for r in plan.recommendations)
+
+
+def test_removal_accepted_when_steady_graph_calls_are_slower_but_not_on_the_mean_alone() -> None:
+    steady = Measurement(cand("m:s", "dehybridize"), fr(50, 0.5, traces=1, trace_calls=1, trace_time_s=0.05),
+                         fr(50, 0.2))
+    assert _accepts(steady)[0]
+    steady.base.min_s, steady.trial.min_s = 0.0029, 0.003  # type: ignore[union-attr]
+    ok, reason, _ = _accepts(steady)  # the fastest calls say the graph is faster: one noisy run, keep it
+    assert not ok and reason == "kept-few-calls"
+
+
+def test_recommended_speedup_is_never_below_one() -> None:
+    """A tune that pays through fewer traces, slower per steady call: the column reads the totals' ratio."""
+    sig = Settings(reduce_retracing=True)
+    m = Measurement(cand("m:t", "tune"), fr(100, 3.0, traces=50, trace_calls=50, trace_time_s=2.9),
+                    fr(100, 0.8, traces=2, trace_calls=2, trace_time_s=0.2), settings=sig)
+    (rec,) = plan_of([m]).recommendations
+    assert rec.speedup is not None and rec.speedup == pytest.approx(3.0 / 0.8, rel=1e-3)
+
+
+def test_print_and_logging_are_refused_with_the_finding_but_warnings_warn_is_not() -> None:
+    """A print no test observes still runs once per trace as a graph: refused, not converted as is."""
+    printing = {"code": "HY101", "severity": "warning", "line": 7,
+                "message": "print runs only while tracing (and shows symbolic tensors): use tf.print", "via": []}
+    logging = {"code": "HY102", "severity": "warning", "line": 9, "message": "`logger.info(...)` logs only while tracing",
+               "via": ["m:helper"]}
+    warn = {"code": "HY102", "severity": "warning", "line": 4, "message": "`warnings.warn(...)` logs only while tracing"}
+    functions = [fn("m:p"), fn("m:l"), fn("m:w"), fn("m:hyb", hybrid=True)]
+    reports = [report("m:p", findings=[printing]), report("m:l", findings=[logging]), report("m:w", findings=[warn]),
+               report("m:hyb", findings=[printing])]
+    cands, rejected = build_candidates(functions, reports)
+    assert {c.function for c in cands} == {"m:w", "m:hyb"}  # an existing tf.function already prints once per trace
+    details = {r.function: (r.reason, r.detail) for r in rejected}
+    assert details["m:p"][0] == "blocker-finding" and details["m:p"][1].startswith("HY101 at line 7")
+    assert "once per trace instead of once per call" in details["m:p"][1] and "tf.print" in details["m:p"][1]
+    assert details["m:l"][0] == "blocker-finding" and "via m:helper" in details["m:l"][1]

@@ -1,0 +1,141 @@
+"""XLA as a measured setting, with fake runs (no processes): tried where it can pay, kept only when both estimates
+say it beats the plain graph, refused (with the reason) where it cannot compile or cannot pay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hybridize.planner.candidates import Candidate
+from hybridize.planner.decide import Measurement, build_plan
+from hybridize.planner.pipeline import Trials
+from hybridize.planner.settings import derive_settings
+from hybridize.planner.trials import FunctionResult, TrialResult
+from hybridize.planner.xla import skip_reason
+
+
+def _fr(time_s: float, min_s: float, calls: int = 100, traces: int = 0, trace_time_s: float = 0.0) -> FunctionResult:
+    return FunctionResult(calls=calls, time_s=time_s, traces=traces, trace_calls=traces, trace_time_s=trace_time_s,
+                          min_s=min_s)
+
+
+def _trials(tmp_path: Path, xla: FunctionResult, source: str = "def f(x):\n    return x * 2.0 + 1.0\n",
+            shapes: list[list[int]] | None = None) -> tuple[Trials, list[dict[str, Any]]]:
+    (tmp_path / "m.py").write_text(source)
+    static = {"function": "m:f", "file": "m.py", "line": 1, "end_line": source.count("\n"), "verdict": "safe",
+              "findings": [], "calls": []}
+    sigs = [{"count": 1, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": s}}} for s in shapes or [[64]]]
+    c = Candidate("m:f", "m.py", 1, "convert", {"function": "m:f", "tests": [], "signatures": sigs}, static,
+                  derive_settings(sigs))
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], [c], None,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    trials.measurements["m:f"] = Measurement(c, _fr(1.0, 0.0095), _fr(0.4, 0.0035, traces=1, trace_time_s=0.05),
+                                             run="level0", settings=c.trial_settings)
+    runs: list[dict[str, Any]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        runs.extend(t for t in targets if t["mode"] == "graph")
+        result = TrialResult(label, command, 0, 1.0)
+        result.functions = {"m:f": xla}
+        return result
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    return trials, runs
+
+
+def _plan(trials: Trials, tmp_path: Path) -> Any:
+    return build_plan(list(trials.measurements.values()), [], root=tmp_path, edges={}, perf_command=["python"],
+                      meta={}, created="now")
+
+
+def test_xla_kept_when_both_estimates_say_it_beats_the_graph(tmp_path: Path) -> None:
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
+    trials.try_variants([["m:f"]])
+    assert [r["settings"].get("jit_compile") for r in runs] == [True]
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert rec.decorator == "@tf.function(jit_compile=True)"
+    xla = rec.evidence["xla"]
+    assert xla["kept"] and (xla["eager_s"], xla["graph_s"], xla["xla_s"]) == (1.0, 0.4, 0.25)
+
+
+def test_xla_rejected_when_slower_or_only_the_totals_say_faster(tmp_path: Path) -> None:
+    trials, _ = _trials(tmp_path, _fr(0.6, 0.005, traces=1, trace_time_s=0.2))  # a train step slower under XLA
+    trials.try_variants([["m:f"]])
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert rec.decorator == "@tf.function" and not rec.evidence["xla"]["kept"]
+    assert rec.evidence["xla"]["xla_s"] == 0.6
+    trials, _ = _trials(tmp_path, _fr(0.3, 0.0036, traces=1, trace_time_s=0.05))  # fastest calls: no gain
+    trials.try_variants([["m:f"]])
+    xla = trials.measurements["m:f"].xla or {}
+    assert not xla["kept"] and "fastest calls" in xla["why"]
+
+
+def test_xla_not_tried_where_it_cannot_compile_or_cannot_pay(tmp_path: Path) -> None:
+    src = "def f(x):\n    y = tf.py_function(g, [x], tf.float32)\n    return y * 2.0\n"
+    trials, runs = _trials(tmp_path, _fr(0.1, 0.001), source=src)
+    trials.try_variants([["m:f"]])
+    assert runs == [] and "py_function" in (trials.measurements["m:f"].xla or {})["why"]
+    m = trials.measurements["m:f"]
+    m.trial = _fr(0.95, 0.009, traces=1, trace_time_s=0.05)  # a big kernel: the graph gained ~1x per call
+    assert "nothing for XLA to fuse" in skip_reason(m, [])
+    trials, runs = _trials(tmp_path, _fr(0.1, 0.001), shapes=[[8], [16]])
+    trials.try_variants([["m:f"]])
+    assert not any(r["settings"].get("jit_compile") for r in runs)
+    assert "shapes vary" in (trials.measurements["m:f"].xla or {})["why"]
+
+
+def test_a_function_xla_refuses_is_dropped_and_not_kept(tmp_path: Path) -> None:
+    failed = _fr(0.01, 0.001, calls=1)
+    failed.errors = {"InvalidArgumentError: Detected unsupported operations when trying to compile graph": 1}
+    trials, runs = _trials(tmp_path, failed)
+    trials.try_variants([["m:f"]])
+    xla = trials.measurements["m:f"].xla or {}
+    assert len(runs) == 1 and not xla["kept"] and xla["why"].startswith("XLA failed")
+    assert (trials.measurements["m:f"].settings or trials.measurements["m:f"].candidate.trial_settings).jit_compile is None
+
+
+def test_the_report_shows_eager_graph_and_xla(tmp_path: Path) -> None:
+    from hybridize.planner.report import detail_lines
+
+    trials, _ = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
+    trials.try_variants([["m:f"]])
+    (rec,) = _plan(trials, tmp_path).recommendations
+    text = dict(detail_lines(rec))["xla"]
+    assert text.startswith("eager 1.000 s, graph 0.400 s, XLA 0.250 s: kept")
+
+
+def test_shapes_are_judged_on_the_performance_run(tmp_path: Path) -> None:
+    """The tests called it on [257], the workload always on [8192]: the merged spec is [None], XLA still pays."""
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06), shapes=[[257], [8192]])
+    m = trials.measurements["m:f"]
+    m.base.signatures = [{"count": 100, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [8192]}}}]
+    m.candidate.choice.alternatives = []  # type: ignore[union-attr]
+    trials.try_variants([["m:f"]])
+    assert [r["settings"].get("jit_compile") for r in runs] == [True]
+    assert (m.xla or {}).get("kept")
+
+
+def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Path) -> None:
+    from hybridize.plan import Settings
+
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
+    m = trials.measurements["m:f"]
+    m.candidate.action, m.candidate.current = "dehybridize", Settings()
+    m.base, m.trial = _fr(0.4, 0.0035, traces=1, trace_time_s=0.05), _fr(1.0, 0.0095)  # the graph pays: kept
+    trials.try_variants([["m:f"]])
+    assert [r["settings"] for r in runs] == [{"jit_compile": True}]
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert (rec.action, rec.decorator) == ("tune", "@tf.function(jit_compile=True)")
+    m.candidate.static = {**(m.candidate.static or {}), "decorator_args": {"input_signature": "[...]"}}
+    assert "input_signature" in skip_reason(m, [])
+
+
+def test_a_small_xla_win_is_not_kept(tmp_path: Path) -> None:
+    """1.04x over the graph (0.4 -> 0.385 s) clears the 3 % noise margin but not the 10 % a variant must save."""
+    trials, _ = _trials(tmp_path, _fr(0.385, 0.0033, traces=1, trace_time_s=0.05))
+    trials.try_variants([["m:f"]])
+    xla = trials.measurements["m:f"].xla or {}
+    assert not xla["kept"] and "10%" in xla["why"]
