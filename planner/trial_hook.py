@@ -101,6 +101,7 @@ class _State:
         self.stats: dict[str, _Stats] = {}
         self.edges: dict[tuple[str, str], int] = {}
         self.patched: list[str] = []
+        self.placed: set[str] = set()  # wrapped where defined (``placement``): post-execution patching skips them
         self.hook_errors: list[str] = []
         self.unreachable: dict[str, str] = {}  # function -> why the hook could not put a tf.function where apply would
         self.tests: dict[str, dict[str, Any]] = {}
@@ -368,7 +369,7 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 before = counter(args[0] if is_method and args else None)
             except Exception:
                 before = -1
-        if not state.gradient_hooked:
+        if not state.gradient_hooked and "tensorflow" in sys.modules:  # never imported by us
             _time_gradients(state)
         if state.recording is not None:
             try:
@@ -485,6 +486,8 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
 def _patch_module(state: _State, module: types.ModuleType) -> None:
     for target in state.targets.get(module.__name__, []):
         name = str(target["function"])
+        if name in state.placed:
+            continue
         try:
             _, _, qualname = name.partition(":")
             parts = qualname.split(".")
@@ -591,7 +594,10 @@ class _Loader(importlib.abc.Loader):
         return create(spec) if create is not None else None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        self._inner.exec_module(module)
+        from hybridize.planner import placement
+
+        if not placement.exec_module(self._state, self._inner, module):
+            self._inner.exec_module(module)
         _patch_module(self._state, module)
 
     def __getattr__(self, item: str) -> Any:  # get_source, get_code, is_package, ... for tools that ask
@@ -627,6 +633,9 @@ def install() -> None:
     state = _State(config)
     _state = state
     sys.meta_path.insert(0, _Finder(state))
+    from hybridize.planner import placement
+
+    placement.install(state)  # the main program, when run through hybridize.tracer.runmain
     for module_name in list(state.targets):
         module = sys.modules.get(module_name)
         if module is not None:

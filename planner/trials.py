@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridize.planner.placement import trial_command as placed_command
 from hybridize.planner.trial_hook import CONFIG_ENV
 from hybridize.planner.warmstart import WarmStarter
 
@@ -250,14 +251,15 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
                 try:
                     os.dup2(fh.fileno(), 1)
                     os.dup2(fh.fileno(), 2)
-                    code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
+                    code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra},
+                                  timeout_s=timeout_s)
                 finally:
                     os.dup2(saved_out, 1)
                     os.dup2(saved_err, 2)
                     os.close(saved_out)
                     os.close(saved_err)
     else:
-        code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
+        code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra}, timeout_s=timeout_s)
     duration = time.perf_counter() - start
     result = merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
     result.changed = {str(t["function"]) for t in targets if t.get("mode") != "time"}
