@@ -45,6 +45,7 @@ from hybridize.planner.decide import (
     nesting,
     noise_margin,
 )
+from hybridize.planner.outputs import output_note
 from hybridize.planner.settings import predict_traces
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
@@ -920,6 +921,10 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                     if names:
                         trials.run_level(i, names)
                 trials.try_variants([names for names in levels if names])
+                if not base.tests and trials.level_results:  # a script: its printed numbers are its check
+                    note = output_note(trials.work, "baseline", list(trials.level_results))
+                    if note:
+                        trials.notes.append(note)
                 if perf != list(command):
                     trials.run_correctness()
                 if scalene:

@@ -276,3 +276,52 @@ def test_the_profile_traces_the_main_script_on_every_python(tmp_path: Path) -> N
     assert by_name["train:Trainer.fit"]["calls"] == 1
     assert by_name["train:step"]["file"] == "train.py"
     assert not any(name.startswith("__main__") for name in by_name)
+
+
+TF_TRAIN = '''
+import tensorflow as tf
+
+W = tf.Variable(tf.zeros([32, 1]))
+b = tf.Variable(0.0)
+opt = tf.keras.optimizers.SGD(0.05)
+
+
+def step(x, y):
+    with tf.GradientTape() as tape:
+        pred = tf.matmul(x, W) + b
+        loss = tf.reduce_mean(tf.square(pred - y)) + 1e-4 * tf.reduce_sum(tf.square(W))
+    grads = tape.gradient(loss, [W, b])
+    opt.apply_gradients(zip(grads, [W, b]))
+    return loss
+
+
+if __name__ == "__main__":
+    x = tf.random.stateless_normal([256, 32], seed=[3, 4])
+    y = tf.matmul(x, tf.random.stateless_normal([32, 1], seed=[5, 6])) + 0.5
+    for i in range(200):
+        loss = step(x, y)
+    print(f"final loss {float(loss):.6f}")
+'''
+
+
+def test_script_end_to_end(tmp_path: Path) -> None:
+    """`profile -- python train.py` on a script whose loop is under ``if __name__ == "__main__":`` recommends
+    its step function (before: rejected not-exercised), and `apply --verify -- python train.py` rewrites the script."""
+    root = tmp_path / "tfscript"
+    root.mkdir()
+    (root / "train.py").write_text(textwrap.dedent(TF_TRAIN), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hybridize", *args], cwd=root, capture_output=True, text=True,
+                              timeout=600, env=env)
+
+    proc = cli("profile", "--", sys.executable, "train.py")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((root / ".hybridize" / "plan.json").read_text(encoding="utf-8"))
+    assert [r["function"] for r in plan["recommendations"]] == ["train:step"], plan["rejected"]
+    assert plan["recommendations"][0]["file"] == "train.py"
+    assert any("final printed numbers" in n and "match" in n for n in plan["meta"]["notes"]), plan["meta"]["notes"]
+    proc = cli("apply", "--verify", "--", sys.executable, "train.py")
+    assert proc.returncode == 0 and "verification passed" in proc.stdout, proc.stdout + proc.stderr
+    assert "@tf.function\ndef step(x, y):" in (root / "train.py").read_text(encoding="utf-8")
