@@ -53,7 +53,7 @@ def train_step(params: list[tf.Variable], x: tf.Tensor, y: tf.Tensor, lr: tf.Ten
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
         loss += 1e-4 * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[::2]])
     grads = tape.gradient(loss, params)
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         p.assign_sub(lr * g)
     return loss
 
@@ -100,7 +100,7 @@ if __name__ == "__main__":
     params, lr = make_params(), tf.constant(0.05)
     start = time.perf_counter()
     losses, acc = [], 0.0
-    for epoch in range(epochs):
+    for _ in range(epochs):
         for i in range(0, n, BATCH):
             loss = train_step(params, xt[i:i + BATCH], yt[i:i + BATCH], lr)
             losses.append(float(loss))
