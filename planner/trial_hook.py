@@ -113,6 +113,10 @@ class _State:
         self.gradient_calls = 0  # pass of conversions differentiated by a tape outside them)
         self.recording: Callable[[], bool] | None = None  # whether a tape could record now (once TF is loaded)
         self.gradient_hooked = False
+        from hybridize.planner.earlystop import Stopper
+
+        self.stopper = Stopper(config["stop"]) if config.get("stop") else None
+        self.stopped: dict[str, Any] | None = None  # where the run stopped early, and the calls made by then
 
     def stats_for(self, name: str) -> _Stats:
         st = self.stats.get(name)
@@ -132,6 +136,7 @@ class _State:
             "edges": [[a, b, n] for (a, b), n in self.edges.items()],
             "tests": self.tests,
             "gradient": {"s": self.gradient_s, "calls": self.gradient_calls},
+            "stopped": self.stopped,
         }
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, f"{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
@@ -410,6 +415,8 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 pass
         if len(stats.replays) < replay:
             _replay_eagerly(stats, call, args, kwargs, result)
+        if state.stopper is not None:
+            state.stopper.after_call(state, name, stats.calls, not stack)
         return result
 
     timed.__hybridize_trial__ = True  # type: ignore[attr-defined]

@@ -88,6 +88,7 @@ class TrialResult:
     gradient_s: float = 0.0  # tape.gradient calls outside every wrapped function: their time and count
     gradient_calls: int = 0
     changed: set[str] = field(default_factory=set)  # the functions this run converted, retuned or made eager
+    stopped: dict[str, Any] | None = None  # stopped early (``planner.earlystop``): where, and the calls by then
 
     def func(self, name: str) -> FunctionResult:
         return self.functions.get(name) or FunctionResult()
@@ -147,6 +148,8 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             if st.get("instances") is not None:  # objects of different processes are different objects
                 fr.instances = (fr.instances or 0) + int(st["instances"])
                 fr.instances_capped = fr.instances_capped or bool(st.get("instances_capped"))
+        if data.get("stopped") is not None:
+            result.stopped = dict(data["stopped"])
         gradient = data.get("gradient") or {}
         result.gradient_s += float(gradient.get("s", 0.0))
         result.gradient_calls += int(gradient.get("calls", 0))
@@ -221,15 +224,17 @@ def trial_env() -> dict[str, str]:
 
 def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, targets: list[dict[str, Any]],
               timeout_s: float | None = None, only_tests: list[str] | None = None, digest_calls: int = 0,
-              record_signatures: bool = False, quiet: bool = True, warm: WarmStarter | None = None) -> TrialResult:
+              record_signatures: bool = False, quiet: bool = True, warm: WarmStarter | None = None,
+              stop: dict[str, Any] | None = None) -> TrialResult:
     """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a
-    failing run. With ``warm``, a quiet run of a Python command starts from a process that has imported TensorFlow."""
+    failing run. With ``warm``, a quiet run of a Python command starts from a process that has imported TensorFlow;
+    ``stop`` is the run's early-stop rule (``planner.earlystop``)."""
     run_dir = work_dir / label
     shutil.rmtree(run_dir, ignore_errors=True)
     out_dir = run_dir / "out"
     out_dir.mkdir(parents=True)
     config = {"out_dir": str(out_dir), "root": str(root), "targets": targets, "only_tests": only_tests,
-              "digest_calls": digest_calls, "record_signatures": record_signatures}
+              "digest_calls": digest_calls, "record_signatures": record_signatures, "stop": stop}
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = trial_env()

@@ -106,8 +106,9 @@ def warm(request: pytest.FixtureRequest, project: Path) -> Iterator[WarmStarter 
 
 
 def _run(project: Path, cmd: list[str], targets: list[dict[str, object]], warm: WarmStarter | None,
-         label: str = "run") -> tuple[TrialResult, str]:
-    result = run_trial(cmd, root=project, work_dir=project / ".work", label=label, targets=targets, warm=warm)
+         label: str = "run", stop: dict[str, object] | None = None) -> tuple[TrialResult, str]:
+    result = run_trial(cmd, root=project, work_dir=project / ".work", label=label, targets=targets, warm=warm,
+                       stop=stop)
     log = (project / ".work" / label / "output.log").read_text(encoding="utf-8")
     return result, log
 
@@ -325,3 +326,47 @@ def test_script_end_to_end(tmp_path: Path) -> None:
     proc = cli("apply", "--verify", "--", sys.executable, "train.py")
     assert proc.returncode == 0 and "verification passed" in proc.stdout, proc.stdout + proc.stderr
     assert "@tf.function\ndef step(x, y):" in (root / "train.py").read_text(encoding="utf-8")
+
+
+LONG = '''
+import sys
+
+
+def step(x):
+    return x + 1
+
+
+def evaluate(x):
+    return step(x) * 2
+
+
+for epoch in range(400):
+    for i in range(10):
+        step(i)
+    evaluate(epoch)
+print("finished")  # never reached when the run stops early
+'''
+
+
+def test_early_stop_ends_every_run_at_the_same_event(project: Path, warm: WarmStarter | None) -> None:
+    from hybridize.planner.earlystop import EarlyStop, baseline_need
+
+    (project / "long.py").write_text(textwrap.dedent(LONG), encoding="utf-8")
+    targets: list[dict[str, object]] = [{"function": "long:step", "mode": "time"},
+                                        {"function": "long:evaluate", "mode": "time"}]
+    need = baseline_need({"long:step": 4400, "long:evaluate": 400})
+    assert need == {"long:step": 101, "long:evaluate": 101}
+    assert baseline_need({"long:step": 4400, "long:evaluate": 150}) is None  # would stop past half the run
+    early = EarlyStop(need)
+    base, log = _run(project, [sys.executable, "long.py"], targets, warm, "base", stop=early.rule())
+    assert base.exit_code == 0 and "finished" not in log
+    # evaluate reaches 101 calls last (epoch 100): the run stops as that top-level call returns
+    assert base.stopped is not None and base.stopped["at"] == ["long:evaluate", 101]
+    assert base.func("long:evaluate").calls == 101 and base.func("long:step").calls == 101 * 10 + 101
+    assert early.after_baseline(base.stopped) is not None and early.rule() == {"at": ["long:evaluate", 101]}
+    # a later run stops at the same event (the same top-level call), whatever it converted
+    again, log = _run(project, [sys.executable, "long.py"], targets, warm, "again", stop=early.rule())
+    assert again.exit_code == 0 and "finished" not in log
+    assert again.func("long:evaluate").calls == 101 and again.func("long:step").calls == base.func("long:step").calls
+    whole, log = _run(project, [sys.executable, "long.py"], targets, warm, "whole")
+    assert "finished" in log and whole.stopped is None and whole.func("long:evaluate").calls == 400
