@@ -9,9 +9,11 @@ top-level call. Top-level calls come from code no conversion changes, so their s
 of a deterministic script (a callee converted inside its caller is called fewer times eagerly; a top-level call
 is not).
 
-Only for a script that is both the profiled and the performance command (its profiled call counts are the
-counts of the run), only when the stop is expected within the first half of the run, and never when
-``early-stop = false`` in ``[tool.hybridize]``. The plan then measures that part of the script; its notes say so.
+A stopped run's totals are then extrapolated to the whole script from its per-call evidence (each function's
+steady calls scaled to its profiled count; tracing as measured), so that a conversion's tracing is weighed
+against all the calls it will serve, as in a full run. Only for a script that is both the profiled and the
+performance command (its profiled call counts are the counts of the run), only when the stop is expected within
+the first half of the run, and never when ``early-stop = false`` in ``[tool.hybridize]``. The plan's notes say so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-MIN_STEADY = 100  # steady calls per candidate before a run may stop (tracing is paid back over these only)
+MIN_STEADY = 30  # steady calls per candidate before a run may stop (the per-call evidence the plan extrapolates)
 MAX_FRACTION = 0.5  # no early stop unless it is expected within this share of the run
 
 
@@ -74,8 +76,10 @@ class Stopper:
 class EarlyStop:
     """The planner's side: the stop rule of each run of the performance command, and what the plan says of it."""
 
-    def __init__(self, need: dict[str, int]) -> None:
+    def __init__(self, need: dict[str, int], full_calls: dict[str, int], plain: set[str]) -> None:
         self.need = need
+        self.full_calls = full_calls  # profiled calls per candidate: the whole script's
+        self.plain = plain  # candidates that are plain functions (an existing tf.function's profile counts traces)
         self.at: list[Any] | None = None
         self.done = False  # the baseline ran: later runs stop at ``at`` (or run whole)
 
@@ -91,8 +95,32 @@ class EarlyStop:
             return None
         self.at = [str(stopped["at"][0]), int(stopped["at"][1])]
         return (f"trial runs stopped early, once every candidate had {MIN_STEADY} steady calls (or all it makes): "
-                f"at the {self.at[1]}th top-level call of {self.at[0].partition(':')[2]}; the measurements cover that "
-                "part of the script (`early-stop = false` in [tool.hybridize] runs it whole)")
+                f"at top-level call {self.at[1]} of {self.at[0].partition(':')[2]}; the totals are extrapolated to the "
+                "whole script from the per-call times measured (`early-stop = false` in [tool.hybridize] runs it "
+                "whole)")
+
+    def extrapolate(self, result: Any) -> None:
+        """Scale a stopped run's totals to the whole script: each plain function's steady calls to its profiled
+        count, the others (and the tape's time) by the share of the script the run covered."""
+        if not result.stopped:
+            return
+        shares = [fr.calls / self.full_calls[n] for n, fr in result.functions.items()
+                  if n in self.plain and self.full_calls.get(n, 0) > 0 and fr.calls > 0]
+        share = min(1.0, max(shares)) if shares else 1.0
+        for name, fr in result.functions.items():
+            steady = fr.calls - fr.trace_calls
+            if steady <= 0:
+                continue
+            full = self.full_calls.get(name, 0) if name in self.plain else 0
+            target = full if full > fr.calls else fr.trace_calls + steady / share
+            scale = (target - fr.trace_calls) / steady
+            if scale <= 1.0:
+                continue
+            fr.time_s = fr.trace_time_s + (fr.time_s - fr.trace_time_s) * scale
+            fr.taped_calls = round(fr.taped_calls * scale)
+            fr.calls = round(target)
+        result.gradient_s /= share
+        result.gradient_calls = round(result.gradient_calls / share)
 
 
 def plan(candidates: list[Any], perf: list[str], command: list[str], root: Any,
@@ -103,5 +131,8 @@ def plan(candidates: list[Any], perf: list[str], command: list[str], root: Any,
 
     if raw_config.get("early-stop", True) is False or list(perf) != list(command) or main_module(perf, root) is None:
         return None
-    need = baseline_need({c.function: int(c.profile.get("calls") or 0) for c in candidates})
-    return EarlyStop(need) if need is not None else None
+    calls = {c.function: int(c.profile.get("calls") or 0) for c in candidates}
+    need = baseline_need(calls)
+    if need is None:
+        return None
+    return EarlyStop(need, calls, {c.function for c in candidates if c.current is None})

@@ -171,6 +171,8 @@ class Trials:
                            timeout_s=timeout, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
                            record_signatures=signatures, warm=self.warm,
                            stop=self.early.rule() if self.early is not None and command == self.perf else None)
+        if self.early is not None:
+            self.early.extrapolate(result)  # a stopped run's totals, to the whole script
         summary = result.summary()
         summary["functions_converted"] = len(changed)
         self.runs.append(summary)

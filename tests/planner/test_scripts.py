@@ -355,18 +355,40 @@ def test_early_stop_ends_every_run_at_the_same_event(project: Path, warm: WarmSt
     targets: list[dict[str, object]] = [{"function": "long:step", "mode": "time"},
                                         {"function": "long:evaluate", "mode": "time"}]
     need = baseline_need({"long:step": 4400, "long:evaluate": 400})
-    assert need == {"long:step": 101, "long:evaluate": 101}
-    assert baseline_need({"long:step": 4400, "long:evaluate": 150}) is None  # would stop past half the run
-    early = EarlyStop(need)
+    assert need == {"long:step": 31, "long:evaluate": 31}
+    assert baseline_need({"long:step": 4400, "long:evaluate": 50}) is None  # would stop past half the run
+    early = EarlyStop(need, {"long:step": 4400, "long:evaluate": 400}, {"long:step", "long:evaluate"})
     base, log = _run(project, [sys.executable, "long.py"], targets, warm, "base", stop=early.rule())
     assert base.exit_code == 0 and "finished" not in log
-    # evaluate reaches 101 calls last (epoch 100): the run stops as that top-level call returns
-    assert base.stopped is not None and base.stopped["at"] == ["long:evaluate", 101]
-    assert base.func("long:evaluate").calls == 101 and base.func("long:step").calls == 101 * 10 + 101
-    assert early.after_baseline(base.stopped) is not None and early.rule() == {"at": ["long:evaluate", 101]}
+    # evaluate reaches 31 calls last (epoch 30): the run stops as that top-level call returns
+    assert base.stopped is not None and base.stopped["at"] == ["long:evaluate", 31]
+    assert base.stopped["calls"] == {"long:evaluate": 31, "long:step": 31 * 10 + 31}
+    assert early.after_baseline(base.stopped) is not None and early.rule() == {"at": ["long:evaluate", 31]}
     # a later run stops at the same event (the same top-level call), whatever it converted
     again, log = _run(project, [sys.executable, "long.py"], targets, warm, "again", stop=early.rule())
-    assert again.exit_code == 0 and "finished" not in log
-    assert again.func("long:evaluate").calls == 101 and again.func("long:step").calls == base.func("long:step").calls
+    assert again.exit_code == 0 and "finished" not in log and again.stopped == base.stopped
     whole, log = _run(project, [sys.executable, "long.py"], targets, warm, "whole")
     assert "finished" in log and whole.stopped is None and whole.func("long:evaluate").calls == 400
+
+
+def test_a_stopped_runs_totals_are_extrapolated_from_its_per_call_times() -> None:
+    from hybridize.planner.earlystop import EarlyStop
+    from hybridize.planner.trials import FunctionResult
+
+    early = EarlyStop({"m:step": 31, "m:tuned": 31}, {"m:step": 1000, "m:tuned": 4}, {"m:step"})
+    result = TrialResult("level0", [], 0, 1.0, stopped={"at": ["m:step", 101], "calls": {}})
+    # step: 1 tracing call (0.5 s) and 100 steady calls of 1 ms; tuned is an existing tf.function (its profiled
+    # count is its traces): scaled by the share of the script covered (101 of step's 1000 calls)
+    result.functions = {"m:step": FunctionResult(calls=101, time_s=0.6, trace_calls=1, trace_time_s=0.5, min_s=0.001),
+                        "m:tuned": FunctionResult(calls=11, time_s=0.11, trace_calls=1, trace_time_s=0.01)}
+    result.gradient_s, result.gradient_calls = 1.01, 101
+    early.extrapolate(result)
+    step, tuned = result.func("m:step"), result.func("m:tuned")
+    assert step.calls == 1000 and abs(step.time_s - (0.5 + 0.1 * 999 / 100)) < 1e-9
+    assert step.per_call_s() == pytest.approx(0.001) and step.trace_time_s == 0.5
+    assert tuned.calls == round(1 + 10 / 0.101) and tuned.time_s == pytest.approx(0.01 + 0.1 / 0.101)
+    assert result.gradient_s == pytest.approx(10.0) and result.gradient_calls == 1000
+    whole = TrialResult("level0", [], 0, 1.0)
+    whole.functions = {"m:step": FunctionResult(calls=101, time_s=0.6, trace_calls=1, trace_time_s=0.5)}
+    early.extrapolate(whole)  # a run that was not stopped is left as measured
+    assert whole.func("m:step").calls == 101
