@@ -1,8 +1,10 @@
 """The in-process import hook of the trial runs: wraps chosen functions as their modules are imported.
 
 Booted in every Python process of a trial run (``run_command(boot=["hybridize.planner.trial_hook:install"])``)
-and configured by a JSON file named in ``HYBRIDIZE_TRIAL_CONFIG``. The source is never touched: after a
-target module has executed, each chosen function or method is replaced in its namespace by
+and configured by a JSON file named in ``HYBRIDIZE_TRIAL_CONFIG``. The source is never touched: each chosen
+function or method is wrapped where it is defined (``placement``: an extra decorator compiled in memory, for target
+modules with source and for the program's main file run through ``hybridize.tracer.runmain``), or else replaced in
+its module's namespace after the module executed, by
 
 - ``time``: a timing wrapper around the original (the eager baseline; an existing tf.function as is),
 - ``graph``: a timing wrapper around ``tf.function(original, **settings)`` (convert, or tune an existing one),
