@@ -21,13 +21,16 @@ ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git", DATA_DIR_NAME
 
 
 def find_project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` holding a project marker."""
+    """The nearest folder at or above ``start`` holding a project marker; without one, ``start`` itself when it
+    holds Python files (a folder of scripts, a notebook-style ``train.py``, is a project too)."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
+    if any(here.glob("*.py")):
+        return here
     raise HybridizeError(
-        f"no project root found at or above {here} (looked for {', '.join(ROOT_MARKERS)}); use --root"
+        f"no project root found at or above {here} (looked for {', '.join(ROOT_MARKERS)}, and no .py file is in it); use --root"
     )
 
 

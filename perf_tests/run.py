@@ -463,7 +463,7 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
         print(f"[{name}] reusing the plan in {plan_file}", flush=True)
     else:
         project = registry.materialize(name, work / name)
-        perf = "python bench.py --quick" if args.quick else "python bench.py"
+        perf = registry.perf_command(name, args.quick)
         print(f"[{name}] hybridize profile in {project} (log {log})", flush=True)
         plan, pipeline_s, rc = profile(project, perf, log, args.timeout)
     print(f"[{name}] profile exit {rc} in {pipeline_s or 0:.1f} s; {len(plan.get('recommendations', []))} "

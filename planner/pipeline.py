@@ -46,7 +46,10 @@ from hybridize.planner.decide import (
     nesting,
     noise_margin,
 )
+from hybridize.planner.earlystop import EarlyStop
+from hybridize.planner.earlystop import plan as plan_early_stop
 from hybridize.planner.fallback import must_try, retry_level
+from hybridize.planner.outputs import output_note
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
@@ -137,6 +140,7 @@ class Trials:
         self.reserve_s = 0.0  # kept for the test check (and its isolation), which comes after the optional runs
         self.rescue_runs = 0  # isolation runs allowed past a spent --budget (the test check's, which gates the plan)
         self.warm = warm
+        self.early: EarlyStop | None = None  # the stop rule of a long script's runs (planner.earlystop)
 
     # -- running -------------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -170,8 +174,11 @@ class Trials:
                           remaining_s=left, explicit_s=self.timeout_s)
         result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
                            timeout_s=limit.timeout_s, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
-                           record_signatures=signatures, warm=self.warm)
+                           record_signatures=signatures, warm=self.warm,
+                           stop=self.early.rule() if self.early is not None and command == self.perf else None)
         result.limit = limit
+        if self.early is not None:
+            self.early.extrapolate(result)  # a stopped run's totals, to the whole script
         summary = result.summary()
         summary["functions_converted"] = len(changed)
         self.runs.append(summary)
@@ -197,6 +204,9 @@ class Trials:
     def run_baseline(self) -> TrialResult:
         base = self.run("baseline", self.perf, self.targets({}), digests=True, signatures=True)
         self.baseline = base
+        note = self.early.after_baseline(base.stopped) if self.early is not None else None
+        if note:
+            self.notes.append(note)
         for key, n in base.edges.items():
             self.edges[key] = self.edges.get(key, 0) + n
         self.perf_baseline = {k: str(v.get("outcome")) for k, v in base.tests.items()}
@@ -858,6 +868,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                     test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget, warm=warm)
     trials.notes.append(meta_budget_note)
     trials.traced_s = float(inputs.meta.get("duration_s") or 0.0) or None
+    trials.early = plan_early_stop(candidates, perf, list(command), root, config.raw)
     if perf != list(command):  # the optional runs leave room for the test check that follows them
         trials.reserve_s = float(inputs.meta.get("duration_s") or 0.0)
     status = 0
@@ -894,6 +905,10 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
                     if names:
                         trials.run_level(i, names)
                 trials.try_variants([names for names in levels if names])
+                if not base.tests and trials.level_results:  # a script: its printed numbers are its check
+                    note = output_note(trials.work, "baseline", list(trials.level_results))
+                    if note:
+                        trials.notes.append(note)
                 if perf != list(command):
                     trials.run_correctness()
                 if scalene:

@@ -1,8 +1,10 @@
 """The in-process import hook of the trial runs: wraps chosen functions as their modules are imported.
 
 Booted in every Python process of a trial run (``run_command(boot=["hybridize.planner.trial_hook:install"])``)
-and configured by a JSON file named in ``HYBRIDIZE_TRIAL_CONFIG``. The source is never touched: after a
-target module has executed, each chosen function or method is replaced in its namespace by
+and configured by a JSON file named in ``HYBRIDIZE_TRIAL_CONFIG``. The source is never touched: each chosen
+function or method is wrapped where it is defined (``placement``: an extra decorator compiled in memory, for target
+modules with source and for the program's main file run through ``hybridize.tracer.runmain``), or else replaced in
+its module's namespace after the module executed, by
 
 - ``time``: a timing wrapper around the original (the eager baseline; an existing tf.function as is),
 - ``graph``: a timing wrapper around ``tf.function(original, **settings)`` (convert, or tune an existing one),
@@ -101,6 +103,7 @@ class _State:
         self.stats: dict[str, _Stats] = {}
         self.edges: dict[tuple[str, str], int] = {}
         self.patched: list[str] = []
+        self.placed: set[str] = set()  # wrapped where defined (``placement``): post-execution patching skips them
         self.hook_errors: list[str] = []
         self.unreachable: dict[str, str] = {}  # function -> why the hook could not put a tf.function where apply would
         self.tests: dict[str, dict[str, Any]] = {}
@@ -112,6 +115,10 @@ class _State:
         self.gradient_calls = 0  # pass of conversions differentiated by a tape outside them)
         self.recording: Callable[[], bool] | None = None  # whether a tape could record now (once TF is loaded)
         self.gradient_hooked = False
+        from hybridize.planner.earlystop import Stopper
+
+        self.stopper = Stopper(config["stop"]) if config.get("stop") else None
+        self.stopped: dict[str, Any] | None = None  # where the run stopped early, and the calls made by then
 
     def stats_for(self, name: str) -> _Stats:
         st = self.stats.get(name)
@@ -131,6 +138,7 @@ class _State:
             "edges": [[a, b, n] for (a, b), n in self.edges.items()],
             "tests": self.tests,
             "gradient": {"s": self.gradient_s, "calls": self.gradient_calls},
+            "stopped": self.stopped,
         }
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, f"{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
@@ -368,7 +376,7 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 before = counter(args[0] if is_method and args else None)
             except Exception:
                 before = -1
-        if not state.gradient_hooked:
+        if not state.gradient_hooked and "tensorflow" in sys.modules:  # never imported by us
             _time_gradients(state)
         if state.recording is not None:
             try:
@@ -409,6 +417,8 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 pass
         if len(stats.replays) < replay:
             _replay_eagerly(stats, call, args, kwargs, result)
+        if state.stopper is not None:
+            state.stopper.after_call(state, name, stats.calls, not stack)
         return result
 
     timed.__hybridize_trial__ = True  # type: ignore[attr-defined]
@@ -485,6 +495,8 @@ def _wrap_target(state: _State, target: dict[str, Any], raw: Any, is_method: boo
 def _patch_module(state: _State, module: types.ModuleType) -> None:
     for target in state.targets.get(module.__name__, []):
         name = str(target["function"])
+        if name in state.placed:
+            continue
         try:
             _, _, qualname = name.partition(":")
             parts = qualname.split(".")
@@ -591,7 +603,10 @@ class _Loader(importlib.abc.Loader):
         return create(spec) if create is not None else None
 
     def exec_module(self, module: types.ModuleType) -> None:
-        self._inner.exec_module(module)
+        from hybridize.planner import placement
+
+        if not placement.exec_module(self._state, self._inner, module):
+            self._inner.exec_module(module)
         _patch_module(self._state, module)
 
     def __getattr__(self, item: str) -> Any:  # get_source, get_code, is_package, ... for tools that ask
@@ -627,6 +642,9 @@ def install() -> None:
     state = _State(config)
     _state = state
     sys.meta_path.insert(0, _Finder(state))
+    from hybridize.planner import placement
+
+    placement.install(state)  # the main program, when run through hybridize.tracer.runmain
     for module_name in list(state.targets):
         module = sys.modules.get(module_name)
         if module is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.planner.budget import RunLimit
+from hybridize.planner.placement import trial_command as placed_command
 from hybridize.planner.trial_hook import CONFIG_ENV
 from hybridize.planner.warmstart import WarmStarter
 
@@ -89,6 +90,7 @@ class TrialResult:
     gradient_s: float = 0.0  # tape.gradient calls outside every wrapped function: their time and count
     gradient_calls: int = 0
     changed: set[str] = field(default_factory=set)  # the functions this run converted, retuned or made eager
+    stopped: dict[str, Any] | None = None  # stopped early (``planner.earlystop``): where, and the calls by then
 
     def func(self, name: str) -> FunctionResult:
         return self.functions.get(name) or FunctionResult()
@@ -148,6 +150,8 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
             if st.get("instances") is not None:  # objects of different processes are different objects
                 fr.instances = (fr.instances or 0) + int(st["instances"])
                 fr.instances_capped = fr.instances_capped or bool(st.get("instances_capped"))
+        if data.get("stopped") is not None:
+            result.stopped = dict(data["stopped"])
         gradient = data.get("gradient") or {}
         result.gradient_s += float(gradient.get("s", 0.0))
         result.gradient_calls += int(gradient.get("calls", 0))
@@ -222,15 +226,17 @@ def trial_env() -> dict[str, str]:
 
 def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, targets: list[dict[str, Any]],
               timeout_s: float | None = None, only_tests: list[str] | None = None, digest_calls: int = 0,
-              record_signatures: bool = False, quiet: bool = True, warm: WarmStarter | None = None) -> TrialResult:
+              record_signatures: bool = False, quiet: bool = True, warm: WarmStarter | None = None,
+              stop: dict[str, Any] | None = None) -> TrialResult:
     """Run ``command`` once with ``targets`` (``{"function", "mode", "settings"}``) applied; never raises for a
-    failing run. With ``warm``, a quiet run of a Python command starts from a process that has imported TensorFlow."""
+    failing run. With ``warm``, a quiet run of a Python command starts from a process that has imported TensorFlow;
+    ``stop`` is the run's early-stop rule (``planner.earlystop``)."""
     run_dir = work_dir / label
     shutil.rmtree(run_dir, ignore_errors=True)
     out_dir = run_dir / "out"
     out_dir.mkdir(parents=True)
     config = {"out_dir": str(out_dir), "root": str(root), "targets": targets, "only_tests": only_tests,
-              "digest_calls": digest_calls, "record_signatures": record_signatures}
+              "digest_calls": digest_calls, "record_signatures": record_signatures, "stop": stop}
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = trial_env()
@@ -252,14 +258,15 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
                 try:
                     os.dup2(fh.fileno(), 1)
                     os.dup2(fh.fileno(), 2)
-                    code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
+                    code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra},
+                                  timeout_s=timeout_s)
                 finally:
                     os.dup2(saved_out, 1)
                     os.dup2(saved_err, 2)
                     os.close(saved_out)
                     os.close(saved_err)
     else:
-        code = launch(cmd, root=root, env={**env, **extra}, timeout_s=timeout_s)
+        code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra}, timeout_s=timeout_s)
     duration = time.perf_counter() - start
     result = merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
     result.changed = {str(t["function"]) for t in targets if t.get("mode") != "time"}

@@ -71,7 +71,6 @@ def become(request, imported_with, set_by_import, same):
     """The child: turn into the command. Never returns: the interpreter exits with the command's status."""
     import atexit
     import importlib
-    import types
 
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
@@ -107,28 +106,11 @@ def become(request, imported_with, set_by_import, same):
             getattr(importlib.import_module(module_name), attr or "start")()
         except Exception as exc:
             print(f"hybridize: boot hook {hook} failed: {exc!r}", file=sys.stderr)
-    main = types.ModuleType("__main__")
-    main.__builtins__ = __builtins__
-    sys.modules["__main__"] = main
-    argv = request["argv"]
-    if argv[0] == "-m":
-        import runpy
+    # the program's __main__ as python makes it, compiled through the boot hooks' code hooks (the trial's
+    # definition-time placement, the 3.11 tracer's instrumentation)
+    from hybridize.tracer.runmain import run_as_main
 
-        sys.argv = ["-m", *argv[2:]]
-        sys.path[0] = os.getcwd()
-        runpy._run_module_as_main(argv[1])
-    else:
-        import importlib.machinery
-
-        path = os.path.abspath(argv[0])
-        sys.argv = list(argv)
-        sys.path[0] = os.path.dirname(os.path.realpath(path))
-        main.__file__ = path
-        main.__cached__ = None
-        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
-        with open(path, "rb") as fh:
-            code = compile(fh.read(), path, "exec", dont_inherit=True)
-        exec(code, main.__dict__)
+    run_as_main(request["argv"])
     raise SystemExit(0)
 
 

@@ -16,8 +16,9 @@ way: AutoGraph's generated modules (each ``tf__name`` reports a graph call of th
 ``tf.function``'s ``Function.__call__`` (calls of existing tf.functions). Line numbers are preserved; instrumented code
 is never written to ``__pycache__``.
 
-Known limits (README): a script run as ``python script.py`` is not imported and so not instrumented (its imports
-are); a generator's inclusive time includes the time it spends suspended.
+A script run as ``python script.py`` is not imported: the profiled command runs it through
+``hybridize.tracer.runmain``, which compiles it through :func:`_main_code`.
+Known limit (README): a generator's inclusive time includes the time it spends suspended.
 """
 
 from __future__ import annotations
@@ -274,4 +275,15 @@ def install(rec: Recorder) -> _Instrumenter:
         return original(self, fullname)
 
     SourceFileLoader.get_code = get_code  # type: ignore[method-assign,assignment]
+    from hybridize.tracer import runmain
+
+    runmain.add_code_hook(_main_code)  # the main file of `python script.py`, run through hybridize.tracer.runmain
     return hooks
+
+
+def _main_code(path: str, name: str) -> Any:
+    """The instrumented code of the program's main file when it is a project file (None: compiled plainly)."""
+    if not _HOOKS or _HOOKS[0].rec.project_relpath(path) is None:
+        return None
+    with open(path, "rb") as fh:
+        return instrument(fh.read(), path, "project", _HOOKS[0])

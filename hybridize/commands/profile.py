@@ -70,8 +70,11 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
     started = time.time()
     try:
         env = trace_env(root, shard_dir, command, config.paths, config.exclude, coverage)
+        from hybridize.tracer.runmain import traced_command
+
         with watch_sigint() as sigint:  # the launcher stops the command on Ctrl-C and returns 130
-            rc = launch.run_command(command, root=root, boot=[TRACER_BOOT], env=env, timeout_s=timeout_s)
+            rc = launch.run_command(traced_command(command, root), root=root, boot=[TRACER_BOOT], env=env,
+                                    timeout_s=timeout_s)
         duration = time.time() - started
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
                 "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",

@@ -30,6 +30,7 @@ NAMES: tuple[str, ...] = (
     "side_effects",
     "xla_fusion",
     "xla_finetune",
+    "train_script",
 )
 Placement = Mapping[str, Mapping[str, Any]]
 
@@ -258,6 +259,13 @@ def compare(name: str, quick: bool = False, placement: Placement | None = None, 
     }
 
 
+def perf_command(name: str, quick: bool = False) -> str:
+    """The workload's perf command: ``python bench.py``, or the workload module itself where it is a script
+    (``PERF_COMMAND``: its loop runs at module level); ``--quick`` for the short run."""
+    command = str(getattr(load(name).module, "PERF_COMMAND", "python bench.py"))
+    return f"{command} --quick" if quick else command
+
+
 def materialize(name: str, dest: Path) -> Path:
     """Write workload ``name`` as a standalone project in ``dest`` (for ``hybridize profile`` / ``apply``).
 
@@ -284,7 +292,7 @@ def materialize(name: str, dest: Path) -> Path:
     (dest / "pyproject.toml").write_text(
         f'[project]\nname = "workload-{name.replace("_", "-")}"\nversion = "0"\n\n'
         '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\naddopts = "-p no:cacheprovider"\n\n'
-        f'[tool.hybridize]\npaths = ["{name}.py"]\nperf-command = "python bench.py"\n'
+        f'[tool.hybridize]\npaths = ["{name}.py"]\nperf-command = "{perf_command(name)}"\n'
         'test-command = "python -m pytest -q tests"\n',
         encoding="utf-8",
     )
