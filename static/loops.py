@@ -1,0 +1,513 @@
+"""Hot-loop candidates: loops whose body holds a contiguous run of tensor work that could become one step function.
+
+Training scripts often do their tensor work inline in a loop body (forward pass, ``GradientTape``, gradients,
+``apply_gradients``) and then log every N steps; no function-level conversion helps there. This module finds such
+loops (module level or inside a function) and, in each body, the largest contiguous run of top-level statements that
+can move into a ``@tf.function`` step: the same per-function rules ``hybridize check`` applies (side effects, eager-only
+calls, variable creation; see ``rules.py``) are run on the loop body as if it were a function, and every statement
+with a per-step Python effect, a ``return``/``break``/``continue``/``yield``, a nested loop, a read of the Python step
+counter, or an update of a value carried from one step to the next stays in the loop and bounds the region.
+
+The region's data flow (parameters, return values, globals) is computed here too, so a report can show the step's
+signature without touching the source; ``rewriter/extract.py`` performs the edit. Purely static (``ast``).
+Ranking is static (deeper loops first, then more tensor statements): the profile has no per-line times yet.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridize.errors import HybridizeError
+from hybridize.static.index import FuncInfo, Index, ModuleInfo, build_index, dotted_name
+from hybridize.static.rules import LAYERISH, FunctionRules
+
+BUILTINS = frozenset(dir(builtins))
+# Own-body finding codes that mean "this statement must run eagerly, every step" (docs/static-codes.md).
+EAGER_CODES = frozenset({"HY101", "HY102", "HY103", "HY104", "HY105", "HY106", "HY107", "HY108", "HY109", "HY110",
+                         "HY201", "HY202", "HY203", "HY204", "HY301", "HY303", "HY304", "HY305", "HY306", "HY307"})
+TF_ROOTS = ("tensorflow", "keras", "tf_keras")
+LOOP_NODES = (ast.For, ast.While)
+TENSOR_METHODS = frozenset({"gradient", "apply_gradients", "assign", "assign_add", "assign_sub", "scatter_update",
+                            "scatter_add", "scatter_nd_update", "minimize"})
+SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+@dataclass
+class Stay:
+    """A top-level statement of the loop body that must stay in the loop, and why."""
+
+    line: int
+    end_line: int
+    reason: str
+
+
+@dataclass
+class Region:
+    """The statements to move: lines ``start``..``end`` of the loop body, and the step's data flow."""
+
+    start: int
+    end: int
+    stmt_lines: list[int]  # first line of each top-level statement in the region
+    params: list[str]  # read in the region, bound before it in an enclosing function or the script
+    returns: list[str]  # assigned in the region and read elsewhere (later, after the loop, next step)
+    globals: list[str]  # module-level imports / defs / classes / builtins it reads: stay globals
+    tensor_statements: int
+
+
+@dataclass
+class LoopCandidate:
+    """One loop: where it is, the region it could extract (or why none), and what stays in the loop."""
+
+    file: str
+    line: int
+    end_line: int
+    kind: str  # "for" | "while"
+    scope: str  # qualname of the enclosing function, or "<module>"
+    depth: int  # loops enclosing this one
+    region: Region | None = None
+    stays: list[Stay] = field(default_factory=list)
+    refusal: str = ""  # why no region, when ``region`` is None
+    assumptions: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_loops(root: Path, path: Path) -> list[LoopCandidate]:
+    """Every ``for``/``while`` loop of ``path`` with its extractable region, best candidates first.
+
+    Raises :class:`HybridizeError` when the file cannot be read or parsed.
+    """
+    root = root.resolve()
+    index = build_index(root, [path.resolve()])
+    if index.errors:
+        err = index.errors[0]
+        raise HybridizeError(f"{err.file}:{err.line}: cannot parse: {err.message}")
+    mod = next(iter(index.modules.values()))
+    verdicts = _callee_verdicts(root, path)
+    finder = _Finder(index, mod, verdicts)
+    finder.walk(mod.tree.body, func=None, depth=0)
+    found = finder.found
+    found.sort(key=lambda c: (c.region is None, -c.depth, -(c.region.tensor_statements if c.region else 0), c.line))
+    return found
+
+
+def _callee_verdicts(root: Path, path: Path) -> dict[str, tuple[str, str]]:
+    """Function id -> (verdict, first blocker) from the project's static analysis (transitive facts included)."""
+    from hybridize.static.engine import analyze
+
+    try:
+        analysis = analyze(root, [path.resolve()])
+    except Exception:  # the loop finder must work on files the checker cannot handle
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for r in analysis.functions:
+        blockers = [f for f in r.findings if f.severity == "blocker"]
+        out[r.function] = (r.verdict, f"{blockers[0].code} {blockers[0].message}" if blockers else "")
+    return out
+
+
+class _Finder:
+    def __init__(self, index: Index, mod: ModuleInfo, verdicts: dict[str, tuple[str, str]]) -> None:
+        self.index = index
+        self.mod = mod
+        self.verdicts = verdicts
+        self.found: list[LoopCandidate] = []
+        self.by_node = {id(f.node): f for f in index.functions.values()}
+
+    def walk(self, body: list[ast.stmt], func: FuncInfo | None, depth: int) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.walk(stmt.body, self.by_node.get(id(stmt)), 0)
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                self.walk(stmt.body, None, 0)
+                continue
+            if isinstance(stmt, LOOP_NODES):
+                self.found.append(self.candidate(stmt, func, depth))
+            inner = depth + 1 if isinstance(stmt, (*LOOP_NODES, ast.AsyncFor)) else depth
+            for child in _child_bodies(stmt):
+                self.walk(child, func, inner)
+
+    def candidate(self, loop: ast.For | ast.While, func: FuncInfo | None, depth: int) -> LoopCandidate:
+        cand = LoopCandidate(file=self.mod.file, line=loop.lineno, end_line=loop.end_lineno or loop.lineno,
+                             kind="for" if isinstance(loop, ast.For) else "while",
+                             scope=func.qualname if func is not None else "<module>", depth=depth)
+        body = loop.body
+        eager = self._eager_lines(loop, func, cand)
+        counters = _counters(loop)
+        bound_before: set[str] = _stores(loop.target) if isinstance(loop, ast.For) else set()
+        stays: dict[int, str] = {}
+        for i, stmt in enumerate(body):
+            reason = self._stay_reason(stmt, eager, counters, bound_before)
+            if reason:
+                stays[i] = reason
+            bound_before |= _all_stores(stmt)
+        cand.stays = [Stay(body[i].lineno, body[i].end_lineno or body[i].lineno, r) for i, r in sorted(stays.items())]
+        work: list[bool] = []
+        tensor_names: set[str] = set()  # names assigned from tensor work earlier in the body
+        for stmt in body:
+            hit = self._tensor_work(stmt) or (bool(_loads(stmt) & tensor_names) and any(
+                isinstance(n, (ast.Call, ast.BinOp)) for n in ast.walk(stmt)))
+            work.append(hit)
+            if hit:
+                tensor_names |= _all_stores(stmt)
+        best: tuple[int, int, int] | None = None  # (tensor statements, first, last)
+        run: list[int] = []
+        for i in [*range(len(body)), len(body)]:
+            if i < len(body) and i not in stays:
+                run.append(i)
+                continue
+            tensorish = [j for j in run if work[j]]
+            if tensorish:  # trim statements without tensor work at both ends
+                first, last = tensorish[0], tensorish[-1]
+                score = len(tensorish)
+                if best is None or score > best[0]:
+                    best = (score, first, last)
+            run = []
+        if best is None:
+            cand.refusal = ("no tensor work that can move: " + "; ".join(
+                f"line {s.line}: {s.reason}" for s in cand.stays[:3])) if cand.stays else "no tensor work in the body"
+            return cand
+        score, first, last = best
+        stmts = body[first:last + 1]
+        problem = self._scope_problem(stmts, func)
+        if problem:
+            cand.refusal = problem
+            return cand
+        params, returns, globals_ = self._data_flow(loop, stmts, func)
+        cand.region = Region(start=stmts[0].lineno, end=stmts[-1].end_lineno or stmts[-1].lineno,
+                             stmt_lines=[s.lineno for s in stmts], params=params, returns=returns, globals=globals_,
+                             tensor_statements=score)
+        return cand
+
+    # ----- what must stay -------------------------------------------------------------------------------------
+    def _eager_lines(self, loop: ast.For | ast.While, func: FuncInfo | None, cand: LoopCandidate) -> dict[int, str]:
+        """Line -> reason, from the checker's rules run on the loop body as if it were a function of its own."""
+        node = ast.FunctionDef(name="<loop>", args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                                                 kw_defaults=[], kwarg=None, defaults=[]),
+                               body=loop.body, decorator_list=[], returns=None)
+        if sys.version_info >= (3, 12):
+            node.type_params = []
+        ast.copy_location(node, loop)
+        node.end_lineno = loop.end_lineno
+        info = FuncInfo(module=self.mod, qualname=f"<loop@{loop.lineno}>", node=node, name="<loop>", parent=func)
+        out: dict[int, str] = {}
+        try:
+            rules = FunctionRules(self.index, info)
+            rules.prepare()
+            facts = rules.run()
+        except Exception as exc:  # a rules bug costs this loop, never the command
+            cand.assumptions.append(f"the side-effect rules failed on this loop ({type(exc).__name__}); "
+                                    "every statement with a call was kept in the loop")
+            for stmt in loop.body:
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, ast.Call):
+                        out.setdefault(sub.lineno, "unanalysed call")
+            return out
+        for f in facts.findings:
+            if not f.via and f.code in EAGER_CODES:
+                out.setdefault(f.line, f"{f.code} {f.message}")
+        for edge in facts.edges:
+            verdict, why = self.verdicts.get(edge.callee.id, ("unknown", ""))
+            if verdict == "unsafe":
+                out.setdefault(edge.line, f"calls `{edge.callee.qualname}`, unsafe as a graph ({why})")
+        cand.assumptions.extend(a for a in facts.assumptions if a not in cand.assumptions)
+        return out
+
+    def _stay_reason(self, stmt: ast.stmt, eager: dict[int, str], counters: set[str], bound_before: set[str]) -> str:
+        if isinstance(stmt, (*LOOP_NODES, ast.AsyncFor)):
+            return "a nested loop (as Python in a graph it would be unrolled or converted)"
+        end = stmt.end_lineno or stmt.lineno
+        for line in range(stmt.lineno, end + 1):
+            if line in eager:
+                return f"runs eagerly every step: {eager[line]}"
+        if isinstance(stmt, (ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.Delete, *SCOPE_NODES)):
+            return f"a `{type(stmt).__name__.lower()}` statement"
+        jump = _jump(stmt)
+        if jump:
+            return f"`{jump}` leaves the step (control flow of the loop itself)"
+        reads = _loads(stmt)
+        counter = sorted(reads & counters)
+        if counter:
+            return (f"reads the step counter `{counter[0]}`, a Python int that changes every step "
+                    "(the step would retrace on every call)")
+        carried = sorted(n for n in _updates(stmt) if n not in bound_before)
+        if carried:
+            return (f"updates `{carried[0]}`, which is carried from one step to the next (read before it is written: "
+                    "a Python value would retrace on every call)")
+        return ""
+
+    def _tensor_work(self, stmt: ast.stmt) -> bool:
+        """Does the statement call TensorFlow / Keras, a model, layer, loss or optimizer, or a variable update?
+        (A statement computing on names that tensor work assigned counts too: see ``candidate``.)"""
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call):
+                text = dotted_name(sub.func)
+                if text is None:
+                    continue
+                fq = self.mod.resolve_dotted(text)
+                if fq.split(".")[0] in TF_ROOTS:
+                    return True
+                parts = text.split(".")
+                if any(LAYERISH.search(p) for p in parts) or parts[-1] in TENSOR_METHODS:
+                    return True
+        return False
+
+    def _scope_problem(self, stmts: list[ast.stmt], func: FuncInfo | None) -> str:
+        """A region that writes a name declared ``global``/``nonlocal`` in the enclosing function cannot move."""
+        if func is None or isinstance(func.node, ast.Lambda):
+            return ""
+        declared: set[str] = set()
+        for sub in _walk_scope(func.node.body):
+            if isinstance(sub, (ast.Global, ast.Nonlocal)):
+                declared.update(sub.names)
+        written = set().union(*(_all_stores(s) for s in stmts))
+        hit = sorted(written & declared)
+        if hit:
+            return f"the region writes `{hit[0]}`, declared global/nonlocal: the write would happen once per trace"
+        return ""
+
+    # ----- data flow ------------------------------------------------------------------------------------------
+    def _data_flow(self, loop: ast.For | ast.While, stmts: list[ast.stmt], func: FuncInfo | None
+                   ) -> tuple[list[str], list[str], list[str]]:
+        read_first, written = _flow(stmts)
+        lines = (stmts[0].lineno, stmts[-1].end_lineno or stmts[-1].lineno)
+        params: list[str] = []
+        globals_: list[str] = []
+        if func is None:
+            kinds = _module_binding_kinds(self.mod.tree.body)
+            for name in sorted(read_first):
+                k = kinds.get(name, set())
+                if k and not k <= {"import", "def"}:
+                    params.append(name)
+                else:
+                    globals_.append(name)
+            outer: ast.AST = self.mod.tree
+        else:
+            local = _function_locals(func)
+            for name in sorted(read_first):
+                (params if name in local else globals_).append(name)
+            top = func
+            while top.parent is not None:
+                top = top.parent
+            outer = top.cls.node if top.cls is not None else top.node
+        used_elsewhere = {n.id for n in ast.walk(outer) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                          and not (lines[0] <= n.lineno <= lines[1])}
+        returns = sorted(written & used_elsewhere)
+        return params, returns, globals_
+
+
+# ----- helpers on statements ------------------------------------------------------------------------------------
+def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    out: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(stmt, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            out.append(value)
+    for handler in getattr(stmt, "handlers", []) or []:
+        out.append(handler.body)
+    for case in getattr(stmt, "cases", []) or []:
+        out.append(case.body)
+    return out
+
+
+def _walk_scope(body: list[ast.stmt]) -> list[ast.AST]:
+    """Every node of ``body`` without descending into nested functions, classes or lambdas."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, SCOPE_NODES):
+            continue
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+    return out
+
+
+def _jump(stmt: ast.stmt) -> str:
+    """The first return/break/continue/yield/await of this loop's level inside ``stmt`` (nested loops excluded)."""
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return):
+            return "return"
+        if isinstance(node, (ast.Break, ast.Continue)):
+            return "break" if isinstance(node, ast.Break) else "continue"
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
+            return type(node).__name__.lower().replace("yieldfrom", "yield from")
+        if isinstance(node, SCOPE_NODES):
+            continue
+        if isinstance(node, (*LOOP_NODES, ast.AsyncFor)) and node is not stmt:
+            # break/continue inside a nested loop belong to it; return/yield still leave ours
+            todo.extend(n for n in ast.walk(node) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)))
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return ""
+
+
+def _stores(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _all_stores(stmt: ast.stmt) -> set[str]:
+    """Names the statement binds in its own scope (assignments, ``with ... as``, walrus, nested defs' names)."""
+    out: set[str] = set()
+    for node in _walk_scope([stmt]):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return out
+
+
+def _loads(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _updates(stmt: ast.stmt) -> set[str]:
+    """Names the statement reads before it writes them (``n += 1``, ``h = cell(x, h)``)."""
+    read_first, written = _flow([stmt])
+    return read_first & written
+
+
+def _counters(loop: ast.For | ast.While) -> set[str]:
+    """Loop variables that are Python ints changing every step: ``for i in range(...)``, ``for i, b in enumerate``."""
+    if not isinstance(loop, ast.For) or not isinstance(loop.iter, ast.Call):
+        return set()
+    fn = dotted_name(loop.iter.func)
+    if fn == "range" and isinstance(loop.target, ast.Name):
+        return {loop.target.id}
+    if fn == "enumerate" and isinstance(loop.target, ast.Tuple) and loop.target.elts:
+        first = loop.target.elts[0]
+        return {first.id} if isinstance(first, ast.Name) else set()
+    return set()
+
+
+def _flow(stmts: list[ast.stmt]) -> tuple[set[str], set[str]]:
+    """(names read before being definitely assigned, names assigned) over ``stmts`` in execution order."""
+    read_first: set[str] = set()
+    written: set[str] = set()
+
+    def expr(node: ast.AST | None, defined: set[str]) -> None:
+        if node is None:
+            return
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in defined:
+                read_first.add(sub.id)
+
+    def store(target: ast.AST, defined: set[str]) -> None:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                defined.add(sub.id)
+                written.add(sub.id)
+            elif isinstance(sub, (ast.Attribute, ast.Subscript)):
+                expr(sub.value, defined)
+                if isinstance(sub, ast.Subscript):
+                    expr(sub.slice, defined)
+
+    def block(body: list[ast.stmt], defined: set[str]) -> set[str]:
+        for s in body:
+            stmt(s, defined)
+        return defined
+
+    def stmt(s: ast.stmt, defined: set[str]) -> None:
+        if isinstance(s, ast.Assign):
+            expr(s.value, defined)
+            for t in s.targets:
+                store(t, defined)
+        elif isinstance(s, ast.AugAssign):
+            if isinstance(s.target, ast.Name) and s.target.id not in defined:
+                read_first.add(s.target.id)
+            expr(s.value, defined)
+            store(s.target, defined)
+        elif isinstance(s, ast.AnnAssign):
+            expr(s.value, defined)
+            if s.value is not None:
+                store(s.target, defined)
+        elif isinstance(s, (ast.With, ast.AsyncWith)):
+            for item in s.items:
+                expr(item.context_expr, defined)
+                if item.optional_vars is not None:
+                    store(item.optional_vars, defined)
+            block(s.body, defined)
+        elif isinstance(s, ast.If):
+            expr(s.test, defined)
+            a = block(s.body, set(defined))
+            b = block(s.orelse, set(defined))
+            defined |= a & b
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(s.name)
+            written.add(s.name)
+        else:  # expression statements and the rest: reads only (walrus counts as a write)
+            for sub in ast.walk(s):
+                if isinstance(sub, ast.NamedExpr):
+                    store(sub.target, defined)
+            expr(s, defined)
+
+    block(stmts, set())
+    # comprehension variables are local to the comprehension
+    comp_vars: set[str] = set()
+    for s in stmts:
+        for sub in ast.walk(s):
+            if isinstance(sub, ast.comprehension):
+                comp_vars |= _stores(sub.target)
+            elif isinstance(sub, ast.Lambda):
+                comp_vars |= {a.arg for a in sub.args.args + sub.args.kwonlyargs + sub.args.posonlyargs}
+    return read_first - comp_vars, written - comp_vars
+
+
+def _module_binding_kinds(body: list[ast.stmt]) -> dict[str, set[str]]:
+    """Module-level name -> how it is bound ("import", "def" for defs and classes, "value" otherwise)."""
+    kinds: dict[str, set[str]] = {}
+    for node in _walk_scope(body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                kinds.setdefault((a.asname or a.name).split(".")[0], set()).add("import")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            kinds.setdefault(node.name, set()).add("def")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            kinds.setdefault(node.id, set()).add("value")
+    return kinds
+
+
+def _function_locals(func: FuncInfo) -> set[str]:
+    """Names local to ``func`` or any function enclosing it (they become parameters of a module-level step)."""
+    out: set[str] = set()
+    f: FuncInfo | None = func
+    while f is not None:
+        node = f.node
+        args = node.args
+        out |= {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        out |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        if not isinstance(node, ast.Lambda):
+            declared: set[str] = set()
+            for sub in _walk_scope(node.body):
+                if isinstance(sub, ast.Global):
+                    declared.update(sub.names)
+            for stmt in node.body:
+                out |= _all_stores(stmt)
+            out -= declared
+        f = f.parent
+    return out
+
+
+def describe(c: LoopCandidate) -> str:
+    """One line for the CLI."""
+    where = f"{c.file}:{c.line}: {c.kind} loop in {c.scope}"
+    if c.region is None:
+        return f"{where}: nothing to extract ({c.refusal})"
+    r = c.region
+    ret = ", ".join(r.returns) or "nothing"
+    return (f"{where}: lines {r.start}-{r.end} ({r.tensor_statements} tensor statement(s)) -> "
+            f"step({', '.join(r.params)}) returning {ret}")
+
+
+__all__ = ["LoopCandidate", "Region", "Stay", "describe", "find_loops"]

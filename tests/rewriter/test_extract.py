@@ -1,0 +1,290 @@
+"""Loop-body extraction (issue #17): the region found, its data flow, and the exact source before and after."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hybridize.rewriter.edits import EditError
+from hybridize.rewriter.extract import extract, step_name
+from hybridize.static.loops import LoopCandidate, find_loops
+
+
+def loops(tmp_path: Path, src: str) -> tuple[Path, list[LoopCandidate]]:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    path = tmp_path / "train.py"
+    path.write_text(textwrap.dedent(src))
+    return path, find_loops(tmp_path, path)
+
+
+def at(found: list[LoopCandidate], line: int) -> LoopCandidate:
+    return next(c for c in found if c.line == line)
+
+
+def after(path: Path, cand: LoopCandidate, name: str | None = None) -> str:
+    return extract(path.read_bytes(), cand, name).source.decode()
+
+
+SCRIPT = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.layers.Dense(4)])
+optimizer = tf.keras.optimizers.SGD(0.1)
+dataset = [(tf.ones([2, 3]), tf.zeros([2, 4]))] * 3
+for epoch in range(2):
+    for step, (x, y) in enumerate(dataset):
+        x = tf.reshape(x, [-1, 3])
+        # forward pass
+        with tf.GradientTape() as tape:
+            out = model(x)  # logits
+            loss = tf.reduce_mean(tf.square(out - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        if step % 100 == 0:
+            print(epoch, step, float(loss))
+"""
+
+
+def test_script_params_returns_and_print_every_n_steps_left_in_loop(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, SCRIPT)
+    best = found[0]
+    assert (best.line, best.scope, best.depth) == (7, "<module>", 1)
+    assert best.region is not None
+    assert (best.region.start, best.region.end) == (8, 14)
+    assert best.region.params == ["model", "optimizer", "x", "y"]
+    assert best.region.returns == ["loss"]  # read by the print; grads, out, tape are not needed outside
+    assert "tf" in best.region.globals
+    assert [s.line for s in best.stays] == [15]
+    assert "HY101" in best.stays[0].reason or "HY203" in best.stays[0].reason
+    outer = at(found, 6)
+    assert outer.region is None and "nested loop" in outer.refusal
+    assert after(path, best) == """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.layers.Dense(4)])
+optimizer = tf.keras.optimizers.SGD(0.1)
+dataset = [(tf.ones([2, 3]), tf.zeros([2, 4]))] * 3
+
+
+@tf.function
+def train_step(model, optimizer, x, y):
+    x = tf.reshape(x, [-1, 3])
+    # forward pass
+    with tf.GradientTape() as tape:
+        out = model(x)  # logits
+        loss = tf.reduce_mean(tf.square(out - y))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+for epoch in range(2):
+    for step, (x, y) in enumerate(dataset):
+        loss = train_step(model, optimizer, x, y)
+        if step % 100 == 0:
+            print(epoch, step, float(loss))
+"""
+
+
+def test_loop_in_function_globals_stay_globals_and_function_goes_before_it(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+
+        SCALE = 2.0
+        model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+
+
+        def loss_fn(y, p):
+            return tf.reduce_mean(tf.square(y - p))
+
+
+        # the training entry point
+        def fit(data, opt):
+            for x, y in data:
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(y, model(x) * SCALE)
+                grads = tape.gradient(loss, model.trainable_variables)
+                opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+        """)
+    c = found[0]
+    assert c.scope == "fit" and c.region is not None
+    assert c.region.params == ["opt", "x", "y"]  # locals of fit; model, SCALE, loss_fn, tf stay globals
+    assert set(c.region.globals) >= {"SCALE", "loss_fn", "model", "tf"}
+    assert c.region.returns == ["loss"]  # returned after the loop
+    assert after(path, c) == """\
+import tensorflow as tf
+
+SCALE = 2.0
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+
+
+def loss_fn(y, p):
+    return tf.reduce_mean(tf.square(y - p))
+
+
+@tf.function
+def train_step(opt, x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x) * SCALE)
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+# the training entry point
+def fit(data, opt):
+    for x, y in data:
+        loss = train_step(opt, x, y)
+    return loss
+"""
+
+
+def test_augmented_assignment_carried_stays_fresh_moves(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+        w = tf.Variable(1.0)
+        total = 0.0
+        for x in [1.0, 2.0]:
+            loss = tf.square(w * x)
+            loss += 0.1 * tf.abs(w)
+            total += loss
+        """)
+    c = found[0]
+    assert c.region is not None and (c.region.start, c.region.end) == (5, 6)
+    assert [s.line for s in c.stays] == [7] and "`total`" in c.stays[0].reason
+    assert c.region.params == ["w", "x"] and c.region.returns == ["loss"]
+    assert after(path, c).endswith("""\
+@tf.function
+def train_step(w, x):
+    loss = tf.square(w * x)
+    loss += 0.1 * tf.abs(w)
+    return loss
+
+
+for x in [1.0, 2.0]:
+    loss = train_step(w, x)
+    total += loss
+""")
+
+
+def test_name_used_only_after_the_loop_is_returned(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        for x in [tf.ones([2])]:
+            logits = tf.nn.relu(x)
+            probs = tf.nn.softmax(logits)
+        print(probs)
+        """)
+    assert found[0].region is not None and found[0].region.returns == ["probs"]
+
+
+def test_break_inside_the_tensor_work_refuses(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+        for x in [tf.ones([2])]:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(x)
+                if loss > 10:
+                    break
+        """)
+    c = found[0]
+    assert c.region is None and "`break`" in c.refusal
+    with pytest.raises(EditError, match="nothing to extract"):
+        extract(path.read_bytes(), c)
+
+
+def test_break_and_continue_after_the_region_stay_in_the_loop(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        while True:
+            x = tf.random.normal([3])
+            y = tf.reduce_sum(x * x)
+            if y > 1.0:
+                continue
+            break
+        """)
+    c = found[0]
+    assert c.region is not None and (c.region.start, c.region.end) == (3, 4)
+    assert [s.line for s in c.stays] == [5, 7]
+
+
+def test_step_counter_and_containers_stay(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        hist = []
+        for i in range(10):
+            lr = 0.1 / (1 + i)
+            y = tf.sqrt(tf.constant(2.0))
+            hist.append(y)
+        """)
+    c = found[0]
+    assert c.region is not None and (c.region.start, c.region.end) == (5, 5)
+    assert "step counter `i`" in c.stays[0].reason
+    assert "HY105" in c.stays[1].reason
+
+
+def test_global_write_in_enclosing_function_refuses(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        last = None
+        def run(xs):
+            global last
+            for x in xs:
+                last = tf.square(x)
+        """)
+    assert found[0].region is None and "`last`" in found[0].refusal
+
+
+def test_name_clash_and_missing_tf_alias(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        import tensorflow
+        train_step = 3
+        for x in [1.0]:
+            y = tensorflow.square(x)
+        print(y)
+        """)
+    out = after(path, found[0])
+    assert "@tensorflow.function\ndef train_step_2(x):\n" in out
+    assert "    y = train_step_2(x)\n" in out
+    assert step_name("a train_step_2 train_step b") == "train_step_3"
+
+
+def test_extracted_step_runs_and_gives_the_same_numbers(tmp_path: Path) -> None:
+    """Run a tiny seeded training loop before and after the extraction: same losses and weights."""
+    pytest.importorskip("tensorflow")
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+
+        w = tf.Variable(tf.random.stateless_normal([3, 1], seed=[1, 2]))
+        b = tf.Variable(tf.zeros([1]))
+        xs = tf.random.stateless_normal([8, 3], seed=[3, 4])
+        ys = xs @ tf.constant([[1.0], [2.0], [3.0]])
+        history = []
+        for step in range(12):
+            with tf.GradientTape() as tape:
+                pred = xs @ w + b
+                loss = tf.reduce_mean((pred - ys) ** 2)
+            gw, gb = tape.gradient(loss, [w, b])
+            w.assign_sub(0.05 * gw)
+            b.assign_sub(0.05 * gb)
+            if step % 3 == 0:
+                history.append(float(loss))
+        RESULT = (history, w.numpy().ravel().tolist(), float(loss))
+        """)
+    c = found[0]
+    assert c.region is not None and c.region.returns == ["loss"]
+    before_src = path.read_text()
+    after_src = after(path, c)
+    assert "@tf.function" in after_src
+    results = []
+    for src in (before_src, after_src):
+        ns: dict[str, object] = {"__name__": "__main__"}
+        exec(compile(src, str(path), "exec"), ns)  # our own fixture
+        results.append(ns["RESULT"])
+    (h0, w0, l0), (h1, w1, l1) = results  # type: ignore[misc]
+    assert len(h0) == 4 and h0 == pytest.approx(h1, rel=1e-5)
+    assert w0 == pytest.approx(w1, rel=1e-5) and l0 == pytest.approx(l1, rel=1e-5)
+    assert h0[-1] < h0[0]  # it did train
