@@ -10,7 +10,8 @@ counter, or an update of a value carried from one step to the next stays in the 
 
 The region's data flow (parameters, return values, globals) is computed here too, so a report can show the step's
 signature without touching the source; ``rewriter/extract.py`` performs the edit. Purely static (``ast``).
-Ranking is static (deeper loops first, then more tensor statements): the profile has no per-line times yet.
+Ranking is static (training steps first, then more tensor statements, then deeper loops): the profile has no
+per-line times yet.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ BUILTINS = frozenset(dir(builtins))
 EAGER_CODES = frozenset({"HY101", "HY102", "HY103", "HY104", "HY105", "HY106", "HY107", "HY108", "HY109", "HY110",
                          "HY201", "HY202", "HY203", "HY204", "HY301", "HY303", "HY304", "HY305", "HY306", "HY307"})
 TF_ROOTS = ("tensorflow", "keras", "tf_keras")
+CALLEE_OK = frozenset({"HY310", "HY311"})
+SETUP_SCOPES = frozenset({"__init__", "build", "__new__", "__post_init__", "setUp", "setUpClass"})
+TRAINING_METHODS = frozenset({"gradient", "apply_gradients", "minimize", "GradientTape"})
 LOOP_NODES = (ast.For, ast.While)
+_TRY: tuple[type[ast.Try], ...] = (ast.Try, *((getattr(ast, "TryStar"),) if hasattr(ast, "TryStar") else ()))  # noqa: B009
 TENSOR_METHODS = frozenset({"gradient", "apply_gradients", "assign", "assign_add", "assign_sub", "scatter_update",
                             "scatter_add", "scatter_nd_update", "minimize"})
 SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -57,6 +62,7 @@ class Region:
     returns: list[str]  # assigned in the region and read elsewhere (later, after the loop, next step)
     globals: list[str]  # module-level imports / defs / classes / builtins it reads: stay globals
     tensor_statements: int
+    training: bool = False  # holds a GradientTape / gradient / apply_gradients: a training step
 
 
 @dataclass
@@ -93,7 +99,8 @@ def find_loops(root: Path, path: Path) -> list[LoopCandidate]:
     finder = _Finder(index, mod, verdicts)
     finder.walk(mod.tree.body, func=None, depth=0)
     found = finder.found
-    found.sort(key=lambda c: (c.region is None, -c.depth, -(c.region.tensor_statements if c.region else 0), c.line))
+    found.sort(key=lambda c: (c.region is None, not (c.region and c.region.training),
+                              -(c.region.tensor_statements if c.region else 0), -c.depth, c.line))
     return found
 
 
@@ -107,8 +114,11 @@ def _callee_verdicts(root: Path, path: Path) -> dict[str, tuple[str, str]]:
         return {}
     out: dict[str, tuple[str, str]] = {}
     for r in analysis.functions:
-        blockers = [f for f in r.findings if f.severity == "blocker"]
-        out[r.function] = (r.verdict, f"{blockers[0].code} {blockers[0].message}" if blockers else "")
+        # HY310/HY311 say "do not decorate this function itself" (a constructor, a Keras `call`): calling it from a
+        # step is exactly what they recommend, so they do not keep the call out of the step.
+        blockers = [f for f in r.findings if f.severity == "blocker" and f.code not in CALLEE_OK]
+        out[r.function] = ("unsafe" if blockers else "unknown" if r.verdict == "unsafe" else r.verdict,
+                           f"{blockers[0].code} {blockers[0].message}" if blockers else "")
     return out
 
 
@@ -139,24 +149,34 @@ class _Finder:
                              kind="for" if isinstance(loop, ast.For) else "while",
                              scope=func.qualname if func is not None else "<module>", depth=depth)
         body = loop.body
+        if func is not None and func.name in SETUP_SCOPES:
+            cand.refusal = f"in `{func.qualname}`, which sets an object up once: not a hot loop"
+            return cand
         eager = self._eager_lines(loop, func, cand)
         counters = _counters(loop)
         bound_before: set[str] = _stores(loop.target) if isinstance(loop, ast.For) else set()
-        stays: dict[int, str] = {}
-        for i, stmt in enumerate(body):
-            reason = self._stay_reason(stmt, eager, counters, bound_before)
-            if reason:
-                stays[i] = reason
-            bound_before |= _all_stores(stmt)
-        cand.stays = [Stay(body[i].lineno, body[i].end_lineno or body[i].lineno, r) for i, r in sorted(stays.items())]
         work: list[bool] = []
         tensor_names: set[str] = set()  # names assigned from tensor work earlier in the body
+        derived: list[set[str]] = []  # tensor_names as each statement starts
         for stmt in body:
+            derived.append(set(tensor_names))
             hit = self._tensor_work(stmt) or (bool(_loads(stmt) & tensor_names) and any(
                 isinstance(n, (ast.Call, ast.BinOp)) for n in ast.walk(stmt)))
             work.append(hit)
             if hit:
                 tensor_names |= _all_stores(stmt)
+        stays: dict[int, str] = {}
+        stale_tapes: set[str] = set()  # tapes recorded by statements that stay eager
+        for i, stmt in enumerate(body):
+            reason = self._stay_reason(stmt, eager, counters, bound_before, derived[i])
+            tape = sorted(_loads(stmt) & stale_tapes)
+            if not reason and tape:
+                reason = f"uses the tape `{tape[0]}`, which records eagerly in a statement that stays in the loop"
+            if reason:
+                stays[i] = reason
+                stale_tapes |= _tapes(stmt)
+            bound_before |= _all_stores(stmt)
+        cand.stays = [Stay(body[i].lineno, body[i].end_lineno or body[i].lineno, r) for i, r in sorted(stays.items())]
         best: tuple[int, int, int] | None = None  # (tensor statements, first, last)
         run: list[int] = []
         for i in [*range(len(body)), len(body)]:
@@ -176,14 +196,18 @@ class _Finder:
             return cand
         score, first, last = best
         stmts = body[first:last + 1]
+        if len(stmts) == 1 and not isinstance(stmts[0], (ast.With, ast.If, ast.For, ast.Try)):
+            cand.refusal = (f"only line {stmts[0].lineno} could move: one statement is too little work for a step of "
+                            "its own")
+            return cand
         problem = self._scope_problem(stmts, func)
         if problem:
             cand.refusal = problem
             return cand
-        params, returns, globals_ = self._data_flow(loop, stmts, func)
+        params, returns, globals_ = self._data_flow(stmts, func)
         cand.region = Region(start=stmts[0].lineno, end=stmts[-1].end_lineno or stmts[-1].lineno,
                              stmt_lines=[s.lineno for s in stmts], params=params, returns=returns, globals=globals_,
-                             tensor_statements=score)
+                             tensor_statements=score, training=any(_is_training(s) for s in stmts))
         return cand
 
     # ----- what must stay -------------------------------------------------------------------------------------
@@ -220,8 +244,13 @@ class _Finder:
         cand.assumptions.extend(a for a in facts.assumptions if a not in cand.assumptions)
         return out
 
-    def _stay_reason(self, stmt: ast.stmt, eager: dict[int, str], counters: set[str], bound_before: set[str]) -> str:
-        if isinstance(stmt, (*LOOP_NODES, ast.AsyncFor)):
+    def _stay_reason(self, stmt: ast.stmt, eager: dict[int, str], counters: set[str], bound_before: set[str],
+                     tensor_lists: set[str]) -> str:
+        # A nested loop may move only over a Python list the step itself made (``for g in grads:``: unrolled, as
+        # intended); any other (a dataset, a range of steps) would be unrolled or turned into a graph loop.
+        if isinstance(stmt, (*LOOP_NODES, ast.AsyncFor)) and not (
+                isinstance(stmt, ast.For) and isinstance(stmt.iter, ast.Name) and stmt.iter.id in tensor_lists
+                and not stmt.orelse):
             return "a nested loop (as Python in a graph it would be unrolled or converted)"
         end = stmt.end_lineno or stmt.lineno
         for line in range(stmt.lineno, end + 1):
@@ -274,10 +303,8 @@ class _Finder:
         return ""
 
     # ----- data flow ------------------------------------------------------------------------------------------
-    def _data_flow(self, loop: ast.For | ast.While, stmts: list[ast.stmt], func: FuncInfo | None
-                   ) -> tuple[list[str], list[str], list[str]]:
+    def _data_flow(self, stmts: list[ast.stmt], func: FuncInfo | None) -> tuple[list[str], list[str], list[str]]:
         read_first, written = _flow(stmts)
-        lines = (stmts[0].lineno, stmts[-1].end_lineno or stmts[-1].lineno)
         params: list[str] = []
         globals_: list[str] = []
         if func is None:
@@ -288,22 +315,110 @@ class _Finder:
                     params.append(name)
                 else:
                     globals_.append(name)
-            outer: ast.AST = self.mod.tree
         else:
             local = _function_locals(func)
             for name in sorted(read_first):
                 (params if name in local else globals_).append(name)
-            top = func
-            while top.parent is not None:
-                top = top.parent
-            outer = top.cls.node if top.cls is not None else top.node
-        used_elsewhere = {n.id for n in ast.walk(outer) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-                          and not (lines[0] <= n.lineno <= lines[1])}
-        returns = sorted(written & used_elsewhere)
+        scope_body = self.mod.tree.body if func is None or isinstance(func.node, ast.Lambda) else func.node.body
+        returns = sorted(_live_after(scope_body, stmts, written))
         return params, returns, globals_
 
 
 # ----- helpers on statements ------------------------------------------------------------------------------------
+def _is_training(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Call) and (dotted_name(n.func) or "").rpartition(".")[2] in TRAINING_METHODS
+               for n in ast.walk(stmt))
+
+
+def _tapes(stmt: ast.stmt) -> set[str]:
+    """Names bound by ``with ... GradientTape(...) as name`` in ``stmt``."""
+    out: set[str] = set()
+    for node in _walk_scope([stmt]):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                ctx = item.context_expr
+                fn = dotted_name(ctx.func) if isinstance(ctx, ast.Call) else None
+                if fn and fn.endswith("GradientTape") and item.optional_vars is not None:
+                    out |= _stores(item.optional_vars)
+    return out
+
+
+Path_ = tuple[tuple[int, int], ...]  # (id of a statement list, index in it) from the scope's body down
+
+
+def _live_after(scope_body: list[ast.stmt], region: list[ast.stmt], written: set[str]) -> set[str]:
+    """The names of ``written`` whose value from the region can be read afterwards: later in the loop body, in the
+    next iteration, after the loop, or by a nested function (always counted). A read is not ours when a store
+    outside the region dominates it structurally (straight-line order in a common block, a ``for`` target, a
+    ``with ... as``) and lies between the region and the read. Conservative: ``break``/exceptions are ignored, so
+    a name may be returned that is not needed, never the reverse."""
+    last = region[-1]
+    end = (last.end_lineno or last.lineno, last.end_col_offset or 0)
+    region_ids = {id(s) for s in region}
+    loads: dict[str, list[tuple[tuple[int, int], Path_, bool]]] = {}  # name -> (pos, path, in nested def)
+    stores: dict[str, list[tuple[tuple[int, int], Path_]]] = {}
+    loops: list[tuple[tuple[int, int], tuple[int, int], Path_]] = []  # enclosing loops: (start, end, path)
+
+    def walk(body: list[ast.stmt], path: Path_) -> None:
+        for i, stmt in enumerate(body):
+            if id(stmt) in region_ids:
+                continue
+            here = (*path, (id(body), i))
+            pos = (stmt.lineno, stmt.col_offset)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                for n in ast.walk(stmt):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in written:
+                        loads.setdefault(n.id, []).append((pos, here, True))
+                if not isinstance(stmt, ast.Lambda):
+                    stores.setdefault(stmt.name, []).append((pos, here))
+                continue
+            bodies = _child_bodies(stmt)
+            inner = {id(n) for b in bodies for s in b for n in ast.walk(s)}
+            for n in ast.walk(stmt):
+                if id(n) in inner or not isinstance(n, ast.Name) or n.id not in written:
+                    continue
+                if isinstance(n.ctx, ast.Load):
+                    loads.setdefault(n.id, []).append((pos, here, False))
+                elif isinstance(n.ctx, ast.Store):
+                    binder = isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith))
+                    # a for target / with-as binds before its body runs: it dominates the body, not what follows
+                    spot = (*here, (id(stmt.body), -1)) if binder else here  # type: ignore[attr-defined]
+                    stores.setdefault(n.id, []).append(((pos[0], pos[1] + 1) if binder else pos, spot))
+            if isinstance(stmt, (ast.For, ast.While, ast.AsyncFor)) and _contains(stmt, region[0]):
+                loops.append((pos, (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0), here))
+            for b in bodies:
+                walk(b, here)
+
+    walk(scope_body, ())
+
+    def dominates(store: Path_, load: Path_) -> bool:
+        *head, (lst, idx) = store
+        return (len(load) > len(head) and list(load[:len(head)]) == head and load[len(head)][0] == lst
+                and load[len(head)][1] > idx)
+
+    live: set[str] = set()
+    for name in written:
+        for pos, path, nested in loads.get(name, []):
+            if nested:
+                live.add(name)
+                break
+            if pos > end:
+                killed = any(end < spos < pos and dominates(sp, path) for spos, sp in stores.get(name, []))
+            else:  # before the region: read in a later iteration of a loop holding both
+                loop = next((lp for lp in loops if lp[0] <= pos <= lp[1]), None)
+                if loop is None:
+                    continue
+                killed = any(loop[0] <= spos < pos and dominates(sp, path) for spos, sp in stores.get(name, []))
+            if not killed:
+                live.add(name)
+                break
+    return live
+
+
+def _contains(outer: ast.stmt, inner: ast.stmt) -> bool:
+    return any(n is inner for n in ast.walk(outer))
+
+
 def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     out: list[list[ast.stmt]] = []
     for name in ("body", "orelse", "finalbody"):
@@ -443,6 +558,25 @@ def _flow(stmts: list[ast.stmt]) -> tuple[set[str], set[str]]:
             a = block(s.body, set(defined))
             b = block(s.orelse, set(defined))
             defined |= a & b
+        elif isinstance(s, (ast.For, ast.AsyncFor)):
+            expr(s.iter, defined)
+            inner = set(defined)
+            store(s.target, inner)
+            block(s.body, inner)
+            block(s.orelse, set(defined))  # the body may not run: nothing it binds is definite afterwards
+        elif isinstance(s, ast.While):
+            expr(s.test, defined)
+            block(s.body, set(defined))
+            block(s.orelse, set(defined))
+        elif isinstance(s, _TRY):
+            block(s.body, set(defined))
+            for h in s.handlers:
+                expr(h.type, defined)
+                if h.name:
+                    written.add(h.name)
+                block(h.body, set(defined))
+            block(s.orelse, set(defined))
+            block(s.finalbody, defined)
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined.add(s.name)
             written.add(s.name)

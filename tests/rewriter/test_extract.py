@@ -218,10 +218,11 @@ def test_step_counter_and_containers_stay(tmp_path: Path) -> None:
         for i in range(10):
             lr = 0.1 / (1 + i)
             y = tf.sqrt(tf.constant(2.0))
-            hist.append(y)
+            z = tf.square(y)
+            hist.append(z)
         """)
     c = found[0]
-    assert c.region is not None and (c.region.start, c.region.end) == (5, 5)
+    assert c.region is not None and (c.region.start, c.region.end) == (5, 6)
     assert "step counter `i`" in c.stays[0].reason
     assert "HY105" in c.stays[1].reason
 
@@ -233,7 +234,8 @@ def test_global_write_in_enclosing_function_refuses(tmp_path: Path) -> None:
         def run(xs):
             global last
             for x in xs:
-                last = tf.square(x)
+                y = tf.square(x)
+                last = tf.sqrt(y)
         """)
     assert found[0].region is None and "`last`" in found[0].refusal
 
@@ -244,6 +246,7 @@ def test_name_clash_and_missing_tf_alias(tmp_path: Path) -> None:
         train_step = 3
         for x in [1.0]:
             y = tensorflow.square(x)
+            y = tensorflow.sqrt(y)
         print(y)
         """)
     out = after(path, found[0])
@@ -288,3 +291,90 @@ def test_extracted_step_runs_and_gives_the_same_numbers(tmp_path: Path) -> None:
     assert len(h0) == 4 and h0 == pytest.approx(h1, rel=1e-5)
     assert w0 == pytest.approx(w1, rel=1e-5) and l0 == pytest.approx(l1, rel=1e-5)
     assert h0[-1] < h0[0]  # it did train
+
+
+def test_returns_follow_liveness(tmp_path: Path) -> None:
+    """Returned: read later in the body, in the next step, after the loop, or by a function; not when rebound first."""
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        prev = tf.zeros([2])
+        for x in [tf.ones([2])] * 3:
+            a = tf.nn.relu(x + prev)
+            b = tf.nn.relu(a)
+            c = tf.nn.relu(b)
+            d = tf.nn.relu(c)
+            print(float(tf.reduce_sum(b)))
+            prev = d
+        a = 0
+        print(a)
+        def report():
+            return c
+        """)
+    c = found[0]
+    assert c.region is not None and (c.region.start, c.region.end) == (4, 7)
+    # b: read after the region; c: read by report(); d: read by `prev = d`; a: rebound before its read
+    assert c.region.returns == ["b", "c", "d"]
+    assert c.region.params == ["prev", "x"]
+
+
+def test_carried_state_read_next_step_is_returned(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        h = tf.zeros([2])
+        while True:
+            print(float(tf.reduce_sum(h)))
+            u = tf.ones([2])
+            h = tf.tanh(u)
+        """)
+    c = found[0]
+    assert c.region is not None and c.region.returns == ["h"]
+
+
+def test_model_call_moves_and_gradient_list_loop_moves(tmp_path: Path) -> None:
+    """Calling a Keras model (HY311 is about decorating its `call`) and `for g in grads:` belong in the step."""
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+        from tensorflow import keras
+
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.blocks = []
+                for i in range(2):
+                    self.blocks.append(keras.layers.Dense(2))
+
+            def call(self, x):
+                return self.blocks[1](self.blocks[0](x))
+
+        net = Net()
+        opt = keras.optimizers.SGD(0.1)
+        for x in [tf.ones([1, 2])]:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(net(x))
+            grads = tape.gradient(loss, net.trainable_variables)
+            for g in grads:
+                tf.debugging.check_numerics(g, "grad")
+            opt.apply_gradients(zip(grads, net.trainable_variables))
+        """)
+    best = found[0]
+    assert best.line == 16 and best.region is not None and (best.region.start, best.region.end) == (17, 22)
+    assert best.region.training and best.stays == []
+    setup = at(found, 8)
+    assert setup.region is None and "sets an object up" in setup.refusal
+    assert "    for g in grads:\n" in after(path, best)
+
+
+def test_tape_recorded_outside_the_region_keeps_its_uses_out(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        w = tf.Variable(1.0)
+        for x in [1.0]:
+            with tf.GradientTape() as tape:
+                y = w * x
+                print(float(y))
+            g = tape.gradient(y, w)
+            w.assign_sub(0.1 * g)
+        """)
+    c = found[0]
+    assert c.region is None and "only line 8 could move" in c.refusal
+    assert [s.line for s in c.stays] == [4, 7] and "`tape`" in c.stays[1].reason

@@ -11,7 +11,7 @@ from hybridize.cli import main
 
 # CRLF and a comment: the undo must give back these exact bytes.
 SRC = (b"import tensorflow as tf\r\n\r\nw = tf.Variable(1.0)\r\nfor x in [1.0, 2.0]:  # data\r\n"
-       b"    y = tf.square(w * x)\r\n    print(float(y))\r\n")
+       b"    y = tf.square(w * x)\r\n    y = tf.sqrt(y)\r\n    print(float(y))\r\n")
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -32,7 +32,7 @@ def script(tmp_path: Path) -> Path:
 def test_list_diff_write_undo(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = ["--root", str(script.parent)]
     rc, out, _ = _cli(["extract", str(script), *root], capsys)
-    assert rc == 0 and "lines 5-5" in out and "stays line 6" in out and "not measured" in out
+    assert rc == 0 and "lines 5-6" in out and "stays line 7" in out and "not measured" in out
     rc, out, _ = _cli(["extract", str(script), *root, "--diff"], capsys)
     assert rc == 0 and "+def train_step(w, x):" in out and "+    y = train_step(w, x)" in out
     assert "not measured" in out and script.read_bytes() == SRC
