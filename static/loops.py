@@ -366,9 +366,8 @@ def _live_after(scope_body: list[ast.stmt], region: list[ast.stmt], written: set
             here = (*path, (id(body), i))
             pos = (stmt.lineno, stmt.col_offset)
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                for n in ast.walk(stmt):
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in written:
-                        loads.setdefault(n.id, []).append((pos, here, True))
+                for name in _free_loads(stmt) & written:
+                    loads.setdefault(name, []).append((pos, here, True))
                 if not isinstance(stmt, ast.Lambda):
                     stores.setdefault(stmt.name, []).append((pos, here))
                 continue
@@ -413,6 +412,31 @@ def _live_after(scope_body: list[ast.stmt], region: list[ast.stmt], written: set
                 live.add(name)
                 break
     return live
+
+
+def _free_loads(node: ast.AST) -> set[str]:
+    """Names a def / class / lambda reads from outside: loads minus each function's own parameters and locals
+    (approximate: a name local to any function inside counts as local there)."""
+    out: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = sub.args
+            local = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v)]}
+            body = [sub.body] if isinstance(sub, ast.Lambda) else sub.body
+            declared: set[str] = set()
+            for n in (m for b in body for m in ast.walk(b)):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    local.add(n.id)
+                elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                    declared.update(n.names)
+            local -= declared
+            out |= {n.id for b in body for n in ast.walk(b)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local}
+        elif isinstance(sub, ast.ClassDef):
+            out |= {n.id for b in sub.body if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            out |= {n.id for d in [*sub.bases, *sub.decorator_list] for n in ast.walk(d) if isinstance(n, ast.Name)}
+    return out
 
 
 def _contains(outer: ast.stmt, inner: ast.stmt) -> bool:
