@@ -304,7 +304,7 @@ class _Finder:
 
     # ----- data flow ------------------------------------------------------------------------------------------
     def _data_flow(self, stmts: list[ast.stmt], func: FuncInfo | None) -> tuple[list[str], list[str], list[str]]:
-        read_first, written = _flow(stmts)
+        read_first, written, definite = _flow(stmts)
         params: list[str] = []
         globals_: list[str] = []
         if func is None:
@@ -321,6 +321,14 @@ class _Finder:
                 (params if name in local else globals_).append(name)
         scope_body = self.mod.tree.body if func is None or isinstance(func.node, ast.Lambda) else func.node.body
         returns = sorted(_live_after(scope_body, stmts, written))
+        # A returned name the region may leave unassigned (set under an `if`) must come in too, so the step hands
+        # back its old value; when nothing outside the region binds it, there is no old value to pass.
+        outside = _stores_outside(scope_body, stmts)
+        if func is not None and not isinstance(func.node, ast.Lambda):
+            a = func.node.args
+            outside |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v)]}
+        maybe = [n for n in returns if n not in definite and n not in params and n in outside]
+        params = sorted([*params, *maybe])
         return params, returns, globals_
 
 
@@ -439,6 +447,23 @@ def _free_loads(node: ast.AST) -> set[str]:
     return out
 
 
+def _stores_outside(scope_body: list[ast.stmt], region: list[ast.stmt]) -> set[str]:
+    skip = {id(s) for s in region}
+    out: set[str] = set()
+    todo: list[ast.AST] = list(scope_body)
+    while todo:
+        node = todo.pop()
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        if not isinstance(node, SCOPE_NODES):
+            todo.extend(ast.iter_child_nodes(node))
+        elif not isinstance(node, ast.Lambda):
+            out.add(node.name)
+    return out
+
+
 def _contains(outer: ast.stmt, inner: ast.stmt) -> bool:
     return any(n is inner for n in ast.walk(outer))
 
@@ -513,7 +538,7 @@ def _loads(stmt: ast.stmt) -> set[str]:
 
 def _updates(stmt: ast.stmt) -> set[str]:
     """Names the statement reads before it writes them (``n += 1``, ``h = cell(x, h)``)."""
-    read_first, written = _flow([stmt])
+    read_first, written, _ = _flow([stmt])
     return read_first & written
 
 
@@ -530,16 +555,25 @@ def _counters(loop: ast.For | ast.While) -> set[str]:
     return set()
 
 
-def _flow(stmts: list[ast.stmt]) -> tuple[set[str], set[str]]:
-    """(names read before being definitely assigned, names assigned) over ``stmts`` in execution order."""
+def _flow(stmts: list[ast.stmt]) -> tuple[set[str], set[str], set[str]]:
+    """(names read before being definitely assigned, names assigned, names definitely assigned at the end) over
+    ``stmts`` in execution order. Comprehension and lambda variables are their own scope's."""
     read_first: set[str] = set()
     written: set[str] = set()
 
     def expr(node: ast.AST | None, defined: set[str]) -> None:
         if node is None:
             return
+        own: set[str] = set()  # bound by a comprehension or lambda inside this expression
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in defined:
+            if isinstance(sub, ast.comprehension):
+                own |= _stores(sub.target)
+            elif isinstance(sub, ast.Lambda):
+                a = sub.args
+                own |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *(v for v in (a.vararg, a.kwarg) if v)]}
+        for sub in ast.walk(node):
+            if (isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in defined
+                    and sub.id not in own):
                 read_first.add(sub.id)
 
     def store(target: ast.AST, defined: set[str]) -> None:
@@ -610,16 +644,8 @@ def _flow(stmts: list[ast.stmt]) -> tuple[set[str], set[str]]:
                     store(sub.target, defined)
             expr(s, defined)
 
-    block(stmts, set())
-    # comprehension variables are local to the comprehension
-    comp_vars: set[str] = set()
-    for s in stmts:
-        for sub in ast.walk(s):
-            if isinstance(sub, ast.comprehension):
-                comp_vars |= _stores(sub.target)
-            elif isinstance(sub, ast.Lambda):
-                comp_vars |= {a.arg for a in sub.args.args + sub.args.kwonlyargs + sub.args.posonlyargs}
-    return read_first - comp_vars, written - comp_vars
+    definite = block(stmts, set())
+    return read_first, written, definite
 
 
 def _module_binding_kinds(body: list[ast.stmt]) -> dict[str, set[str]]:

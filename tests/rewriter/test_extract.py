@@ -378,3 +378,49 @@ def test_tape_recorded_outside_the_region_keeps_its_uses_out(tmp_path: Path) -> 
     c = found[0]
     assert c.region is None and "only line 8 could move" in c.refusal
     assert [s.line for s in c.stays] == [4, 7] and "`tape`" in c.stays[1].reason
+
+
+def test_name_set_under_an_if_comes_in_and_goes_out(tmp_path: Path) -> None:
+    """`best` may stay unassigned in a step: it is passed in, so the old value comes back."""
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        best = tf.constant(0.0)
+        for x in [tf.ones([2])]:
+            loss = tf.reduce_sum(x)
+            if loss > 1:
+                best = tf.identity(loss)
+            ys = [tf.square(x) for x in [loss]]
+        print(best, ys)
+        """)
+    c = found[0]
+    assert c.region is not None and c.region.params == ["best", "x"]
+    assert c.region.returns == ["best", "ys"]
+
+
+def test_main_block_and_method_loops_are_placed_at_module_level(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        import tensorflow as tf
+
+
+        class Trainer:
+            def fit(self, data):
+                for x in data:
+                    out = self.model(x)
+                    self.opt.minimize(lambda: tf.reduce_sum(out), self.model.trainable_variables)
+
+
+        if __name__ == "__main__":
+            for x in [tf.ones([2])]:
+                y = tf.square(x)
+                z = tf.sqrt(y)
+            print(z)
+        """)
+    method = next(c for c in found if c.scope == "Trainer.fit")
+    assert method.region is not None and method.region.params == ["self", "x"]
+    out = after(path, method)
+    assert out.index("def train_step(self, x):") < out.index("class Trainer:")
+    assert "\n            train_step(self, x)\n" in out
+    main = next(c for c in found if c.scope == "<module>")
+    out = after(path, main)
+    assert out.index("def train_step(x):") < out.index('if __name__ == "__main__":')
+    assert "        z = train_step(x)\n" in out
