@@ -10,8 +10,8 @@ counter, or an update of a value carried from one step to the next stays in the 
 
 The region's data flow (parameters, return values, globals) is computed here too, so a report can show the step's
 signature without touching the source; ``rewriter/extract.py`` performs the edit. Purely static (``ast``).
-Ranking is static (training steps first, then more tensor statements, then deeper loops): the profile has no
-per-line times yet.
+Ranking is static (training steps first, then more tensor statements, then deeper loops), or, with a profile,
+by the time of the function holding the loop (``rank_by_profile``): the profile has no per-line times yet.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class LoopCandidate:
     stays: list[Stay] = field(default_factory=list)
     refusal: str = ""  # why no region, when ``region`` is None
     assumptions: list[str] = field(default_factory=list)
+    time_s: float | None = None  # profiled time of the enclosing function (inclusive), when a profile has it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,9 +100,27 @@ def find_loops(root: Path, path: Path) -> list[LoopCandidate]:
     finder = _Finder(index, mod, verdicts)
     finder.walk(mod.tree.body, func=None, depth=0)
     found = finder.found
-    found.sort(key=lambda c: (c.region is None, not (c.region and c.region.training),
-                              -(c.region.tensor_statements if c.region else 0), -c.depth, c.line))
+    found.sort(key=_static_key)
     return found
+
+
+def _static_key(c: LoopCandidate) -> tuple[bool, bool, int, int, int]:
+    return (c.region is None, not (c.region and c.region.training),
+            -(c.region.tensor_statements if c.region else 0), -c.depth, c.line)
+
+
+def rank_by_profile(found: list[LoopCandidate], functions: list[dict[str, Any]]) -> int:
+    """Re-rank with the profile (``hybridize functions --json`` rows): loops inside a profiled function by its total
+    time, most first, before those the profile has no time for (module-level loops: time outside functions is not
+    recorded yet, issue #12), which keep the static order. Returns how many loops got a time."""
+    times = {(f.get("file"), str(f.get("function", "")).partition(":")[2]): float(f.get("total_s") or 0.0)
+             for f in functions}
+    timed = 0
+    for c in found:
+        c.time_s = times.get((c.file, c.scope)) if c.scope != "<module>" else None
+        timed += c.time_s is not None
+    found.sort(key=lambda c: (c.region is None, c.time_s is None, -(c.time_s or 0.0), _static_key(c)))
+    return timed
 
 
 def _callee_verdicts(root: Path, path: Path) -> dict[str, tuple[str, str]]:
@@ -685,7 +704,8 @@ def _function_locals(func: FuncInfo) -> set[str]:
 
 def describe(c: LoopCandidate) -> str:
     """One line for the CLI."""
-    where = f"{c.file}:{c.line}: {c.kind} loop in {c.scope}"
+    where = f"{c.file}:{c.line}: {c.kind} loop in {c.scope}" + (
+        f" ({c.time_s:.3f} s profiled)" if c.time_s is not None else "")
     if c.region is None:
         return f"{where}: nothing to extract ({c.refusal})"
     r = c.region
@@ -694,4 +714,4 @@ def describe(c: LoopCandidate) -> str:
             f"step({', '.join(r.params)}) returning {ret}")
 
 
-__all__ = ["LoopCandidate", "Region", "Stay", "describe", "find_loops"]
+__all__ = ["LoopCandidate", "Region", "Stay", "describe", "find_loops", "rank_by_profile"]

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hybridize.errors import HybridizeError
 from hybridize.project import data_dir as resolve_data_dir
 from hybridize.project import find_project_root
+
+if TYPE_CHECKING:
+    from hybridize.static.loops import LoopCandidate
 
 UNMEASURED = ("not measured: the step's speed and results are unverified until the trial runs support "
               "extraction; run your script (or tests) before and after")
@@ -29,7 +33,7 @@ UNMEASURED = ("not measured: the step's speed and results are unverified until t
 @click.option("--json", "as_json", is_flag=True, help="Print the loops and the extraction as JSON.")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project root.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where backups live (default <root>/.hybridize).")
+              help="Where the profile and the backups live (default <root>/.hybridize).")
 def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: str | None, as_json: bool,
             root: Path | None, data_dir: Path | None) -> int:
     """Find loops whose body does tensor work inline, and extract it into a @tf.function step.
@@ -63,6 +67,8 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
     loops = find_loops(project_root, full)
     if not loops:
         raise HybridizeError(f"{rel}: no for/while loop found")
+    backups = resolve_data_dir(project_root, data_dir)
+    ranking = _rank(loops, backups)
     if line is not None:
         around = [c for c in loops if c.line <= line <= c.end_line]
         if not around:
@@ -85,7 +91,7 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
         error = f"{rel}:{chosen.line}: nothing to extract ({chosen.refusal})"
 
     if as_json:
-        data = {"file": rel, "ranking": "static", "measured": False, "loops": [c.to_json() for c in loops],
+        data = {"file": rel, "ranking": ranking, "measured": False, "loops": [c.to_json() for c in loops],
                 "chosen": chosen.line, "error": error or None,
                 "extraction": None if result is None else {
                     "name": result.name, "signature": result.signature, "lines": [result.start, result.end],
@@ -98,8 +104,10 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
             click.echo(f"{mark} {describe(c)}")
             for s in c.stays:
                 click.echo(f"      stays line {s.line}: {s.reason}")
-        click.echo(f"{len(loops)} loop(s); ranked statically (deeper loops, then more tensor statements: no per-line "
-                   "profile data yet); * = the one --diff / --write would extract")
+        how = ("statically (training steps, then more tensor statements, then deeper loops)" if ranking == "static"
+               else "by the profiled time of the function holding each loop, then statically (no per-line times "
+                    "yet; module-level loops have no time until scripts are profiled)")
+        click.echo(f"{len(loops)} loop(s) ranked {how}; * = the one --diff / --write would extract")
         click.echo(UNMEASURED)
         return 0
     if error or result is None:
@@ -110,9 +118,23 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
         click.echo(UNMEASURED)
         return 0
     check_writable(full)
-    backups = resolve_data_dir(project_root, data_dir, create=True)
+    resolve_data_dir(project_root, data_dir, create=True)
     write_edited(project_root, backups, {full: (source, result.source)})
     click.echo(f"extracted {rel} lines {result.start}-{result.end} into {result.signature} "
                "(undo with `hybridize apply --undo`)")
     click.echo(UNMEASURED)
     return 0
+
+
+def _rank(loops: list[LoopCandidate], data: Path) -> str:
+    """"profile" when the data dir holds a profile that times a function holding one of the loops, else "static"."""
+    from hybridize.static.loops import rank_by_profile
+    from hybridize.tracer.store import PROFILE_FILE, load_profile
+
+    if not (data / PROFILE_FILE).is_file():
+        return "static"
+    try:
+        functions = load_profile(data).functions
+    except HybridizeError:
+        return "static"  # an old or damaged profile must not stop a static answer
+    return "profile" if rank_by_profile(loops, functions) else "static"

@@ -424,3 +424,31 @@ def test_main_block_and_method_loops_are_placed_at_module_level(tmp_path: Path) 
     out = after(path, main)
     assert out.index("def train_step(x):") < out.index('if __name__ == "__main__":')
     assert "        z = train_step(x)\n" in out
+
+
+def test_profile_ranks_loops_in_profiled_functions_first(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+
+        def slow(xs):
+            for x in xs:
+                y = tf.square(x)
+                z = tf.sqrt(y)
+
+        def fast(xs):
+            for x in xs:
+                y = tf.square(x)
+                with tf.GradientTape() as t:
+                    z = tf.sqrt(y)
+
+        for x in [1.0]:
+            y = tf.square(x)
+            z = tf.sqrt(y)
+        """)
+    assert [c.scope for c in found] == ["fast", "slow", "<module>"]  # static: the training step first
+    rows = [{"function": "train:slow", "file": "train.py", "line": 3, "total_s": 2.0},
+            {"function": "train:fast", "file": "train.py", "line": 8, "total_s": 0.5}]
+    from hybridize.static.loops import rank_by_profile
+
+    assert rank_by_profile(found, rows) == 2
+    assert [(c.scope, c.time_s) for c in found] == [("slow", 2.0), ("fast", 0.5), ("<module>", None)]
