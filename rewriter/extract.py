@@ -80,7 +80,13 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None) -> Extr
     first, last = chosen[0], chosen[-1]
     fname = name or step_name(module.code)
 
-    aliases = edits.collect_aliases(module)
+    body = list(module.body)
+    anchor_idx = next((i for i, s in enumerate(body) if pos[s].start.line <= cand.line <= pos[s].end.line), None)
+    if anchor_idx is None:  # pragma: no cover - _find_loop found it inside the module
+        raise EditError("loop-missing", f"line {cand.line}: no top-level statement holds the loop")
+    # The decorator runs when the new function is defined: only imports above it count (an `import tensorflow as
+    # tf` inside `if __name__ == "__main__":` comes too late, so one is added at the top).
+    aliases = edits.collect_aliases(module.with_changes(body=body[:anchor_idx]))
     _, deco, import_stmt = edits._alias_for(aliases, Settings(), "")
     params = ", ".join(region.params)
     call = f"{fname}({params})"
@@ -97,10 +103,6 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None) -> Extr
     func = func.with_changes(body=cst.IndentedBlock(body=moved))
     new_loop = loop.with_changes(body=loop.body.with_changes(body=[*stmts[:first], call_stmt, *stmts[last + 1:]]))
 
-    body = list(module.body)
-    anchor_idx = next((i for i, s in enumerate(body) if pos[s].start.line <= cand.line <= pos[s].end.line), None)
-    if anchor_idx is None:  # pragma: no cover - _find_loop found it inside the module
-        raise EditError("loop-missing", f"line {cand.line}: no top-level statement holds the loop")
     anchor = body[anchor_idx]
     replaced = new_loop if anchor is loop else anchor
     if anchor_idx > 0:

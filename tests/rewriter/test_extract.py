@@ -88,6 +88,14 @@ for epoch in range(2):
 """
 
 
+def test_extracting_again_finds_nothing_more(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, SCRIPT)
+    path.write_text(after(path, found[0]))
+    again = find_loops(tmp_path, path)
+    assert all(c.region is None for c in again)
+    assert "no tensor work" in at(again, 21).refusal
+
+
 def test_loop_in_function_globals_stay_globals_and_function_goes_before_it(tmp_path: Path) -> None:
     path, found = loops(tmp_path, """\
         import tensorflow as tf
@@ -452,3 +460,19 @@ def test_profile_ranks_loops_in_profiled_functions_first(tmp_path: Path) -> None
 
     assert rank_by_profile(found, rows) == 2
     assert [(c.scope, c.time_s) for c in found] == [("slow", 2.0), ("fast", 0.5), ("<module>", None)]
+
+
+def test_tf_imported_below_the_new_function_is_imported_at_the_top(tmp_path: Path) -> None:
+    path, found = loops(tmp_path, """\
+        \"\"\"Doc.\"\"\"
+        import os
+
+        if __name__ == "__main__":
+            import tensorflow as tf
+            for x in [1.0]:
+                y = tf.square(x)
+                z = tf.sqrt(y)
+        """)
+    out = after(path, found[0])
+    assert out.startswith('"""Doc."""\nimport os\nimport tensorflow as tf\n')
+    assert out.index("@tf.function") < out.index('if __name__ == "__main__":')
