@@ -149,7 +149,9 @@ class _Finder:
         self.found: list[LoopCandidate] = []
         self.by_node = {id(f.node): f for f in index.functions.values()}
 
-    def walk(self, body: list[ast.stmt], func: FuncInfo | None, depth: int) -> None:
+    def walk(self, body: list[ast.stmt], func: FuncInfo | None, depth: int, outer: frozenset[str] = frozenset()
+             ) -> None:
+        """``outer``: step counters of the loops around (a read of one retraces the step once per outer step)."""
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.walk(stmt.body, self.by_node.get(id(stmt)), 0)
@@ -158,12 +160,13 @@ class _Finder:
                 self.walk(stmt.body, None, 0)
                 continue
             if isinstance(stmt, LOOP_NODES):
-                self.found.append(self.candidate(stmt, func, depth))
+                self.found.append(self.candidate(stmt, func, depth, outer))
             inner = depth + 1 if isinstance(stmt, (*LOOP_NODES, ast.AsyncFor)) else depth
             for child in _child_bodies(stmt):
-                self.walk(child, func, inner)
+                self.walk(child, func, inner, outer | _counters(stmt) if isinstance(stmt, LOOP_NODES) else outer)
 
-    def candidate(self, loop: ast.For | ast.While, func: FuncInfo | None, depth: int) -> LoopCandidate:
+    def candidate(self, loop: ast.For | ast.While, func: FuncInfo | None, depth: int, outer: frozenset[str]
+                  ) -> LoopCandidate:
         cand = LoopCandidate(file=self.mod.file, line=loop.lineno, end_line=loop.end_lineno or loop.lineno,
                              kind="for" if isinstance(loop, ast.For) else "while",
                              scope=func.qualname if func is not None else "<module>", depth=depth)
@@ -172,7 +175,7 @@ class _Finder:
             cand.refusal = f"in `{func.qualname}`, which sets an object up once: not a hot loop"
             return cand
         eager = self._eager_lines(loop, func, cand)
-        counters = _counters(loop)
+        counters = _counters(loop) | (outer - (_stores(loop.target) if isinstance(loop, ast.For) else set()))
         bound_before: set[str] = _stores(loop.target) if isinstance(loop, ast.For) else set()
         work: list[bool] = []
         tensor_names: set[str] = set()  # names assigned from tensor work earlier in the body
@@ -283,8 +286,8 @@ class _Finder:
         reads = _loads(stmt)
         counter = sorted(reads & counters)
         if counter:
-            return (f"reads the step counter `{counter[0]}`, a Python int that changes every step "
-                    "(the step would retrace on every call)")
+            return (f"reads the step counter `{counter[0]}`, a Python int that changes from step to step "
+                    "(the step would retrace for every new value)")
         carried = sorted(n for n in _updates(stmt) if n not in bound_before)
         if carried:
             return (f"updates `{carried[0]}`, which is carried from one step to the next (read before it is written: "

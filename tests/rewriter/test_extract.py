@@ -235,6 +235,21 @@ def test_step_counter_and_containers_stay(tmp_path: Path) -> None:
     assert "HY105" in c.stays[1].reason
 
 
+def test_outer_loop_counter_stays(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        for epoch in range(3):
+            for x in [tf.ones([2])]:
+                y = tf.square(x)
+                z = tf.sqrt(y) * epoch
+                w = tf.sqrt(y)
+                v = tf.square(w)
+        """)
+    c = at(found, 3)
+    assert c.region is not None and (c.region.start, c.region.end) == (6, 7)
+    assert "step counter `epoch`" in c.stays[0].reason
+
+
 def test_global_write_in_enclosing_function_refuses(tmp_path: Path) -> None:
     _, found = loops(tmp_path, """\
         import tensorflow as tf
