@@ -26,6 +26,11 @@ from typing import Any
 from hybridize.errors import HybridizeError
 from hybridize.static.index import FuncInfo, Index, ModuleInfo, build_index, dotted_name
 from hybridize.static.rules import LAYERISH, FunctionRules
+from hybridize.static.rules import NON_TENSOR_TF as _NON_TENSOR
+
+# tf.nest, tf.TensorShape, tf.print, ...: not tensor computations (GradientTape counts as training instead; Keras
+# losses and tf.debugging checks are tensor work here).
+NON_TENSOR_TF = tuple(sorted(set(_NON_TENSOR) - {"tensorflow.GradientTape", "tensorflow.keras", "tensorflow.debugging"}))
 
 BUILTINS = frozenset(dir(builtins))
 # Own-body finding codes that mean "this statement must run eagerly, every step" (docs/static-codes.md).
@@ -37,6 +42,13 @@ SETUP_SCOPES = frozenset({"__init__", "build", "__new__", "__post_init__", "setU
 TRAINING_METHODS = frozenset({"gradient", "apply_gradients", "minimize", "GradientTape"})
 LOOP_NODES = (ast.For, ast.While)
 _TRY: tuple[type[ast.Try], ...] = (ast.Try, *((getattr(ast, "TryStar"),) if hasattr(ast, "TryStar") else ()))  # noqa: B009
+# Pure-Python / bookkeeping calls that do not make a statement tensor work; Keras loops and I/O that must stay eager.
+NOT_COMPUTE_METHODS = frozenset({"compute_output_shape", "compute_output_signature", "get_config", "from_config",
+                                 "get_weights", "set_weights", "count_params", "index", "append", "add", "get",
+                                 "items", "keys", "values", "format", "summary"})
+KERAS_EAGER = frozenset({"fit", "evaluate", "predict", "predict_on_batch", "train_on_batch", "test_on_batch",
+                         "fit_generator", "evaluate_generator", "predict_generator", "compile", "summary", "save",
+                         "save_weights", "load_weights", "export", "to_json"})
 TENSOR_METHODS = frozenset({"gradient", "apply_gradients", "assign", "assign_add", "assign_sub", "scatter_update",
                             "scatter_add", "scatter_nd_update", "minimize"})
 SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -280,6 +292,9 @@ class _Finder:
                 return f"runs eagerly every step: {eager[line]}"
         if isinstance(stmt, (ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.Delete, *SCOPE_NODES)):
             return f"a `{type(stmt).__name__.lower()}` statement"
+        keras = self._keras_loop(stmt)
+        if keras:
+            return f"`{keras}(...)` runs Keras' own loop or file I/O, which cannot run inside a step"
         jump = _jump(stmt)
         if jump:
             return f"`{jump}` leaves the step (control flow of the loop itself)"
@@ -303,12 +318,27 @@ class _Finder:
                 if text is None:
                     continue
                 fq = self.mod.resolve_dotted(text)
-                if fq.split(".")[0] in TF_ROOTS:
-                    return True
                 parts = text.split(".")
-                if any(LAYERISH.search(p) for p in parts) or parts[-1] in TENSOR_METHODS:
+                if parts[-1] in TENSOR_METHODS:
+                    return True
+                if fq.split(".")[0] in TF_ROOTS:
+                    if not (fq.startswith(NON_TENSOR_TF) or ".utils." in fq or parts[-1] in NOT_COMPUTE_METHODS):
+                        return True
+                    continue
+                # a model / layer / loss called, or a method of one (`model.decode(z)`, `metric.update_state`)
+                if LAYERISH.search(parts[-1]) or (len(parts) > 1 and any(LAYERISH.search(p) for p in parts[:-1])
+                                                   and parts[-1] not in NOT_COMPUTE_METHODS):
                     return True
         return False
+
+    def _keras_loop(self, stmt: ast.stmt) -> str:
+        """`model.fit(...)` and friends: Keras' own loops and file I/O, which must not run inside a step."""
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in KERAS_EAGER:
+                root = dotted_name(sub.func.value) or ""
+                if any(LAYERISH.search(p) for p in root.split(".")):
+                    return f"{root}.{sub.func.attr}"
+        return ""
 
     def _scope_problem(self, stmts: list[ast.stmt], func: FuncInfo | None) -> str:
         """A region that writes a name declared ``global``/``nonlocal`` in the enclosing function cannot move."""

@@ -491,3 +491,19 @@ def test_tf_imported_below_the_new_function_is_imported_at_the_top(tmp_path: Pat
     out = after(path, found[0])
     assert out.startswith('"""Doc."""\nimport os\nimport tensorflow as tf\n')
     assert out.index("@tf.function") < out.index('if __name__ == "__main__":')
+
+
+def test_keras_loops_stay_and_bookkeeping_is_not_tensor_work(tmp_path: Path) -> None:
+    _, found = loops(tmp_path, """\
+        import tensorflow as tf
+        model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+        for chunk in [tf.ones([4, 2])]:
+            flat = tf.nest.flatten(chunk)
+            shape = model.compute_output_shape(chunk.shape)
+            model.fit(chunk, chunk, verbose=0)
+            y = model(chunk)
+            z = tf.reduce_sum(y)
+        """)
+    c = found[0]
+    assert [s.line for s in c.stays] == [6] and "model.fit" in c.stays[0].reason
+    assert c.region is not None and (c.region.start, c.region.end) == (7, 8)
