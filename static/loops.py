@@ -17,7 +17,6 @@ by the time of the function holding the loop (``rank_by_profile``): the profile 
 from __future__ import annotations
 
 import ast
-import builtins
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +31,6 @@ from hybridize.static.rules import NON_TENSOR_TF as _NON_TENSOR
 # losses and tf.debugging checks are tensor work here).
 NON_TENSOR_TF = tuple(sorted(set(_NON_TENSOR) - {"tensorflow.GradientTape", "tensorflow.keras", "tensorflow.debugging"}))
 
-BUILTINS = frozenset(dir(builtins))
 # Own-body finding codes that mean "this statement must run eagerly, every step" (docs/static-codes.md).
 EAGER_CODES = frozenset({"HY101", "HY102", "HY103", "HY104", "HY105", "HY106", "HY107", "HY108", "HY109", "HY110",
                          "HY201", "HY202", "HY203", "HY204", "HY301", "HY303", "HY304", "HY305", "HY306", "HY307"})

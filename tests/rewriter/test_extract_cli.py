@@ -67,3 +67,11 @@ def test_nothing_to_extract_exits_nonzero(tmp_path: Path, capsys: pytest.Capture
     path.write_text("for i in range(3):\n    print(i)\n")
     rc, _, err = _cli(["extract", str(path), "--root", str(tmp_path), "--write"], capsys)
     assert rc == 1 and "nothing to extract" in err and path.read_text() == "for i in range(3):\n    print(i)\n"
+
+
+def test_unparsable_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    path = tmp_path / "bad.py"
+    path.write_text("for x in y:\n    z = (\n")
+    rc, _, err = _cli(["extract", str(path), "--root", str(tmp_path)], capsys)
+    assert rc != 0 and "cannot parse" in err and err.startswith("hybridize: error:") and err.count("\n") == 1
