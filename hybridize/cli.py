@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("hybridize.commands.check", "check", "Lint graph-unsafe code in tf.functions (exit 1 on a blocker)."),
     "report": ("hybridize.commands.report", "report", "Show the ranked plan again (table, json, markdown, html)."),
     "apply": ("hybridize.commands.apply", "apply", "Rewrite the source with the plan's recommendations."),
+    "extract": ("hybridize.commands.extract", "extract", "Extract a loop's tensor work into a @tf.function step (unmeasured)."),
     "demo": ("hybridize.commands.demo", "demo", "Run the whole pipeline on a copy of the bundled example project."),
 }
 

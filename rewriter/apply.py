@@ -443,3 +443,16 @@ def verify(root: Path, data_dir: Path, command: list[str], timeout_s: float | No
     if rc != 0:
         undo_last(root, data_dir)
     return rc
+
+
+def write_edited(root: Path, data_dir: Path, edited: dict[Path, tuple[bytes, bytes]]) -> str:
+    """Write edits made outside a plan (``hybridize extract --write``: path -> (the bytes the edit was made from,
+    the new bytes)) with the same lock, backup and ``apply --undo``; returns the backup folder. A file that
+    changed since it was read is refused, nothing written."""
+    with _exclusive(data_dir):
+        work = [_FileWork(p.resolve().relative_to(root.resolve()).as_posix(), p, old, new,
+                          stat.S_IMODE(p.stat().st_mode)) for p, (old, new) in edited.items()]
+        for w in work:
+            if w.path.read_bytes() != w.original:
+                raise HybridizeError(f"{w.rel} changed while it was being edited; nothing was written")
+        return _write_with_backup(root, data_dir, work, "", [])

@@ -1,0 +1,140 @@
+"""`hybridize extract PATH [--line N] [--diff | --write]`: pull a hot loop's tensor work into a `@tf.function` step.
+
+Unmeasured for now: the trial runs that decide whether the step pays (issue #17, item 3) need the scripts support
+of issue #12, so every output says so. Writing goes through the rewriter's backup and lock: `hybridize apply --undo`
+restores the file byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from hybridize.errors import HybridizeError
+from hybridize.project import data_dir as resolve_data_dir
+from hybridize.project import find_project_root
+
+if TYPE_CHECKING:
+    from hybridize.static.loops import LoopCandidate
+
+UNMEASURED = ("not measured: the step's speed and results are unverified until the trial runs support "
+              "extraction; run your script (or tests) before and after")
+
+
+@click.command("extract")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--line", type=int, default=None, help="The loop at (or around) this line; default: the best-ranked.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the edit as a unified diff; change nothing.")
+@click.option("--write", is_flag=True, help="Rewrite the file (backed up; undo with `hybridize apply --undo`).")
+@click.option("--name", default=None, help="Name of the new step function (default train_step, train_step_2, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the loops and the extraction as JSON.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Project root.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the profile and the backups live (default <root>/.hybridize).")
+def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: str | None, as_json: bool,
+            root: Path | None, data_dir: Path | None) -> int:
+    """Find loops whose body does tensor work inline, and extract it into a @tf.function step.
+
+    \b
+    hybridize extract train.py                 list loops, regions, what stays in the loop
+    hybridize extract train.py --diff          preview the best-ranked extraction
+    hybridize extract train.py --line 42 --write
+    Ranking is static (no per-line profile data yet); the extraction is NOT measured.
+    """
+    from hybridize.rewriter.apply import unified_diff, write_edited
+    from hybridize.rewriter.edits import EditError
+    from hybridize.rewriter.extract import extract as do_extract
+    from hybridize.rewriter.source import check_writable
+    from hybridize.static.loops import describe, find_loops
+
+    if show_diff and write:
+        raise HybridizeError("--diff changes nothing and --write writes: choose one")
+    if name is not None and (not name.isidentifier() or name in ("def", "class", "lambda")):
+        raise HybridizeError(f"--name {name!r} is not a Python identifier")
+    if not path.is_file():
+        raise HybridizeError(f"no such file: {path}")
+    if path.suffix != ".py":
+        raise HybridizeError(f"{path} is not a Python file (.py)")
+    full = path.resolve()
+    project_root = (root.resolve() if root is not None else find_project_root(full.parent))
+    try:
+        rel = full.relative_to(project_root).as_posix()
+    except ValueError:
+        raise HybridizeError(f"{path} is outside the project root {project_root} (use --root)") from None
+    loops = find_loops(project_root, full)
+    if not loops:
+        raise HybridizeError(f"{rel}: no for/while loop found")
+    backups = resolve_data_dir(project_root, data_dir)
+    ranking = _rank(loops, backups)
+    if line is not None:
+        around = [c for c in loops if c.line <= line <= c.end_line]
+        if not around:
+            raise HybridizeError(f"{rel}: no loop at line {line} (loops start at "
+                                 f"{', '.join(str(c.line) for c in sorted(loops, key=lambda c: c.line))})")
+        chosen = min(around, key=lambda c: c.end_line - c.line)
+    else:
+        chosen = loops[0]
+    want_edit = show_diff or write or as_json
+    result = None
+    error = ""
+    source = b""
+    if want_edit and chosen.region is not None:
+        source = full.read_bytes()
+        try:
+            result = do_extract(source, chosen, name)
+        except EditError as exc:
+            error = str(exc)
+    elif chosen.region is None:
+        error = f"{rel}:{chosen.line}: nothing to extract ({chosen.refusal})"
+
+    if as_json:
+        data = {"file": rel, "ranking": ranking, "measured": False, "loops": [c.to_json() for c in loops],
+                "chosen": chosen.line, "error": error or None,
+                "extraction": None if result is None else {
+                    "name": result.name, "signature": result.signature, "lines": [result.start, result.end],
+                    "diff": unified_diff(rel, source, result.source)}}
+        click.echo(json.dumps(data, indent=2))
+        return 1 if error and (show_diff or write) else 0
+    if not (show_diff or write):
+        for c in loops:
+            mark = "*" if c is chosen else " "
+            click.echo(f"{mark} {describe(c)}")
+            for s in c.stays:
+                click.echo(f"      stays line {s.line}: {s.reason}")
+        how = ("statically (training steps, then more tensor statements, then deeper loops)" if ranking == "static"
+               else "by the profiled time of the function holding each loop, then statically (no per-line times "
+                    "yet; module-level loops have no time until scripts are profiled)")
+        click.echo(f"{len(loops)} loop(s) ranked {how}; * = the one --diff / --write would extract")
+        click.echo(UNMEASURED)
+        return 0
+    if error or result is None:
+        raise HybridizeError(error or f"{rel}:{chosen.line}: nothing to extract", exit_code=1)
+    if show_diff:
+        click.echo(unified_diff(rel, source, result.source), nl=False)
+        click.echo(f"would extract lines {result.start}-{result.end} into {result.signature}")
+        click.echo(UNMEASURED)
+        return 0
+    check_writable(full)
+    resolve_data_dir(project_root, data_dir, create=True)
+    write_edited(project_root, backups, {full: (source, result.source)})
+    click.echo(f"extracted {rel} lines {result.start}-{result.end} into {result.signature} "
+               "(undo with `hybridize apply --undo`)")
+    click.echo(UNMEASURED)
+    return 0
+
+
+def _rank(loops: list[LoopCandidate], data: Path) -> str:
+    """"profile" when the data dir holds a profile that times a function holding one of the loops, else "static"."""
+    from hybridize.static.loops import rank_by_profile
+    from hybridize.tracer.store import PROFILE_FILE, load_profile
+
+    if not (data / PROFILE_FILE).is_file():
+        return "static"
+    try:
+        functions = load_profile(data).functions
+    except HybridizeError:
+        return "static"  # an old or damaged profile must not stop a static answer
+    return "profile" if rank_by_profile(loops, functions) else "static"
