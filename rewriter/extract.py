@@ -87,7 +87,7 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None) -> Extr
     # The decorator runs when the new function is defined: only imports above it count (an `import tensorflow as
     # tf` inside `if __name__ == "__main__":` comes too late, so one is added at the top).
     aliases = edits.collect_aliases(module.with_changes(body=body[:anchor_idx]))
-    _, deco, import_stmt = edits._alias_for(aliases, Settings(), "")
+    _, deco, import_stmt = edits._alias_for(aliases, Settings())
     params = ", ".join(region.params)
     call = f"{fname}({params})"
     outs = ", ".join(region.returns)

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.errors import HybridizeError
+from hybridize.identity import FunctionId
 from hybridize.static.index import FuncInfo, Index, ModuleInfo, build_index, dotted_name
-from hybridize.static.rules import LAYERISH, FunctionRules
-from hybridize.static.rules import NON_TENSOR_TF as _NON_TENSOR
+from hybridize.static.names import LAYERISH
+from hybridize.static.names import NON_TENSOR_TF as _NON_TENSOR
+from hybridize.static.rules import FunctionRules
 
 # tf.nest, tf.TensorShape, tf.print, ...: not tensor computations (GradientTape counts as training instead; Keras
 # losses and tf.debugging checks are tensor work here).
@@ -252,7 +254,8 @@ class _Finder:
             node.type_params = []
         ast.copy_location(node, loop)
         node.end_lineno = loop.end_lineno
-        info = FuncInfo(module=self.mod, qualname=f"<loop@{loop.lineno}>", node=node, name="<loop>", parent=func)
+        ident = FunctionId(module=self.mod.name, qualname=f"<loop@{loop.lineno}>", file=self.mod.file, line=loop.lineno)
+        info = FuncInfo(module=self.mod, ident=ident, node=node, name="<loop>", parent=func)
         out: dict[int, str] = {}
         try:
             rules = FunctionRules(self.index, info)
