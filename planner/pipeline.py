@@ -53,7 +53,7 @@ from hybridize.planner.outputs import output_note
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
-from hybridize.planner.workload import choose_performance, thin_workload_note
+from hybridize.planner.workload import calls_per_trace, choose_performance, thin_workload_note
 from hybridize.planner.xla import try_xla
 from hybridize.project import Config, load_config
 
@@ -930,7 +930,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     meta.update({"runs": trials.runs, "notes": trials.notes, "planning_s": round(time.monotonic() - started, 2),
                  "profile_duration_s": inputs.meta.get("duration_s"), "interrupted": interrupted,
                  "baseline_s": round(trials.baseline.duration_s, 3) if trials.baseline else None})
-    thin = thin_workload_note(perf, list(command), (m.base.calls for m in trials.measurements.values()))
+    thin = thin_workload_note(perf, list(command), (calls_per_trace(m.base.calls, (m.trial and m.trial.traces)
+                                                                    or m.base.traces) for m in trials.measurements.values()))
     meta["workload_notes"] = [*workload_notes, *([thin] if thin else [])]
     plan = build_plan(list(trials.measurements.values()), early, root=root, edges=trials.edges, perf_command=perf,
                       meta=meta, created=created)

@@ -23,7 +23,7 @@ from pathlib import Path
 SUITE_DIRS = ("perf_tests", "benchmarks", "benchmark", "perf")
 SCRIPTS = ("bench.py", "benchmark.py", "perf.py")
 SKIP_DIRS = {".git", ".hybridize", ".venv", "venv", "env", "node_modules", "build", "dist", "__pycache__", ".tox"}
-THIN_CALLS = 5  # a candidate called at most this often is judged mostly on its trace
+THIN_CALLS = 5  # a candidate called at most this often per trace is judged mostly on its tracing
 _BENCH_FIXTURE = re.compile(r"def\s+test\w*\s*\([^)]*\bbenchmark\b")
 MAX_SCANNED = 2000  # python files read looking for pytest-benchmark tests
 
@@ -105,8 +105,15 @@ def choose_performance(root: Path | None, given: Sequence[str] | None) -> tuple[
     return None, ""
 
 
+def calls_per_trace(calls: int, traces: int) -> int:
+    """The calls one trace serves: tests that build a new object or shape each time trace on nearly every call,
+    so many calls in all can still be a handful per trace (the graph's numbers are then mostly its tracing)."""
+    return max(1, calls // traces) if traces > 0 and calls > 0 else calls
+
+
 def thin_workload_note(perf: Sequence[str], test: Sequence[str], calls: Iterable[int]) -> str:
-    """A warning when the unit tests are the workload and most exercised candidates saw only a handful of calls."""
+    """A warning when the unit tests are the workload and most exercised candidates saw only a handful of calls
+    per trace (`calls_per_trace`)."""
     if list(perf) != list(test):
         return ""
     seen = [n for n in calls if n > 0]
@@ -114,6 +121,7 @@ def thin_workload_note(perf: Sequence[str], test: Sequence[str], calls: Iterable
     if not seen or few * 2 <= len(seen):
         return ""
     return (f"thin workload: the performance command is the test command, and {few} of {len(seen)} measured "
-            f"functions were called at most {THIN_CALLS} times, so tracing dominates their numbers (removals are "
+            f"functions were called at most {THIN_CALLS} times per trace, so tracing dominates their numbers "
+            "(removals are "
             "kept unless the evidence holds anyway); give a workload that calls them as users do: "
             "`hybridize profile --perf \"python bench.py\" -- <tests>` or `perf-command` in [tool.hybridize]")

@@ -10,7 +10,7 @@ from rich.console import Console
 from hybridize.plan import Plan
 from hybridize.planner.pipeline import performance_command
 from hybridize.planner.report import print_table, render_markdown
-from hybridize.planner.workload import choose_performance, discover_suites, thin_workload_note
+from hybridize.planner.workload import calls_per_trace, choose_performance, discover_suites, thin_workload_note
 from hybridize.project import Config
 
 
@@ -55,6 +55,15 @@ def test_thin_workload_is_named_only_when_the_tests_are_the_workload_and_most_ca
     assert note.startswith("thin workload") and "3 of 4" in note and "--perf" in note and "perf-command" in note
     assert thin_workload_note(tests, tests, [1, 40, 50]) == ""  # most saw many calls
     assert thin_workload_note(["python", "bench.py"], tests, [1, 2, 3]) == ""  # a real workload was given
+
+
+def test_many_calls_that_each_trace_anew_are_a_thin_workload() -> None:
+    """Unit tests that build a new model per test: 165 calls on 93 traces serve ~1 call per trace (tf-keras-vis)."""
+    assert [calls_per_trace(165, 93), calls_per_trace(36, 1), calls_per_trace(40, 0), calls_per_trace(0, 3)] == [1, 36, 40, 0]
+    tests = ["pytest", "tests"]
+    per_trace = [calls_per_trace(c, t) for c, t in [(165, 93), (177, 98), (174, 93), (36, 12), (36, 1)]]
+    assert "4 of 5" in thin_workload_note(tests, tests, per_trace)
+    assert thin_workload_note(tests, tests, [165, 177, 174, 36, 36]) == ""  # the same counts, traces ignored
 
 
 def test_the_report_says_it_first() -> None:
