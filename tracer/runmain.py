@@ -115,7 +115,7 @@ def wrap_command(cmd: list[str]) -> list[str]:
     return [python, "-m", ENTRY, *argv]
 
 
-def main_file(cmd: list[str]) -> str | None:
+def main_file(cmd: list[str], root: str | os.PathLike[str] | None = None) -> str | None:
     """The main file ``cmd`` would run (absolute), or None when it runs none we can tell."""
     from hybridize.planner.warmstart import split_command
 
@@ -124,7 +124,8 @@ def main_file(cmd: list[str]) -> str | None:
         return None
     argv = split[1]
     if argv[:1] == ["-m"]:
-        return _module_file(argv[1])
+        extra = () if root is None else (os.fspath(root), os.path.join(os.fspath(root), "src"))
+        return _module_file(argv[1], extra)
     return os.path.abspath(argv[0])
 
 
@@ -151,10 +152,11 @@ def _main() -> None:
     run_as_main(sys.argv[1:])
 
 
-def _module_file(name: str) -> str | None:
-    """The source file ``python -m name`` would run, found on the current folder and ``PYTHONPATH`` only (never
-    imported here: that would run the package's code in this process); None when it is not found there."""
-    dirs = [os.getcwd(), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+def _module_file(name: str, extra: tuple[str, ...] = ()) -> str | None:
+    """The source file ``python -m name`` would run, found on the current folder, ``PYTHONPATH`` and ``extra``
+    (a project root and its ``src/``) only: never imported here, which would run the package's code in this
+    process; None when it is not found there."""
+    dirs = [os.getcwd(), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p), *extra]
     parts = name.split(".")
     for base in dirs:
         stem = os.path.join(base, *parts)
@@ -169,7 +171,7 @@ def main_module(cmd: list[str], root: str | os.PathLike[str]) -> str | None:
     file is in the project under ``root``; None otherwise (a console script, ``python -c``, a file elsewhere)."""
     from hybridize.identity import module_name_for
 
-    path = main_file(cmd)
+    path = main_file(cmd, root)
     if path is None:
         return None
     real, base = os.path.realpath(path), os.path.realpath(root)

@@ -66,13 +66,14 @@ def evaluate(params: list[tf.Variable], x: tf.Tensor, y: tf.Tensor) -> tf.Tensor
 
 ORACLE: dict[str, dict[str, Any]] = {
     "train_step": {"action": "convert", "settings": {}, "why": "MLP forward/backward + SGD update; fixed shapes"},
-    "evaluate": {"action": "convert", "settings": {}, "why": "forward + argmax + mean; fixed shapes"},
+    "evaluate": {"action": "keep", "settings": {},
+                 "why": "~10 small ops: about 0.2 ms saved per call; 320 calls do not repay its tracing"},
     "forward": {"action": "keep", "settings": {}, "why": "inlined by both converted callers"},
 }
 
 
 def _steps(quick: bool) -> tuple[int, int]:
-    return (3, 1024) if quick else (6, 1536)  # epochs, examples
+    return (3, 1024) if quick else (20, 2048)  # epochs, examples
 
 
 def bench_train_script(quick: bool = False) -> dict[str, Any]:

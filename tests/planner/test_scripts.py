@@ -395,3 +395,20 @@ def test_a_stopped_runs_totals_are_extrapolated_from_its_per_call_times() -> Non
     whole.functions = {"m:step": FunctionResult(calls=101, time_s=0.6, trace_calls=1, trace_time_s=0.5)}
     early.extrapolate(whole)  # a run that was not stopped is left as measured
     assert whole.func("m:step").calls == 101
+
+
+def test_the_main_file_of_a_command_without_importing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hybridize.tracer.runmain import main_module, wrap_command
+
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "__init__.py").write_text("raise SystemExit('imported')\n", encoding="utf-8")
+    (tmp_path / "src" / "pkg" / "train.py").write_text("", encoding="utf-8")
+    (tmp_path / "tool.py").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main_module([sys.executable, "-m", "pkg.train"], tmp_path) == "pkg.train"  # src layout, not imported
+    assert main_module([sys.executable, "tool.py", "--x"], tmp_path) == "tool"
+    assert main_module([sys.executable, "-m", "pytest"], tmp_path) is None  # not a project file
+    assert main_module([sys.executable, "-c", "0"], tmp_path) is None
+    assert wrap_command([sys.executable, "tool.py", "a"]) == [sys.executable, "-m", "hybridize.tracer.runscript",
+                                                             "tool.py", "a"]
+    assert wrap_command(["bash", "-c", "true"]) == ["bash", "-c", "true"]
