@@ -45,7 +45,7 @@ _state: _State | None = None
 
 class _Stats:
     __slots__ = ("calls", "digests", "errors", "instances", "min_s", "nested_calls", "objects", "replays",
-                 "retired_traces", "sigs", "taped_calls", "time_s", "trace_calls", "trace_time_s", "traces")
+                 "retired_traces", "sigs", "taped_calls", "time_s", "trace_calls", "trace_cpu_s", "trace_time_s", "traces")
 
     def __init__(self) -> None:
         self.calls = 0  # calls executed eagerly (outside any trace)
@@ -53,6 +53,7 @@ class _Stats:
         self.nested_calls = 0  # calls made while an enclosing tf.function was tracing
         self.trace_calls = 0  # eager calls during which this function traced
         self.trace_time_s = 0.0  # wall time of those calls
+        self.trace_cpu_s = 0.0  # CPU time of this process during those calls (what tracing costs without contention)
         self.traces = 0
         self.instances: dict[int, tuple[Any, int]] = {}  # id(bound tf.function) -> (weak ref to it, its tracing count)
         self.retired_traces = 0  # traces of bound tf.functions whose id was taken over by a new one (object freed)
@@ -67,7 +68,8 @@ class _Stats:
     def to_json(self) -> dict[str, Any]:
         traces = self.traces + self.retired_traces + sum(n for _, n in self.instances.values())
         out = {"calls": self.calls, "time_s": self.time_s, "nested_calls": self.nested_calls,
-               "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "traces": traces,
+               "trace_calls": self.trace_calls, "trace_time_s": self.trace_time_s, "trace_cpu_s": self.trace_cpu_s,
+               "traces": traces,
                "errors": self.errors, "digests": self.digests, "replays": self.replays,
                "signatures": [{"count": c, "args": a} for c, a in self.sigs.values()]}
         if self.objects is not None:
@@ -385,6 +387,7 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
             except Exception:
                 state.recording = None
         stack.append(name)
+        cpu_start = time.process_time() if counter is not None else 0.0
         start = time.perf_counter()
         try:
             result = call(*args, **kwargs)
@@ -405,6 +408,7 @@ def _make_wrapper(state: _State, name: str, call: Callable[..., Any], counter: C
                 if traced:
                     stats.trace_calls += 1
                     stats.trace_time_s += elapsed
+                    stats.trace_cpu_s += time.process_time() - cpu_start
             except Exception:
                 pass
         if not traced and (stats.min_s is None or elapsed < stats.min_s):

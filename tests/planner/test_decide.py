@@ -112,6 +112,19 @@ def test_a_saving_the_fastest_calls_do_not_show_is_noise() -> None:
     assert _accepts(tune)[0]
 
 
+def test_the_fastest_calls_count_tracing_at_its_cpu_time() -> None:
+    """A tutorial's train step on a loaded machine: 80 calls, 11.8 ms eager at best (42 ms on average), 1.19 ms as a
+    graph, 1.2 s of wall-clock tracing of which the process ran 0.35 s. The fastest-call estimate must not weigh
+    quiet-machine calls against loaded-machine tracing (it vetoed the conversion; applied, the script ran 1.5x faster)."""
+    base = FunctionResult(calls=80, time_s=3.4, min_s=0.0118)
+    trial = FunctionResult(calls=80, time_s=1.3, traces=1, trace_calls=1, trace_time_s=1.2, trace_cpu_s=0.35,
+                           min_s=0.00119)
+    assert _accepts(Measurement(cand("m:train_one_step"), base, trial))[0]
+    # without the CPU time (a plan from an older hook) the wall-clock trace decides, as before
+    old = FunctionResult(calls=80, time_s=1.3, traces=1, trace_calls=1, trace_time_s=1.2, min_s=0.00119)
+    assert _accepts(Measurement(cand("m:train_one_step"), base, old))[1] == "measured-slower"
+
+
 def test_a_saving_under_the_noise_margin_says_so() -> None:
     # 8.46 s eager, 8.24 s as a graph (7.28 s of it one trace): it pays back, by less than 3 % of 8.46 s
     m = Measurement(cand("m:loss"), fr(101, 8.46), fr(101, 8.24, traces=1, trace_calls=1, trace_time_s=7.28))

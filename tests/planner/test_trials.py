@@ -187,6 +187,7 @@ def test_graph_mode_traces_as_predicted(baseline: TrialResult, graph: TrialResul
     assert graph.func("pkg.mod:many_ops").calls == 30
     steady = graph.func("pkg.mod:many_ops")  # tracing calls are left out of the fastest call
     assert steady.min_s is not None and steady.min_s <= (steady.time_s - steady.trace_time_s) / steady.steady_calls
+    assert steady.trace_cpu_s is not None and steady.trace_cpu_s > 0  # the CPU its 3 traces took (no contention)
     base, conv = baseline.func("pkg.mod:many_ops").digests[0], graph.func("pkg.mod:many_ops").digests[0]
     assert base["in"] == conv["in"]
     assert abs(base["out"]["sum"] - conv["out"]["sum"]) < 1e-3
