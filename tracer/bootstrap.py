@@ -34,7 +34,7 @@ def start() -> None:
     rec = Recorder(Path(root), Path(trace_dir), include, exclude)
     RECORDER = rec
     if sys.version_info >= (3, 12):
-        from hybridize.tracer.monitor312 import Monitor
+        from hybridize.tracer.sysmon import Monitor
 
         mon = Monitor(rec)
         if not mon.start():
@@ -43,7 +43,7 @@ def start() -> None:
             return
         BACKEND = mon
     else:
-        from hybridize.tracer.instrument311 import install
+        from hybridize.tracer.importhook import install
 
         BACKEND = install(rec)
     if os.environ.get("HYBRIDIZE_COVERAGE", "1") == "1":

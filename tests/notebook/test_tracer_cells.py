@@ -68,7 +68,7 @@ def test_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numbers(
     import builtins
     import traceback
 
-    from hybridize.tracer.instrument311 import _Instrumenter
+    from hybridize.tracer.importhook import _Instrumenter
     from hybridize.tracer.kernel import apply_transforms
     from hybridize.tracer.kernel311 import watch_ipython
 
