@@ -67,17 +67,7 @@ def _after_fork() -> None:
     rec = RECORDER
     if rec is None:
         return
-    import time
-
-    for r in rec.records.values():
-        r.calls = r.eager_calls = r.graph_calls = r.overflow = 0
-        r.total_s = 0.0
-        r.sigs.clear()
-        r.tests.clear()
-    rec.test_outcomes.clear()
-    rec.errors = 0
-    rec.dumped = False
-    rec.started = time.time()
+    rec.start_over()
     if BACKEND is not None:
         BACKEND.after_fork()
 
