@@ -19,6 +19,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.tracer.cells import CellFiles, module_text
 from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
 from hybridize.tracer.instances import Instances
@@ -98,7 +99,7 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         sigs = sorted(self.sigs.items(), key=lambda kv: -kv[1])
         out = {
-            "function": f"{self.module}:{self.qualname}", "file": self.file, "first_line": self.line,
+            "function": FunctionId.format_name(self.module, self.qualname), "file": self.file, "first_line": self.line,
             "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
             "total_s": self.total_s, "hybrid": self.hybrid, "traces_reported": self.traces_reported,
             "signatures": [{"count": c, "args": {n: to_json(k) for n, k in zip(self.names, key, strict=False)}}
