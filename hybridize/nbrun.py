@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hybridize.errors import HybridizeError
 from hybridize.notebook import INSTALL_HINT
-from hybridize.project import find_project_root
+from hybridize.project import resolve_project_root
 
 
 def shorthand(command: list[str]) -> tuple[list[str], Path] | None:
@@ -34,10 +34,7 @@ def shorthand(command: list[str]) -> tuple[list[str], Path] | None:
 
 def project_root_for(folder: Path) -> Path:
     """The project holding a notebook; a folder with only notebooks in it is its own project."""
-    try:
-        return find_project_root(folder)
-    except HybridizeError:
-        return folder
+    return resolve_project_root(None, folder, start_is_project=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,23 @@ def find_project_root(start: Path | None = None) -> Path:
     )
 
 
+def resolve_project_root(root: str | Path | None, start: Path | None = None, *, start_is_project: bool = False) -> Path:
+    """The project root every command works in: ``--root`` when given (it must be a folder), else the one found
+    at or above ``start`` (default: the current folder). ``start_is_project``: a folder with no project marker and
+    no .py file is still the project (a folder holding just a notebook)."""
+    if root is not None:
+        path = Path(root)
+        if not path.is_dir():
+            raise HybridizeError(f"project root {root} is not a directory")
+        return path.resolve()
+    try:
+        return find_project_root(start)
+    except HybridizeError:
+        if start_is_project and start is not None:
+            return start.resolve()
+        raise
+
+
 @dataclass
 class Config:
     """``[tool.hybridize]`` of the project's pyproject.toml; every key optional."""

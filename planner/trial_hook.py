@@ -36,6 +36,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hybridize.tracer.describe import describe, to_json
 from hybridize.tracer.instances import Instances
 
 CONFIG_ENV = "HYBRIDIZE_TRIAL_CONFIG"
@@ -61,7 +62,7 @@ class _Stats:
         self.errors: dict[str, int] = {}
         self.digests: list[dict[str, Any]] = []
         self.replays: list[dict[str, Any]] = []  # {"graph": digest, "eager": digest} or {"error": ...}
-        self.sigs: dict[str, list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
+        self.sigs: dict[tuple[Any, ...], list[Any]] = {}  # signature key -> [count, args] (the profile's signature format)
         self.taped_calls = 0  # calls made while a GradientTape could be recording them
         self.min_s: float | None = None  # the fastest call that did not trace (noise only adds time)
 
@@ -217,49 +218,16 @@ def _digest_value(value: Any, depth: int = 0) -> Any:
 MAX_SIGNATURES = 64
 
 
-def _describe(value: Any) -> dict[str, Any]:
-    """One argument as the profile describes it (kind, dtype, shape, Python value), never reading tensor values."""
-    if value is None:
-        return {"kind": "none"}
-    if isinstance(value, bool | int | float):
-        return {"kind": "python", "type": type(value).__name__, "value": value}
-    if isinstance(value, str):
-        return {"kind": "python", "type": "str", "value": value[:64]}
-    tf = _tf()
-    if tf is not None:
-        if isinstance(value, tf.Variable):
-            return {"kind": "variable", "dtype": value.dtype.name, "shape": list(value.shape.as_list())
-                    if value.shape.rank is not None else None}
-        if isinstance(value, tf.Tensor):
-            shape = value.shape
-            return {"kind": "tensor", "dtype": value.dtype.name,
-                    "shape": None if shape.rank is None else list(shape.as_list())}
-    cls = type(value)
-    if cls.__name__ == "ndarray":
-        return {"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}
-    if isinstance(value, list | tuple | dict):
-        return {"kind": "container", "type": cls.__name__, "len": len(value)}
-    return {"kind": "object", "type": f"{cls.__module__}.{cls.__qualname__}"}
-
-
 def _record_signature(stats: _Stats, signature: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Count the call's argument signature, encoded exactly as the tracer encodes the profile's (``describe``)."""
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
-    described = {}
-    for name, value in bound.arguments.items():
-        param = signature.parameters[name]
-        if param.kind == param.VAR_POSITIONAL:
-            described[name] = {"kind": "container", "type": "tuple", "len": len(value)}
-        elif param.kind == param.VAR_KEYWORD:
-            described[name] = {"kind": "container", "type": "dict", "len": len(value), "keys": sorted(value)[:16]}
-        else:
-            described[name] = _describe(value)
-    key = json.dumps(described, sort_keys=True, default=str)
+    key = tuple((name, describe(value)) for name, value in bound.arguments.items())
     entry = stats.sigs.get(key)
     if entry is not None:
         entry[0] += 1
     elif len(stats.sigs) < MAX_SIGNATURES:
-        stats.sigs[key] = [1, described]
+        stats.sigs[key] = [1, {name: to_json(k) for name, k in key}]
 
 
 def _replay_eagerly(stats: _Stats, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

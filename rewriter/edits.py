@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from hybridize.identity import REDEFINITION_SEP
 from hybridize.plan import Settings, render_decorator
 from hybridize.planfile import settings_from_decorator
 
@@ -215,6 +216,10 @@ def find_functions(module: cst.Module, with_lines: bool = True) -> list[Function
 
 
 def locate(module: cst.Module, qualname: str, line: int | None) -> FunctionSite:
+    """The ``def`` a plan names: ``qualname`` as ``FunctionId`` writes it (a redefinition is ``qualname@line``)."""
+    qualname, _, suffix = qualname.partition(REDEFINITION_SEP)  # Python's own qualname, and the line of a redefinition
+    if line is None and suffix.isdigit():
+        line = int(suffix)
     matches = [s for s in find_functions(module, with_lines=False) if s.qualname == qualname]
     if len(matches) > 1:
         matches = [s for s in find_functions(module) if s.qualname == qualname]

@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hybridize.tracer.backend import TracerBackend, start_backend
 from hybridize.tracer.state import Recorder
 
 RECORDER: Recorder | None = None
-BACKEND: Any = None
+BACKEND: TracerBackend | None = None
 _orig_exit: Any = None
 
 
@@ -33,27 +34,17 @@ def start() -> None:
     exclude = [p for p in os.environ.get("HYBRIDIZE_EXCLUDE", "").split(os.pathsep) if p]
     rec = Recorder(Path(root), Path(trace_dir), include, exclude)
     RECORDER = rec
-    if sys.version_info >= (3, 12):
-        from hybridize.tracer.monitor312 import Monitor
-
-        mon = Monitor(rec)
-        if not mon.start():
-            print("hybridize: no free sys.monitoring tool id; this process is not traced", file=sys.stderr)
-            RECORDER = None
-            return
-        BACKEND = mon
-    else:
-        from hybridize.tracer.instrument311 import install
-
-        BACKEND = install(rec)
+    backend = start_backend(rec)
+    if backend is None:
+        print("hybridize: no free sys.monitoring tool id; this process is not traced", file=sys.stderr)
+        RECORDER = None
+        return
+    BACKEND = backend
     if os.environ.get("HYBRIDIZE_COVERAGE", "1") == "1":
         # Not coverage.py itself: deciding whether to trace each of TensorFlow's thousands of files cost 3 CPU-seconds
         # on the examples' tests (3.12), and its 3.11 trace function runs on every TensorFlow frame.
-        if sys.version_info >= (3, 12):
-            BACKEND.measure_lines()  # sys.monitoring LINE on project code only, once per line
-        else:
-            BACKEND.lines = True  # statement markers compiled into the project code
-        rec.lines_provider = BACKEND.executed_lines
+        backend.measure_lines()  # 3.12: sys.monitoring LINE once per line; 3.11: statement markers compiled in
+        rec.lines_provider = backend.executed_lines
     atexit.register(finish)
     _patch_exit_paths()
     if hasattr(os, "register_at_fork"):
@@ -76,20 +67,9 @@ def _after_fork() -> None:
     rec = RECORDER
     if rec is None:
         return
-    import time
-
-    for r in rec.records.values():
-        r.calls = r.eager_calls = r.graph_calls = r.overflow = 0
-        r.total_s = 0.0
-        r.sigs.clear()
-        r.tests.clear()
-    rec.test_outcomes.clear()
-    rec.errors = 0
-    rec.dumped = False
-    rec.started = time.time()
-    stacks = getattr(BACKEND, "stacks", None)
-    if isinstance(stacks, dict):
-        stacks.clear()
+    rec.start_over()
+    if BACKEND is not None:
+        BACKEND.after_fork()
 
 
 def _patch_exit_paths() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from hybridize.tracer.instrument311 import _Instrumenter, _ProjectTransformer
+from hybridize.tracer.importhook import _Instrumenter, _ProjectTransformer
 from hybridize.tracer.kernel import on_project_cells
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.tracer.cells import CellFiles, module_text
 from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
 from hybridize.tracer.instances import Instances
@@ -81,10 +82,24 @@ class Record:
         # a method (first parameter ``self``): the distinct objects it is called on (tf.function traces per object)
         self.instances: Instances | None = Instances() if names[:1] == ("self",) and "." in qualname else None
 
+    def forget_counts(self) -> None:
+        """Clear what this process observed (a forked child's shard holds only the child's calls).
+
+        Every per-process field is reset here and only here: what the function *is* (names, file, ``hybrid``,
+        ``candidate``, ``light``) stays.
+        """
+        self.calls = self.eager_calls = self.graph_calls = self.overflow = self.sample = self.traces_reported = 0
+        self.total_s = 0.0
+        self.last_test = None
+        self.sigs.clear()
+        self.tests.clear()
+        if self.instances is not None:
+            self.instances = Instances()
+
     def to_json(self) -> dict[str, Any]:
         sigs = sorted(self.sigs.items(), key=lambda kv: -kv[1])
         out = {
-            "function": f"{self.module}:{self.qualname}", "file": self.file, "first_line": self.line,
+            "function": FunctionId.format_name(self.module, self.qualname), "file": self.file, "first_line": self.line,
             "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
             "total_s": self.total_s, "hybrid": self.hybrid, "traces_reported": self.traces_reported,
             "signatures": [{"count": c, "args": {n: to_json(k) for n, k in zip(self.names, key, strict=False)}}
@@ -244,6 +259,16 @@ class Recorder:
                 rec.tests.add(test)
         rec.sample += 1
         return rec.sample % SAMPLE_EVERY == 0
+
+    def start_over(self) -> None:
+        """A forked child starts counting from zero (the parent's counts are the parent's shard)."""
+        for rec in self.records.values():
+            rec.forget_counts()
+        self.test_outcomes.clear()
+        self.errors = self.unmapped_autograph = 0
+        self.error_samples.clear()
+        self.dumped = False
+        self.started = time.time()
 
     def internal_error(self, exc: BaseException) -> None:
         self.errors += 1

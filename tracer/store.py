@@ -16,6 +16,7 @@ from typing import Any
 
 from hybridize.errors import HybridizeError
 from hybridize.fileio import replacing
+from hybridize.identity import FunctionId
 from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
 
 SCHEMA_VERSION = 1
@@ -155,7 +156,7 @@ class Aggregate:
         for f in data["functions"]:  # validate the whole shard before merging any of it
             name = str(f["function"])
             file = str(f["file"])
-            qualname = name.partition(":")[2]
+            qualname = FunctionId.split_name(name)[1]
             short = qualname.rsplit(".", 1)[-1]
             line, end_line, stmts = self._def_info(file, short, int(f["first_line"]))
             int(f["calls"]), int(f["eager_calls"]), int(f["graph_calls"]), float(f["total_s"])

@@ -11,7 +11,7 @@ import click
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan
 from hybridize.project import data_dir as resolve_data_dir
-from hybridize.project import find_project_root, load_config
+from hybridize.project import load_config, resolve_project_root
 
 
 def _print_diff(diff: str) -> None:
@@ -62,7 +62,7 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
     from hybridize.rewriter.apply import apply_plan, undo_last
     from hybridize.rewriter.apply import verify as run_verify
 
-    project_root = (root or find_project_root()).resolve()
+    project_root = resolve_project_root(root)
     data = resolve_data_dir(project_root, data_dir)
     if command and command[0] == "--":
         command = command[1:]

@@ -19,7 +19,7 @@ from hybridize.lint_output import (
     github_path,
     summary_line,
 )
-from hybridize.project import find_project_root, load_config, relpath
+from hybridize.project import load_config, relpath, resolve_project_root
 
 VERDICT_STYLE = {"safe": "green", "unsafe": "red", "unknown": "yellow"}
 
@@ -63,9 +63,7 @@ def check(paths: tuple[Path, ...], fmt: str | None, as_json: bool, root: Path | 
     if as_json and fmt not in (None, "json"):
         raise HybridizeError(f"--json and --output-format {fmt} disagree: give one")
     fmt = "json" if as_json else fmt or ("json" if output is not None else "text")
-    project_root = (root.resolve() if root is not None else find_project_root(Path.cwd()))
-    if not project_root.is_dir():
-        raise HybridizeError(f"--root {project_root} is not a folder")
+    project_root = resolve_project_root(root)
     config = load_config(project_root)
     targets: list[Path] | None = None
     if paths:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from hybridize.commands.profile import resolve_root
 from hybridize.errors import HybridizeError
 from hybridize.project import data_dir as resolve_data_dir
+from hybridize.project import resolve_project_root
 
 
 @click.command("combine")
@@ -22,7 +22,7 @@ def combine(sources: tuple[str, ...], data_dir: str | None, root: str | None) ->
 
     if not sources:
         raise HybridizeError("nothing to combine: give one or more data dirs or profile.db files")
-    project_root = resolve_root(root)
+    project_root = resolve_project_root(root)
     out = resolve_data_dir(project_root, Path(data_dir) if data_dir else None, create=True)
     agg = Aggregate(project_root)
     commands: list[list[str]] = []

@@ -15,7 +15,7 @@ import click
 
 from hybridize.errors import HybridizeError
 from hybridize.project import data_dir as resolve_data_dir
-from hybridize.project import find_project_root
+from hybridize.project import resolve_project_root
 
 if TYPE_CHECKING:
     from hybridize.static.loops import LoopCandidate
@@ -59,7 +59,7 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
     if path.suffix != ".py":
         raise HybridizeError(f"{path} is not a Python file (.py)")
     full = path.resolve()
-    project_root = (root.resolve() if root is not None else find_project_root(full.parent))
+    project_root = resolve_project_root(root, full.parent)
     try:
         rel = full.relative_to(project_root).as_posix()
     except ValueError:

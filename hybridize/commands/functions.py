@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from hybridize.commands.profile import resolve_root
 from hybridize.project import data_dir as resolve_data_dir
+from hybridize.project import resolve_project_root
 
 
 @click.command("functions")
@@ -21,7 +21,7 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
     """What the last profile saw, per function."""
     from hybridize.tracer.store import load_profile
 
-    data = Path(data_dir).resolve() if data_dir else resolve_data_dir(resolve_root(root))
+    data = Path(data_dir).resolve() if data_dir else resolve_data_dir(resolve_project_root(root))
     prof = load_profile(data)
     from hybridize.notebook import Locator
 

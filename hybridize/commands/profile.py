@@ -20,21 +20,12 @@ from hybridize.errors import HybridizeError
 from hybridize.interrupt import watch_sigint
 from hybridize.lock import exclusive
 from hybridize.project import data_dir as resolve_data_dir
-from hybridize.project import find_project_root, load_config
+from hybridize.project import load_config, resolve_project_root
 
 TRACER_BOOT = "hybridize.tracer.bootstrap:start"
 PYTEST_PLUGIN = "hybridize.tracer.pytest_plugin"
 PROFILE_LOCK = "profile.lock"
 INTERRUPTED_NOTE = "interrupted by Ctrl-C during the traced run: the profile holds what ran until then; no planning was done"
-
-
-def resolve_root(root: str | None) -> Path:
-    if root is None:
-        return find_project_root()
-    path = Path(root)
-    if not path.is_dir():
-        raise HybridizeError(f"project root {root} is not a directory")
-    return path.resolve()
 
 
 def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str], exclude: list[str],
@@ -132,12 +123,12 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         cmd = cmd[1:]
     if timeout is not None and timeout <= 0:
         raise HybridizeError("--timeout must be a positive number of seconds")
-    from hybridize.nbrun import project_root_for, shorthand
+    from hybridize.nbrun import shorthand
 
     notebook = shorthand(cmd)  # `hybridize profile nb.ipynb`: execute it with nbclient
     if notebook is not None:
         cmd = notebook[0]
-    project_root = project_root_for(notebook[1]) if notebook is not None and root is None else resolve_root(root)
+    project_root = resolve_project_root(root, notebook[1] if notebook is not None else None, start_is_project=True)
     config = load_config(project_root)
     if not cmd:
         cmd = list(config.test_command or [])

@@ -12,7 +12,7 @@ import click
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan, write_text_atomic
 from hybridize.project import data_dir as resolve_data_dir
-from hybridize.project import find_project_root
+from hybridize.project import resolve_project_root
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ def report(fmt: str, output: Path | None, root: Path | None, data_dir: Path | No
 
     if output is not None and not output.parent.is_dir():  # never create folders the user did not ask for
         raise HybridizeError(f"cannot write {output}: folder {output.parent} does not exist")
-    project = root.resolve() if root is not None else find_project_root()
+    project = resolve_project_root(root)
     plan = Plan.load(resolve_data_dir(project, data_dir) / PLAN_FILE)
     if fmt == "table":
         from rich.console import Console

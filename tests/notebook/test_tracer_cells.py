@@ -68,14 +68,14 @@ def test_cell_instrumentation_counts_calls_and_keeps_the_cells_own_line_numbers(
     import builtins
     import traceback
 
-    from hybridize.tracer.instrument311 import _Instrumenter
+    from hybridize.tracer.importhook import _Instrumenter
     from hybridize.tracer.kernel import apply_transforms
     from hybridize.tracer.kernel311 import watch_ipython
 
     source = "def boom(x):\n    raise ValueError(x)\n"
     write_notebook(tmp_path / "nb.ipynb", [code(STEP, "step"), code(source, "boom")])
     hooks = _Instrumenter(Recorder(tmp_path, None))
-    hooks.lines = True
+    hooks.measure_lines()
     for name, value in (("__hybridize_enter__", hooks.enter), ("__hybridize_leave__", hooks.leave),
                         ("__hybridize_L__", hooks.hits)):
         monkeypatch.setattr(builtins, name, value, raising=False)

@@ -43,11 +43,17 @@ class _Instrumenter:
     def __init__(self, rec: Recorder) -> None:
         self.rec = rec
         self.slots: list[Record | None] = []  # compile-time function index -> its record, once seen
-        self.lines = False  # line markers on (set by the bootstrap unless coverage is off)
+        self.lines = False  # line markers on (``measure_lines``: the bootstrap, unless coverage is off)
         self.hits = bytearray()  # line marker index -> 1 once that statement ran
         self.line_at: list[tuple[str, int]] = []  # line marker index -> (file, line)
         self.actives: dict[int, dict[Record, int]] = {}
-        self.stacks = self.actives  # cleared after fork, like the 3.12 back end's
+
+    def measure_lines(self) -> None:
+        """Compile statement markers into project code imported from now on."""
+        self.lines = True
+
+    def after_fork(self) -> None:
+        self.actives.clear()
 
     def _push(self, rec: Record) -> Token:
         tid = threading.get_ident()

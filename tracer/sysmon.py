@@ -75,6 +75,9 @@ class Monitor:
         self.line_mask = _mon.events.LINE
         self.project_mask = _LOCAL | _mon.events.LINE
 
+    def after_fork(self) -> None:
+        self.stacks.clear()
+
     def _on_line(self, code: CodeType, line: int) -> Any:
         self.lines.add((code, line))
         return _mon.DISABLE
