@@ -54,6 +54,9 @@ def start() -> None:
         else:
             BACKEND.lines = True  # statement markers compiled into the project code
         rec.lines_provider = BACKEND.executed_lines
+    from hybridize.tracer.sampler import start_sampler
+
+    rec.sampler = start_sampler(rec)  # where module-level code and functions' own bodies spend the run
     atexit.register(finish)
     _patch_exit_paths()
     if hasattr(os, "register_at_fork"):
@@ -84,6 +87,7 @@ def _after_fork() -> None:
         r.sigs.clear()
         r.tests.clear()
     rec.test_outcomes.clear()
+    rec.sampler = None  # the sampling thread stayed in the parent, and so do its samples
     rec.errors = 0
     rec.dumped = False
     rec.started = time.time()
