@@ -25,6 +25,7 @@ DEFAULT_MS = 10.0
 MAX_DEPTH = 400  # frames walked per sample (deep recursion: the sample counts with no project frame)
 MAX_ERRORS = 50
 MODULE_SCOPE = "<module>"
+_UNSEEN = object()
 
 
 class Sampler:
@@ -38,6 +39,7 @@ class Sampler:
         self.errors = 0
         self.error_samples: list[str] = []
         self.counts: dict[tuple[str, str], dict[int, int]] = {}  # (file, scope) -> line -> samples
+        self._files: dict[str, Any] = {}  # co_filename -> project relpath or None (a method call per frame cost 1 us)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,20 +70,22 @@ class Sampler:
         frame = sys._current_frames().get(self.thread_id)
         if frame is None:
             return
-        relpath = self.recorder.project_relpath
+        files = self._files
         key: tuple[str, str] | None = None
         line = 0
         depth = 0
         while frame is not None and depth < MAX_DEPTH:
             code = frame.f_code
-            rel = relpath(code.co_filename)
+            rel = files.get(code.co_filename, _UNSEEN)
+            if rel is _UNSEEN:
+                rel = files[code.co_filename] = self.recorder.project_relpath(code.co_filename)
             if rel is not None:
                 offset = self.recorder.cells.offset(code.co_filename)
                 if code.co_name == MODULE_SCOPE:
                     scope = MODULE_SCOPE
                 else:
                     scope = f"{getattr(code, 'co_qualname', code.co_name)}@{code.co_firstlineno + offset}"
-                key = (rel, scope)
+                key = (str(rel), scope)
                 line = (frame.f_lineno or 0) + offset
                 break
             frame = frame.f_back
