@@ -6,8 +6,11 @@ its body into a step function (``hybridize extract``; the extraction is not meas
 the innermost project frame, so a loop's share includes the library calls its lines make inline (TensorFlow ops), but
 not the project functions they call (those have their own records). A share is reported from ``SHARE_THRESHOLD`` of
 the main process's samples (30 %: below that, extracting one loop cannot change much of the run) and with at least
-``MIN_SAMPLES`` samples (a run of a fraction of a second says nothing). Loops are found with ``ast`` in the sampled
-file; nested loops narrow to the innermost one that still holds the threshold (the per-batch loop, not the epoch loop).
+``MIN_SAMPLES`` samples (fewer say nothing; on a loaded machine a second of run may give only 10-20). Loops are found
+with ``ast`` in the sampled file; nested loops narrow to the innermost one that still holds the threshold (the
+per-batch loop, not the epoch loop). A function's own body counts only for a function called at most ``FEW_CALLS``
+times (``main()``, ``train()``): the time of one called more often is measured by the trial runs as a conversion of
+the whole function.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 SHARE_THRESHOLD = 0.30
-MIN_SAMPLES = 20
+MIN_SAMPLES = 10
+FEW_CALLS = 2
 MODULE_SCOPE = "<module>"
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -78,8 +82,20 @@ def _parse(root: Path, file: str) -> ast.Module | None:
         return None
 
 
-def find_outside(root: Path, meta: dict[str, Any]) -> list[OutsideLoop]:
-    """The loops holding at least ``SHARE_THRESHOLD`` of the profile's samples in their scope's own body."""
+def _called_often(functions: list[dict[str, Any]] | None) -> set[tuple[str, str]]:
+    """(file, qualname) of the functions called more than ``FEW_CALLS`` times: a loop in their own body is the
+    function's time, which the trial runs measure as a conversion of the whole function (no extraction needed)."""
+    out: set[tuple[str, str]] = set()
+    for f in functions or []:
+        if int(f.get("calls") or 0) > FEW_CALLS:
+            out.add((str(f.get("file")), str(f.get("function", "")).partition(":")[2]))
+    return out
+
+
+def find_outside(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None = None
+                 ) -> list[OutsideLoop]:
+    """The loops holding at least ``SHARE_THRESHOLD`` of the profile's samples in their scope's own body: module-level
+    code, or a function called at most ``FEW_CALLS`` times (``main()``; ``functions``: the profile's records)."""
     samples = meta.get("samples")
     if not isinstance(samples, dict):
         return []
@@ -88,10 +104,13 @@ def find_outside(root: Path, meta: dict[str, Any]) -> list[OutsideLoop]:
     if total < MIN_SAMPLES or not isinstance(files, dict):
         return []
     duration = meta.get("duration_s")
+    often = _called_often(functions)
     found: list[OutsideLoop] = []
     for file, scopes in files.items():
         tree: ast.Module | None = None
         for scope, lines in scopes.items():
+            if (file, scope.rpartition("@")[0]) in often:
+                continue
             counts = {int(n): int(c) for n, c in lines.items()}
             if sum(counts.values()) < SHARE_THRESHOLD * total:
                 continue
@@ -133,11 +152,12 @@ def outside_note(f: OutsideLoop) -> str:
     secs = f", about {f.seconds:.1f} s" if f.seconds is not None else ""
     return (f"{f.share:.0%} of the traced run ({f.samples} samples{secs}) is in {where} at "
             f"{f.file}:{f.line}-{f.end_line} (a `{f.kind}` loop body, with the library calls it makes inline), "
-            f"not in a function a decorator could convert: extract it into a step function "
+            f"which no decorator on a function reaches: extract it into a step function "
             f"(`hybridize extract {f.file} --line {f.line}`)")
 
 
-def outside_summary(root: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
+def outside_summary(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None = None
+                    ) -> dict[str, Any] | None:
     """The plan's ``outside`` entry: the sampling totals and the loops found (None when the profile has no samples)."""
     samples = meta.get("samples")
     if not isinstance(samples, dict):
@@ -146,7 +166,7 @@ def outside_summary(root: Path, meta: dict[str, Any]) -> dict[str, Any] | None:
     module = sum(int(c) for scopes in (samples.get("files") or {}).values()
                  for lines in [scopes.get(MODULE_SCOPE) or {}] for c in lines.values())
     return {"samples": total, "module_share": round(module / total, 3) if total else None,
-            "threshold": SHARE_THRESHOLD, "loops": [asdict(f) for f in find_outside(root, meta)]}
+            "threshold": SHARE_THRESHOLD, "loops": [asdict(f) for f in find_outside(root, meta, functions)]}
 
 
 def outside_notes(plan_meta: dict[str, Any]) -> list[str]:

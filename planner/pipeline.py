@@ -864,7 +864,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
                             "budget_s": budget, "static_available": inputs.static_available,
                             "candidates": len(candidates), "static_errors": inputs.static_errors[:20],
-                            "outside": outside_summary(root, inputs.meta)}  # hot loops outside functions' calls
+                            "outside": outside_summary(root, inputs.meta, inputs.functions)}  # hot loops outside functions' calls
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
                     test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget, warm=warm)
