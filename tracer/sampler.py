@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 INTERVAL_ENV = "HYBRIDIZE_SAMPLE_MS"
@@ -43,16 +44,38 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._paused = False
 
     def start(self) -> bool:
         if not hasattr(sys, "_current_frames"):
             return False
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hybridize-sampler", daemon=True)
         self._thread.start()
         return True
 
     def stop(self) -> None:
         self._stop.set()
+
+    def pause_for_fork(self) -> None:
+        """Before ``os.fork``: end the thread, so that the program forks a single-threaded process as it would
+        untraced (3.12 prints a DeprecationWarning for a fork of a multi-threaded process)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive() and not self._stop.is_set():
+            before = _os_threads()
+            self._stop.set()
+            thread.join(timeout=1.0)
+            self._paused = True
+            for _ in range(50):  # join returns just before the OS thread is gone: wait for that (10 ms at most)
+                if before is None or (_os_threads() or 0) < before:
+                    break
+                time.sleep(0.0002)
+
+    def resume_after_fork(self) -> None:
+        """In the parent after ``os.fork``: sample again (the child's recorder drops this sampler)."""
+        if self._paused:
+            self._paused = False
+            self.start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -120,9 +143,31 @@ def start_sampler(recorder: Any) -> Sampler | None:
         if ms <= 0:
             return None
         sampler = Sampler(recorder, max(ms, 1.0) / 1000)
-        return sampler if sampler.start() else None
+        if not sampler.start():
+            return None
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(before=_guarded(sampler.pause_for_fork), after_in_parent=_guarded(sampler.resume_after_fork))
+        return sampler
     except Exception:
         return None
+
+
+def _os_threads() -> int | None:
+    """This process's OS threads (Linux), as Python 3.12 counts them before warning about a fork."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def _guarded(hook: Any) -> Any:
+    """A fork hook that never raises into the program (an error there is counted like a sampling error)."""
+    def run() -> None:
+        try:
+            hook()
+        except Exception:
+            hook.__self__.errors += 1
+    return run
 
 
 def merge_samples(into: dict[str, Any], data: Any) -> None:

@@ -3,12 +3,18 @@ that it never breaks the program (end to end: tests/planner/test_outside.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hybridize.tracer.sampler import MODULE_SCOPE, Sampler, merge_samples
 from hybridize.tracer.state import Recorder
+
+from .conftest import PY, make_project
 
 SCRIPT = '''def sample():
     SAMPLER.sample()
@@ -78,3 +84,36 @@ def test_merge_adds_processes_and_ignores_malformed_entries() -> None:
     merge_samples(into, {"total": 1, "files": []})
     assert into["total"] == 15 and into["processes"] == 2
     assert into["files"] == {"a.py": {"<module>": {"3": 5, "4": 2}}}
+
+
+def test_the_thread_is_gone_while_the_program_forks(tmp_path: Path) -> None:
+    sampler = Sampler(Recorder(tmp_path, None), interval_s=0.001)
+    assert sampler.start() and sampler._thread is not None
+    sampler.pause_for_fork()
+    assert not sampler._thread.is_alive()
+    sampler.resume_after_fork()
+    assert sampler._thread.is_alive()
+    sampler.stop()
+    sampler._thread.join(timeout=60)
+
+
+FORKS = '''
+import os
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_a_forking_program_gets_no_multithreaded_fork_warning(tmp_path: Path) -> None:
+    # Python 3.12 warns (DeprecationWarning) when a multi-threaded process forks: the sampler's thread must not add
+    # that line to a program's output (3.11 does not warn: there this test cannot fail)
+    root = make_project(tmp_path, "proj", {"forks.py": FORKS})
+    env = {**os.environ, "HYBRIDIZE_SAMPLE_MS": "1"}
+    proc = subprocess.run([PY, "-m", "hybridize", "profile", "--no-measure", "--", PY, "-W", "default::DeprecationWarning",
+                           "forks.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "multi-threaded" not in proc.stderr
