@@ -95,7 +95,15 @@ def _called_often(functions: list[dict[str, Any]] | None) -> set[tuple[str, str]
 def find_outside(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None = None
                  ) -> list[OutsideLoop]:
     """The loops holding at least ``SHARE_THRESHOLD`` of the profile's samples in their scope's own body: module-level
-    code, or a function called at most ``FEW_CALLS`` times (``main()``; ``functions``: the profile's records)."""
+    code, or a function called at most ``FEW_CALLS`` times (``main()``; ``functions``: the profile's records).
+    A hint only: samples edited into a shape this does not read give no loop rather than an error."""
+    try:
+        return _find(root, meta, functions)
+    except (TypeError, ValueError, AttributeError):
+        return []
+
+
+def _find(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None) -> list[OutsideLoop]:
     samples = meta.get("samples")
     if not isinstance(samples, dict):
         return []
@@ -162,9 +170,12 @@ def outside_summary(root: Path, meta: dict[str, Any], functions: list[dict[str, 
     samples = meta.get("samples")
     if not isinstance(samples, dict):
         return None
-    total = int(samples.get("total") or 0)
-    module = sum(int(c) for scopes in (samples.get("files") or {}).values()
-                 for lines in [scopes.get(MODULE_SCOPE) or {}] for c in lines.values())
+    total = int(samples.get("total") or 0) if isinstance(samples.get("total"), int) else 0
+    try:
+        module = sum(int(c) for scopes in (samples.get("files") or {}).values()
+                     for lines in [scopes.get(MODULE_SCOPE) or {}] for c in lines.values())
+    except (TypeError, ValueError, AttributeError):
+        module = 0
     return {"samples": total, "module_share": round(module / total, 3) if total else None,
             "threshold": SHARE_THRESHOLD, "loops": [asdict(f) for f in find_outside(root, meta, functions)]}
 

@@ -75,6 +75,9 @@ def test_nothing_below_the_threshold_or_outside_loops(tmp_path: Path) -> None:
     assert find_outside(tmp_path, _meta({15: 5}, total=5)) == []  # too few samples to say anything
     assert find_outside(tmp_path, {"duration_s": 1.0}) == []  # a profile from before the sampler
     assert outside_summary(tmp_path, {}) is None
+    bad = {"samples": {"total": 100, "files": {"train.py": {"<module>": {"x": 70}}}}}  # edited by hand
+    assert outside_summary(tmp_path, bad) == {"samples": 100, "module_share": 0.7, "threshold": 0.3, "loops": []}
+    assert outside_summary(tmp_path, {"samples": {"total": 100, "files": {"train.py": []}}}) is not None
     (tmp_path / "train.py").write_text("def broken(:\n")
     assert find_outside(tmp_path, _meta({15: 70})) == []  # the file changed since: no loop, no error
 
