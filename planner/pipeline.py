@@ -50,6 +50,7 @@ from hybridize.planner.earlystop import EarlyStop
 from hybridize.planner.earlystop import plan as plan_early_stop
 from hybridize.planner.fallback import must_try, retry_level
 from hybridize.planner.outputs import output_note
+from hybridize.planner.outside import outside_summary
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import BOOT, TrialResult, output_tail, run_trial, trial_env
 from hybridize.planner.warmstart import WarmStarter
@@ -862,7 +863,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
         meta_budget_note = f"budget {budget:.0f} s"
     meta: dict[str, Any] = {"profile_command": inputs.meta.get("command", command), "test_command": list(command),
                             "budget_s": budget, "static_available": inputs.static_available,
-                            "candidates": len(candidates), "static_errors": inputs.static_errors[:20]}
+                            "candidates": len(candidates), "static_errors": inputs.static_errors[:20],
+                            "outside": outside_summary(root, inputs.meta, inputs.functions)}  # hot loops outside functions' calls
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     trials = Trials(root, data_dir, perf, list(command), candidates, budget, console, baseline_tests,
                     test_exit=int(inputs.meta.get("exit_code", 0) or 0), strict_budget=user_budget, warm=warm)

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hybridize.plan import Plan, Recommendation, Rejection
+from hybridize.planner.outside import outside_notes
 
 REASONS: dict[str, str] = {
     "blocker-finding": "static analysis found a construct that breaks or changes under tf.function",
@@ -171,6 +172,8 @@ def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
 
     for note in plan.meta.get("workload_notes") or []:  # before the numbers: how far to trust them
         console.print(Text(f"hybridize: {note}", style="yellow"))
+    for note in outside_notes(plan.meta):  # a hot loop no decorator reaches (planner/outside.py)
+        console.print(Text(f"hybridize: {note}", style="yellow"))
     console.print(Text("hybridize: recommendations (ranked by measured seconds saved)", style="bold"))
     if plan.recommendations:
         layout.print_ranked(plan, console, [[r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls), _traces(r),
@@ -218,6 +221,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.perf_command:
         out += [f"Performance command: {_code(' '.join(plan.perf_command))}", ""]
     out += [f"> **Workload:** {_md(str(n))}\n" for n in plan.meta.get("workload_notes") or []]
+    out += [f"> **Outside functions:** {_md(str(n))}\n" for n in outside_notes(plan.meta)]
     out += ["## Recommendations", ""]
     if plan.recommendations:
         out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
@@ -306,6 +310,7 @@ def render_html(plan: Plan) -> str:
     if plan.perf_command:
         out.append(f"<p>Performance command: <code>{e(' '.join(plan.perf_command))}</code>; created {e(plan.created)}</p>")
     out += [f"<p><strong>Workload:</strong> {e(str(n))}</p>" for n in plan.meta.get("workload_notes") or []]
+    out += [f"<p><strong>Outside functions:</strong> {e(str(n))}</p>" for n in outside_notes(plan.meta)]
     out += ["<h2>Time saved per function</h2>", _chart(plan), "<h2>Recommendations</h2>"]
     if plan.recommendations:
         out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"

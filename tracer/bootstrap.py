@@ -45,6 +45,9 @@ def start() -> None:
         # on the examples' tests (3.12), and its 3.11 trace function runs on every TensorFlow frame.
         backend.measure_lines()  # 3.12: sys.monitoring LINE once per line; 3.11: statement markers compiled in
         rec.lines_provider = backend.executed_lines
+    from hybridize.tracer.sampler import start_sampler
+
+    rec.sampler = start_sampler(rec)  # where module-level code and functions' own bodies spend the run
     atexit.register(finish)
     _patch_exit_paths()
     if hasattr(os, "register_at_fork"):

@@ -133,6 +133,7 @@ class Recorder:
         self.dumped = False
         self.coverage: Any = None  # a started coverage.Coverage (3.12+)
         self.lines_provider: Any = None  # or a callable giving {file: [executed lines]} (the 3.11 line markers)
+        self.sampler: Any = None  # a tracer.sampler.Sampler (the run's first process only)
         self._lock = threading.Lock()
         self._ctx_eager: Any = None
         self._autograph: dict[CodeType, Record | None] = {}
@@ -267,6 +268,7 @@ class Recorder:
         self.test_outcomes.clear()
         self.errors = self.unmapped_autograph = 0
         self.error_samples.clear()
+        self.sampler = None  # the sampling thread stayed in the parent, and so do its samples
         self.dumped = False
         self.started = time.time()
 
@@ -382,6 +384,7 @@ class Recorder:
             "tests": dict(self.test_outcomes), "coverage": cov,
             "coverage_enabled": self.coverage is not None or self.lines_provider is not None,
             "functions": [r.to_json() for r in list(self.records.values()) if r.calls or r.hybrid or r.graph_calls],
+            "samples": self.sampler.to_json() if self.sampler is not None else None,
         }
 
     def dump(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from hybridize.errors import HybridizeError
 from hybridize.fileio import replacing
 from hybridize.identity import FunctionId
+from hybridize.tracer.sampler import merge_samples
 from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
 
 SCHEMA_VERSION = 1
@@ -121,6 +122,7 @@ class Aggregate:
         self.pythons: set[str] = set()
         self.coverage = False
         self.skipped: list[str] = []
+        self.samples: dict[str, Any] = {}  # the main process's stack samples (tracer/sampler.py), meta "samples"
         self._defs: dict[str, dict[tuple[str, int], tuple[int, int, list[int]]]] = {}
 
     def _def_info(self, file: str, name: str, first_line: int) -> tuple[int, int | None, list[int] | None]:
@@ -186,6 +188,7 @@ class Aggregate:
         self.errors += int(data.get("errors") or 0)
         self.error_samples.extend(data.get("error_samples") or [])
         self.unmapped_autograph += int(data.get("unmapped_autograph") or 0)
+        merge_samples(self.samples, data.get("samples"))
         if data.get("python"):
             self.pythons.add(str(data["python"]))
 
@@ -245,6 +248,7 @@ class Aggregate:
         self.unmapped_autograph += int(meta.get("unmapped_autograph") or 0)
         for py in meta.get("pythons") or []:
             self.pythons.add(str(py))
+        merge_samples(self.samples, meta.get("samples"))
 
     def functions_json(self) -> list[dict[str, Any]]:
         pending = getattr(self, "_pending_cov", {})
@@ -263,7 +267,8 @@ class Aggregate:
             **meta, "schema_version": SCHEMA_VERSION, "tests": dict(sorted(self.tests.items())),
             "processes": self.processes, "internal_errors": self.errors, "internal_error_samples": self.error_samples[:10],
             "unmapped_autograph": self.unmapped_autograph, "pythons": sorted(self.pythons), "coverage": self.coverage,
-            "skipped_shards": self.skipped, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "skipped_shards": self.skipped, "samples": self.samples or None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         meta.setdefault("python", sorted(self.pythons)[0] if self.pythons else "")
         target = data_dir / PROFILE_FILE
