@@ -23,6 +23,7 @@ from hybridize.planner.settings import (
     predict_traces,
 )
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
+from hybridize.tracer.cells import module_text
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
 
@@ -95,7 +96,7 @@ def _definition(root: Path, file: str, line: int) -> ast.FunctionDef | ast.Async
     path = root / file
     if path not in _SOURCE_CACHE:
         try:
-            _SOURCE_CACHE[path] = ast.parse(path.read_text(encoding="utf-8"))
+            _SOURCE_CACHE[path] = ast.parse(module_text(path))  # a notebook: its cells in order
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
             _SOURCE_CACHE[path] = None
     tree = _SOURCE_CACHE[path]

@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from hybridize.tracer.cells import module_text
+
 # Calls that do numeric work: a function making one is not plumbing, whatever else it forwards.
 NUMERIC_ROOTS = ("tf", "tensorflow", "np", "numpy", "jnp", "jax", "keras", "ops", "K", "snt", "tnp", "math")
 SCOPE_CALLS = ("name_scope", "variable_scope", "device", "control_dependencies")
@@ -86,8 +88,8 @@ def pass_through_detail(root: Path | None, report: dict[str, Any] | None) -> str
     if root is None or not report or not report.get("file"):
         return None
     try:
-        lines = (root / str(report["file"])).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = module_text(root / str(report["file"])).splitlines()  # a notebook: its cells in order
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
     start = int(report.get("line") or 0)
     end = int(report.get("end_line") or 0)

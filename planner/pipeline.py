@@ -57,6 +57,7 @@ from hybridize.planner.warmstart import WarmStarter
 from hybridize.planner.workload import calls_per_trace, choose_performance, thin_workload_note
 from hybridize.planner.xla import try_xla
 from hybridize.project import Config, load_config
+from hybridize.tracer.cells import module_text
 
 DIGEST_CALLS = 3
 REPLAY_CALLS = 2  # calls per converted function replayed eagerly in the same run (the in-run oracle)
@@ -414,8 +415,8 @@ class Trials:
         out = []
         for rep in reports:
             try:
-                lines = (self.root / str(rep.get("file", ""))).read_text(encoding="utf-8").splitlines()
-            except OSError:
+                lines = module_text(self.root / str(rep.get("file", ""))).splitlines()  # a notebook: its cells in order
+            except (OSError, ValueError):
                 continue
             start = int(rep.get("line", 1))
             body = "\n".join(lines[start - 1: int(rep.get("end_line", start))])
@@ -431,8 +432,8 @@ class Trials:
                 reports.append(other.static)
         for rep in reports:
             try:
-                lines = (self.root / str(rep.get("file", ""))).read_text(encoding="utf-8").splitlines()
-            except OSError:
+                lines = module_text(self.root / str(rep.get("file", ""))).splitlines()  # a notebook: its cells in order
+            except (OSError, ValueError):
                 continue
             body = "\n".join(lines[int(rep.get("line", 1)) - 1: int(rep.get("end_line", rep.get("line", 1)))])
             if "tf.random." in body or "keras.random." in body or "stateless_random" in body:

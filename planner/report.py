@@ -178,9 +178,12 @@ def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
     if plan.recommendations:
         layout.print_ranked(plan, console, [[r.action, _fmt_x(r.speedup), _fmt_s(r.saved_s), str(r.calls), _traces(r),
                                              r.confidence] for r in plan.recommendations])
+        from hybridize.planner.cellplace import Places
+
+        at = Places(plan).where
         for r in plan.recommendations:
             console.print()
-            layout.print_heading(console, r)
+            layout.print_heading(console, r, at(r.file, r.line))
             grid = Table.grid(padding=(0, 1), pad_edge=False)
             grid.add_column(no_wrap=True, style="dim", width=13)
             grid.add_column(overflow="fold")
@@ -203,7 +206,9 @@ def print_table(plan: Plan, console: Console, verbose: bool = False) -> None:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2) + "\n"
+    from hybridize.planner.cellplace import with_cells  # notebook functions: their cell
+
+    return json.dumps(with_cells(plan, plan.to_json()), indent=2) + "\n"
 
 
 def _md(text: Any) -> str:
@@ -217,6 +222,9 @@ def _code(text: Any) -> str:
 
 
 def render_markdown(plan: Plan) -> str:
+    from hybridize.planner.cellplace import Places
+
+    at = Places(plan).where  # `nb.ipynb[cell 6]:3` for notebook functions
     out = ["# hybridize report", "", _summary(plan), ""]
     if plan.perf_command:
         out += [f"Performance command: {_code(' '.join(plan.perf_command))}", ""]
@@ -227,13 +235,13 @@ def render_markdown(plan: Plan) -> str:
         out += ["| # | function | where | action | decorator | speedup | saved s | calls | traces | confidence |",
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in plan.recommendations:
-            out.append(f"| {_md(r.rank)} | {_code(r.function)} | {_md(r.file)}:{_md(r.line)} | {_md(r.action)} | "
+            out.append(f"| {_md(r.rank)} | {_code(r.function)} | {_md(at(r.file, r.line))} | {_md(r.action)} | "
                        f"{_code(r.decorator or 'remove @tf.function')} | {_fmt_x(r.speedup)} | {_fmt_s(r.saved_s)} | "
                        f"{_md(r.calls)} | {_md(_traces(r))} | {_md(r.confidence)} |")
         out.append("")
         for r in plan.recommendations:
             ev = r.evidence
-            out += [f"### {_md(r.rank)}. {_code(r.function)} ({_md(r.file)}:{_md(r.line)})", "",
+            out += [f"### {_md(r.rank)}. {_code(r.function)} ({_md(at(r.file, r.line))})", "",
                     f"- action: **{_md(r.action)}** {_code(r.decorator or 'remove @tf.function')}",
                     f"- measured: {_md(_measured(r))}",
                     f"- shapes: {_md(_shapes(r) or '-')}",
@@ -259,7 +267,7 @@ def render_markdown(plan: Plan) -> str:
     out += ["## Rejected", ""]
     if plan.rejected:
         out += ["| function | where | reason | detail |", "|---|---|---|---|"]
-        out += [f"| {_code(x.function)} | {_md(x.file)}:{_md(x.line)} | {_md(x.reason)} | {_md(x.detail)} |"
+        out += [f"| {_code(x.function)} | {_md(at(x.file, x.line))} | {_md(x.reason)} | {_md(x.detail)} |"
                 for x in plan.rejected]
     else:
         out.append("None.")
@@ -304,7 +312,10 @@ code{background:#f6f6f6;padding:1px 3px}details{margin:.4em 0}.high{color:#2e7d3
 
 
 def render_html(plan: Plan) -> str:
+    from hybridize.planner.cellplace import Places
+
     e = html.escape
+    at = Places(plan).where  # `nb.ipynb[cell 6]:3` for notebook functions
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>hybridize report</title>',
            f"<style>{_CSS}</style></head><body>", "<h1>hybridize report</h1>", f"<p>{e(_summary(plan))}</p>"]
     if plan.perf_command:
@@ -316,7 +327,7 @@ def render_html(plan: Plan) -> str:
         out.append("<table><tr><th>#</th><th>function</th><th>action</th><th>decorator</th><th>speedup</th>"
                    "<th>saved s</th><th>calls</th><th>traces</th><th>confidence</th></tr>")
         for r in plan.recommendations:
-            out.append(f"<tr><td>{e(str(r.rank))}</td><td><code>{e(r.function)}</code><br>{e(r.file)}:{e(str(r.line))}</td>"
+            out.append(f"<tr><td>{e(str(r.rank))}</td><td><code>{e(r.function)}</code><br>{e(at(r.file, r.line))}</td>"
                        f"<td>{e(r.action)}</td><td><code>{e(r.decorator or 'remove @tf.function')}</code></td>"
                        f"<td>{e(_fmt_x(r.speedup))}</td><td>{e(_fmt_s(r.saved_s))}</td><td>{e(str(r.calls))}</td>"
                        f"<td>{e(_traces(r))}</td><td class=\"{e(r.confidence)}\">{e(r.confidence)}</td></tr>")
@@ -348,7 +359,7 @@ def render_html(plan: Plan) -> str:
     if plan.rejected:
         out.append("<table><tr><th>function</th><th>where</th><th>reason</th><th>detail</th></tr>")
         for x in plan.rejected:
-            out.append(f"<tr><td><code>{e(x.function)}</code></td><td>{e(x.file)}:{e(str(x.line))}</td>"
+            out.append(f"<tr><td><code>{e(x.function)}</code></td><td>{e(at(x.file, x.line))}</td>"
                        f"<td title=\"{e(REASONS.get(x.reason, x.reason))}\">{e(x.reason)}</td><td>{e(x.detail)}</td></tr>")
         out.append("</table>")
     else:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hybridize.plan import Plan, Recommendation
+from hybridize.planner.cellplace import Places
 
 ELLIPSIS = "…"
 NAME_MIN = 16  # below this the numbers go on a line of their own
@@ -71,6 +72,7 @@ def _line(console: Console, text: Text) -> None:
 
 def print_ranked(plan: Plan, console: Console, cells: list[list[str]]) -> None:
     """The ranked table. ``cells``: per recommendation the right-hand columns (action, speedup, ..., confidence)."""
+    at = Places(plan).where  # `nb.ipynb[cell 6]:3` for notebook functions
     headers = ["action", "speedup", "saved s", "calls", "traces", "conf."]
     left = [True, False, False, False, False, True]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
@@ -94,7 +96,7 @@ def print_ranked(plan: Plan, console: Console, cells: list[list[str]]) -> None:
     _line(console, Text("─" * min(width, rank_w + 2 + max(name_w, NAME_MIN) + right_w)))
     for r, row in zip(plan.recommendations, cells, strict=True):
         name = _qualname(r.function)
-        where = f"{r.file}:{r.line}"
+        where = at(r.file, r.line)
         rank = str(r.rank).rjust(rank_w) + "  "
         if stacked:
             _line(console, Text(rank) + Text(name, style="bold"))
@@ -132,9 +134,10 @@ def _name_and_place(console: Console, first: str, function: str, where: str, ind
         _line(console, Text(indent + wrap.format(shorten_path(where, width - len(indent) - 2)), style="dim"))
 
 
-def print_heading(console: Console, r: Recommendation) -> None:
+def print_heading(console: Console, r: Recommendation, where: str | None = None) -> None:
     """``N. module:qualname  (path:line)``, the place on the next line when both do not fit."""
-    _name_and_place(console, f"{r.rank}. ", r.function, f"{r.file}:{r.line}", " " * (len(str(r.rank)) + 2), "bold")
+    where = where or f"{r.file}:{r.line}"
+    _name_and_place(console, f"{r.rank}. ", r.function, where, " " * (len(str(r.rank)) + 2), "bold")
 
 
 def print_rejected(plan: Plan, console: Console, why: list[Text]) -> None:
@@ -142,16 +145,17 @@ def print_rejected(plan: Plan, console: Console, why: list[Text]) -> None:
     else the name and place on one line (or two) and the reason indented under them."""
     width = console.width
     name_w = max(len(x.function) for x in plan.rejected)
-    where_w = max(len(f"{x.file}:{x.line}") for x in plan.rejected)
+    at = Places(plan).where  # `nb.ipynb[cell 6]:3` for notebook functions
+    where_w = max(len(at(x.file, x.line)) for x in plan.rejected)
     if width >= 120 and name_w + where_w + 4 + 40 <= width:
         grid = Table.grid(padding=(0, 2), pad_edge=False)
         grid.add_column(no_wrap=True, min_width=name_w)
         grid.add_column(no_wrap=True, style="dim", min_width=where_w)
         grid.add_column(overflow="fold")
         for x, reason in zip(plan.rejected, why, strict=True):
-            grid.add_row(Text(x.function), f"{x.file}:{x.line}", reason)
+            grid.add_row(Text(x.function), at(x.file, x.line), reason)
         console.print(grid)
         return
     for x, reason in zip(plan.rejected, why, strict=True):
-        _name_and_place(console, "", x.function, f"{x.file}:{x.line}", "   ", "", paren=False)
+        _name_and_place(console, "", x.function, at(x.file, x.line), "   ", "", paren=False)
         console.print(Padding(reason, (0, 0, 0, 3)))

@@ -617,6 +617,9 @@ def install() -> None:
     from hybridize.planner import placement
 
     placement.install(state)  # the main program, when run through hybridize.tracer.runmain
+    from hybridize.planner import nbplace
+
+    nbplace.install(state)  # notebook cells, as a Jupyter kernel runs them
     for module_name in list(state.targets):
         module = sys.modules.get(module_name)
         if module is not None:
