@@ -102,6 +102,11 @@ def loop_step(tree: ast.Module, loop_line: int) -> str | None:
     return next((n for n in _step_calls(tree, loop.body) if n), None)
 
 
+def _plain_python(refusal: str) -> bool:
+    """A loop with no tensor work at all, or in set-up code: not worth a line among the rejections."""
+    return refusal == "no tensor work in the body" or refusal.endswith("sets an object up once: not a hot loop")
+
+
 def measure_extractions(root: Path, work: Path, perf: list[str], *, budget_s: float | None, baseline_s: float | None,
                         say: Callable[[str], None] = lambda _: None) -> Outcome:
     """Find, extract in memory and time the best loops of the performance command's main file."""
@@ -130,7 +135,7 @@ def measure_extractions(root: Path, work: Path, perf: list[str], *, budget_s: fl
             step = loop_step(tree, cand.line)
             if step is not None:
                 out.notes.append(f"{rel}:{cand.line}: the loop calls its step {step}, already a tf.function")
-            elif len(out.rejected) < MAX_REFUSALS and "no tensor work" not in cand.refusal:
+            elif len(out.rejected) < MAX_REFUSALS and not _plain_python(cand.refusal):
                 out.rejected.append(Rejection(function, rel, cand.line, "not-extractable",
                                               f"loop at line {cand.line}: {cand.refusal}"))
             continue
