@@ -181,6 +181,8 @@ def measure_extractions(root: Path, work: Path, perf: list[str], *, budget_s: fl
                 runs.setdefault(label, []).append(run)
                 if label == "eager" and not one_run:
                     one_run = run.seconds
+        if len(runs["eager"]) == 1 and _numbers_differ(runs):  # are the numbers deterministic at all?
+            runs["eager"].append(_run(python, argv, main, None, root, work / f"extract{n}-eager-check", "eager", one_run))
         rec, rej = _decide(runs, variants, cand, function, rel)
         if rec is not None:
             out.recommendations.append(rec)
@@ -219,6 +221,11 @@ def _run(python: str, argv: list[str], main: Path, source: bytes | None, root: P
     return Run(label, seconds, code, text)
 
 
+def _numbers_differ(runs: dict[str, list[Run]]) -> bool:
+    base = final_numbers(runs["eager"][0].output)
+    return any(compare(base, final_numbers(r.output)) for label, rs in runs.items() if label != "eager" for r in rs)
+
+
 def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, bytes, Any]], cand: Any, function: str,
             rel: str) -> tuple[Recommendation | None, Rejection | None]:
     region = cand.region
@@ -230,6 +237,10 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
     where = f"loop at line {cand.line}, lines {region.start}-{region.end}"
     evidence: dict[str, Any] = {"runs_s": timings, "timed": "whole run, eager and extracted runs interleaved"}
     problems: list[str] = []
+    notes: list[str] = []
+    varies = len(eager) > 1 and compare(base_numbers, final_numbers(eager[1].output)) is not None
+    if varies:  # unseeded randomness: two eager runs disagree, so a difference says nothing about the step
+        notes.append("final printed numbers differ between two eager runs too (unseeded randomness?): not compared")
     best: tuple[float, str] | None = None
     for label in variants:
         rs = runs.get(label, [])
@@ -238,7 +249,7 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
             problems.append(f"{label}: exited {bad_exit[0]} (eager {base_code})")
             continue
         diff = next((d for d in (compare(base_numbers, final_numbers(r.output)) for r in rs) if d), None)
-        if diff is not None:
+        if diff is not None and not varies:
             problems.append(f"{label}: final printed numbers differ ({diff})")
             continue
         seconds = min(r.seconds for r in rs)
@@ -252,8 +263,8 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
     seconds, label = best
     speedup = base_s / seconds if seconds > 0 else float("inf")
     evidence["setting"] = label
-    if problems:
-        evidence["notes"] = problems
+    if problems or notes:
+        evidence["notes"] = [*notes, *problems]
     if speedup < MIN_SPEEDUP:
         return None, Rejection(function, rel, cand.line, "measured-slower",
                                f"{where}: x{speedup:.2f} with {label} ({base_s:.2f} s eager, {seconds:.2f} s "
@@ -262,9 +273,10 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
     rec = Recommendation(
         rank=0, id=0, function=function, file=rel, line=cand.line, action="extract",
         decorator=render_decorator(settings), settings=settings, speedup=round(speedup, 3),
-        saved_s=round(base_s - seconds, 3), calls=0, confidence="high" if len(runs["eager"]) > 1 else "medium",
+        saved_s=round(base_s - seconds, 3), calls=0, confidence="high" if len(eager) > 1 and not varies else "medium",
         evidence={**evidence, "signature": ex.signature, "baseline_s": round(base_s, 3),
-                  "numbers": "final printed numbers match" if base_numbers else "no final numbers printed"},
+                  "numbers": ("final printed numbers vary between eager runs" if varies else
+                              "final printed numbers match" if base_numbers else "no final numbers printed")},
         extract={"loop_line": cand.line, "start": region.start, "end": region.end,
                  "stmt_lines": list(region.stmt_lines), "name": ex.name, "params": list(region.params),
                  "returns": list(region.returns)})

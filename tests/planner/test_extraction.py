@@ -155,3 +155,34 @@ def test_trial_measures_a_tiny_script_eager_vs_extracted(tmp_path: Path, monkeyp
     assert (tmp_path / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
     logs = sorted(p.name for p in (tmp_path / "work").iterdir())
     assert any("plain" in n for n in logs) and any("eager" in n for n in logs)
+
+
+def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
+    from types import SimpleNamespace
+
+    from hybridize.static.loops import LoopCandidate, Region
+
+    region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
+                    tensor_statements=2)
+    cand = LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
+    runs = {"eager": [extraction.Run("eager", 10.0, 0, out) for out in eager],
+            "plain": [extraction.Run("plain", plain_s, plain_exit, plain)]}
+    ex = SimpleNamespace(signature="train_step(x) -> loss", name="train_step")
+    return extraction._decide(runs, {"plain": (Settings(), b"", ex)}, cand, "t:<module>", "t.py")
+
+
+def test_decide_recommends_a_faster_step_and_rejects_a_mismatch_slower_or_failed_one() -> None:
+    rec, rej = _decide(["loss 0.5\n"], "loss 0.5001\n")
+    assert rej is None and rec.action == "extract" and rec.speedup == 2.0  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "loss 0.9\n")
+    assert rej.reason == "output-mismatch"  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "loss 0.5\n", plain_s=9.9)
+    assert rej.reason == "measured-slower"  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "Traceback\n", plain_exit=1)
+    assert rej.reason == "trial-failed"  # type: ignore[attr-defined]
+
+
+def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
+    rec, rej = _decide(["acc 0.90\n", "acc 0.86\n"], "acc 0.93\n")  # unseeded: eager disagrees with itself
+    assert rej is None
+    assert "vary between eager runs" in rec.evidence["numbers"] and rec.confidence == "medium"  # type: ignore[attr-defined]
