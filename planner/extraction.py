@@ -1,7 +1,7 @@
 """Measured loop extraction (issue #17): trial runs of the performance command with a hot loop's region extracted.
 
 ``static/loops.py`` finds the region and ``rewriter/extract.py`` makes the edit; this module decides whether the edit
-pays. For the best-ranked extractable loops of the performance command's main file, the program runs with the
+pays. For the best-ranked extractable loop of the performance command's main file, the program runs with the
 extracted source compiled in memory under the original file name (:mod:`hybridize.planner.extract_run`; nothing is
 written to the user's tree), the new step being a ``tf.function`` from its definition, once per setting (plain,
 ``reduce_retracing``), interleaved with eager runs of the unchanged program through the same runner. The whole run is
@@ -27,7 +27,7 @@ from hybridize.plan import Plan, Recommendation, Rejection, Settings, render_dec
 from hybridize.planner.outputs import compare, final_numbers
 
 RUNNER = "hybridize.planner.extract_run"
-MAX_LOOPS = 2  # extractions measured per run of the planner
+MAX_LOOPS = 1  # one extraction per plan: a second in the same file would be planned on lines the first moves
 MAX_REFUSALS = 5  # non-extractable loops listed in the plan
 MIN_SPEEDUP = 1.03  # below this a whole-run difference is noise on a loaded machine
 SETTINGS: tuple[tuple[str, Settings], ...] = (("plain", Settings()), ("reduce_retracing", Settings(reduce_retracing=True)))
