@@ -3,12 +3,14 @@ compiled from ``SOURCE`` (a loop extraction, made in memory by the planner) unde
 
 The trial of an extraction must run the program as ``python`` would, except for the edited file: the runner of
 :mod:`hybridize.tracer.runmain` does that, and its code hook hands it the extracted source compiled with the
-original file name (tracebacks and AutoGraph's source lookups name the user's file). ``SOURCE`` of ``-`` runs the
+original file name, and linecache holds the extracted text under that name (tracebacks, and AutoGraph, which
+converts the step from its source, read the code that runs). ``SOURCE`` of ``-`` runs the
 program unchanged through the same runner, so the eager baseline pays the same start-up.
 """
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 from typing import Any
@@ -20,6 +22,10 @@ def _hook(source: bytes, main: str) -> Any:
     def hook(path: str, name: str) -> Any:
         if os.path.realpath(path) != real:
             return None
+        # inspect.getsource (AutoGraph converts the step from its source) reads the file through linecache: it must
+        # see the extracted text, not the file on disk. An entry without mtime is never invalidated by checkcache.
+        text = source.decode("utf-8", "surrogateescape")
+        linecache.cache[path] = (len(text), None, text.splitlines(keepends=True), path)
         return compile(source, path, "exec", dont_inherit=True)
 
     return hook

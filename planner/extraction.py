@@ -221,6 +221,11 @@ def _run(python: str, argv: list[str], main: Path, source: bytes | None, root: P
     return Run(label, seconds, code, text)
 
 
+def _last_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    return lines[-1][:160] if lines else ""
+
+
 def _numbers_differ(runs: dict[str, list[Run]]) -> bool:
     base = final_numbers(runs["eager"][0].output)
     return any(compare(base, final_numbers(r.output)) for label, rs in runs.items() if label != "eager" for r in rs)
@@ -246,7 +251,8 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
         rs = runs.get(label, [])
         bad_exit = [r.exit_code for r in rs if r.exit_code != base_code]
         if bad_exit:
-            problems.append(f"{label}: exited {bad_exit[0]} (eager {base_code})")
+            said = _last_line(next(r.output for r in rs if r.exit_code != base_code))
+            problems.append(f"{label}: exited {bad_exit[0]} (eager {base_code})" + (f": {said}" if said else ""))
             continue
         diff = next((d for d in (compare(base_numbers, final_numbers(r.output)) for r in rs) if d), None)
         if diff is not None and not varies:

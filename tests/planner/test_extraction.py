@@ -186,3 +186,22 @@ def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
     rec, rej = _decide(["acc 0.90\n", "acc 0.86\n"], "acc 0.93\n")  # unseeded: eager disagrees with itself
     assert rej is None
     assert "vary between eager runs" in rec.evidence["numbers"] and rec.confidence == "medium"  # type: ignore[attr-defined]
+
+
+def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> None:
+    import inspect
+    import linecache
+
+    from hybridize.planner.extract_run import _hook
+
+    path = project(tmp_path)
+    new = b"def train_step(x):\n    return x\n"
+    code = _hook(new, str(path))(str(path), "__main__")
+    try:
+        assert _hook(new, str(path))(str(tmp_path / "other.py"), "other") is None
+        namespace: dict[str, object] = {}
+        exec(code, namespace)
+        # AutoGraph converts a step from inspect.getsource: the extracted text, not the file on disk
+        assert inspect.getsource(namespace["train_step"]) == new.decode()  # type: ignore[arg-type]
+    finally:
+        linecache.cache.pop(str(path), None)
