@@ -24,8 +24,19 @@ def _hook(source: bytes, main: str) -> Any:
             return None
         # inspect.getsource (AutoGraph converts the step from its source) reads the file through linecache: it must
         # see the extracted text, not the file on disk. An entry without mtime is never invalidated by checkcache.
+        # AutoGraph also calls linecache.updatecache (re-reading the disk) before each lookup: that is answered too.
         text = source.decode("utf-8", "surrogateescape")
-        linecache.cache[path] = (len(text), None, text.splitlines(keepends=True), path)
+        entry = (len(text), None, text.splitlines(keepends=True), path)
+        linecache.cache[path] = entry
+        disk_update = linecache.updatecache
+
+        def updatecache(filename: str, module_globals: Any = None) -> list[str]:
+            if filename == path:
+                linecache.cache[path] = entry
+                return list(entry[2])
+            return disk_update(filename, module_globals)
+
+        linecache.updatecache = updatecache
         return compile(source, path, "exec", dont_inherit=True)
 
     return hook

@@ -195,6 +195,7 @@ def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> No
     from hybridize.planner.extract_run import _hook
 
     path = project(tmp_path)
+    updatecache = linecache.updatecache
     new = b"def train_step(x):\n    return x\n"
     code = _hook(new, str(path))(str(path), "__main__")
     try:
@@ -203,5 +204,8 @@ def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> No
         exec(code, namespace)
         # AutoGraph converts a step from inspect.getsource: the extracted text, not the file on disk
         assert inspect.getsource(namespace["train_step"]) == new.decode()  # type: ignore[arg-type]
+        linecache.updatecache(str(path))  # what AutoGraph calls first: must not bring the disk's text back
+        assert inspect.getsource(namespace["train_step"]) == new.decode()  # type: ignore[arg-type]
     finally:
+        linecache.updatecache = updatecache
         linecache.cache.pop(str(path), None)
