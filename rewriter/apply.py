@@ -223,7 +223,8 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
         except Exception as exc:  # libcst raises plain errors for undecodable bytes
             refuse_all("parse-error", f"{rel}: cannot be read as Python source: {exc}")
             continue
-        for rec in file_recs:
+        # extractions first: their regions are the plan's line numbers; the other edits find functions by name
+        for rec in sorted(file_recs, key=lambda r: r.action != "extract"):
             module, outcome = _edit_file(module, rec)
             outcomes.append(outcome)
         new = module.bytes

@@ -209,3 +209,21 @@ def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> No
     finally:
         linecache.updatecache = updatecache
         linecache.cache.pop(str(path), None)
+
+
+def test_an_extract_and_a_conversion_above_it_in_one_file_both_apply(tmp_path: Path) -> None:
+    helper = "import tensorflow as tf\n\n\ndef scale(v):\n    return v * 2.0\n\n\n"
+    path = project(tmp_path, helper + SCRIPT.replace("import tensorflow as tf\n", "", 1))
+    cand = find_loops(tmp_path, path)[0]
+    assert cand.region is not None
+    r = cand.region
+    ext = Recommendation(rank=2, id=2, function="train:<module>", file="train.py", line=cand.line, action="extract",
+                         decorator="", extract={"loop_line": cand.line, "start": r.start, "end": r.end,
+                                                "stmt_lines": r.stmt_lines, "name": "train_step", "params": r.params,
+                                                "returns": r.returns})
+    conv = Recommendation(rank=1, id=1, function="train:scale", file="train.py", line=4, action="convert", decorator="")
+    plan = Plan(recommendations=[conv, ext], file_hashes={"train.py": file_sha256(path)})
+    result = rw.apply_plan(tmp_path, tmp_path / ".hybridize", plan)
+    assert [o.status for o in result.outcomes] == ["applied", "applied"], result.outcomes
+    text = path.read_text()
+    assert "@tf.function\ndef scale(v):" in text and "    loss = train_step(" in text
