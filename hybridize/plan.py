@@ -20,8 +20,8 @@ from hybridize.planfile import Checker, check_plan, check_settings
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.json"
 
-Action = Literal["convert", "tune", "dehybridize"]
-ACTIONS: tuple[str, ...] = ("convert", "tune", "dehybridize")
+Action = Literal["convert", "tune", "dehybridize", "extract"]
+ACTIONS: tuple[str, ...] = ("convert", "tune", "dehybridize", "extract")
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,14 @@ class Recommendation:
     traces_after: int | None = None
     confidence: str = "medium"  # "high" | "medium" | "low"
     evidence: dict[str, Any] = field(default_factory=dict)
+    # action "extract" only: the loop region moved into a new step (``planfile.check_extract`` lists the keys)
+    extract: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["settings"] = self.settings.to_json()
+        if self.extract is None:
+            del data["extract"]  # plans without extractions keep their exact earlier shape
         return data
 
     @classmethod

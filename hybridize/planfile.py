@@ -11,6 +11,7 @@ Nothing here imports TensorFlow: the dtype names are a static copy of the ``tf.<
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
@@ -27,7 +28,7 @@ TF_DTYPES = frozenset({
 })
 BOOL_SETTINGS = ("reduce_retracing", "jit_compile", "autograph")
 SETTING_KEYS = frozenset({*BOOL_SETTINGS, "input_signature"})
-ACTIONS = ("convert", "tune", "dehybridize")
+ACTIONS = ("convert", "tune", "dehybridize", "extract")
 MAX_INT = 2**31 - 1  # lines, ranks, ids, counts, dimensions: anything larger is not from a real run
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -187,6 +188,47 @@ def check_recommendation(c: Checker, path: str, value: Any) -> dict[str, Any]:
         out[key] = c.field(path, data, key, lambda p, v: c.optional(p, v, c.integer), None)
     out["confidence"] = c.field(path, data, "confidence", c.line, "medium")
     out["evidence"] = c.field(path, data, "evidence", c.obj, {})
+    if action == "extract":
+        out["extract"] = c.field(path, data, "extract", lambda p, v: check_extract(c, p, v))
+    elif data.get("extract") is not None:
+        raise c.fail(f"{path}.extract", f"only an extract recommendation has one (action is {action})")
+    return out
+
+
+EXTRACT_KEYS = frozenset({"loop_line", "start", "end", "stmt_lines", "name", "params", "returns"})
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+
+def identifier(c: Checker, path: str, value: Any) -> str:
+    """A Python identifier, not a keyword: it is written into the user's source as a name."""
+    text = c.string(path, value)
+    if not _IDENT.fullmatch(text) or text in _KEYWORDS:
+        raise c.fail(path, f"expected a Python identifier, got {text[:40]!r}")
+    return text
+
+
+def check_extract(c: Checker, path: str, value: Any) -> dict[str, Any]:
+    """The region of an ``extract`` recommendation: every name in it becomes source text, so each must be an
+    identifier, and the line range must be ordered (the rewriter re-checks that it matches whole statements)."""
+    data = c.obj(path, value)
+    unknown = sorted(set(data) - EXTRACT_KEYS)
+    if unknown:
+        raise c.fail(key_path(path, unknown[0]), f"unknown extract field (known: {', '.join(sorted(EXTRACT_KEYS))})")
+    out: dict[str, Any] = {key: c.field(path, data, key, lambda p, v: c.integer(p, v, 1))
+                           for key in ("loop_line", "start", "end")}
+    if not out["loop_line"] < out["start"] <= out["end"]:
+        raise c.fail(path, f"expected loop_line < start <= end, got {out['loop_line']}, {out['start']}, {out['end']}")
+    lines = [c.integer(f"{path}.stmt_lines[{i}]", v, 1) for i, v in
+             enumerate(c.field(path, data, "stmt_lines", c.lst))]
+    if not lines or lines != sorted(set(lines)) or lines[0] != out["start"] or lines[-1] > out["end"]:
+        raise c.fail(f"{path}.stmt_lines", "expected increasing statement lines from start to end")
+    out["stmt_lines"] = lines
+    out["name"] = c.field(path, data, "name", lambda p, v: identifier(c, p, v))
+    for key in ("params", "returns"):
+        names = [identifier(c, f"{path}.{key}[{i}]", v) for i, v in enumerate(c.field(path, data, key, c.lst))]
+        if len(set(names)) != len(names):
+            raise c.fail(f"{path}.{key}", "expected distinct names")
+        out[key] = names
     return out
 
 

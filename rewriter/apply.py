@@ -140,6 +140,8 @@ def _refuse(rec: Recommendation, code: str, message: str) -> Outcome:
 
 
 def _edit_file(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Outcome]:
+    if rec.action == "extract":
+        return _extract(module, rec)
     try:
         _, qualname = FunctionId.parse_name(rec.function)
     except ValueError as exc:
@@ -160,6 +162,19 @@ def _edit_file(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Out
     status: Status = "applied" if out.changed else "unchanged"
     note = out.note + (" (and `import tensorflow`)" if out.import_added else "")
     return out.module, Outcome(rec.id, rec.function, rec.file, rec.action, status, "", note)
+
+
+def _extract(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, Outcome]:
+    from .extract import extract_planned
+
+    try:
+        new, note, imported = extract_planned(module, rec)
+    except edits.EditError as exc:
+        return module, _refuse(rec, exc.code, str(exc))
+    except Exception as exc:  # a rewriter bug must cost one recommendation, never the user's file
+        return module, _refuse(rec, "internal", f"rewriter error ({type(exc).__name__}: {exc}); please report it")
+    note += " (and `import tensorflow`)" if imported else ""
+    return new, Outcome(rec.id, rec.function, rec.file, rec.action, "applied", "", note)
 
 
 def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[str, list[str]], check_write: bool
@@ -208,7 +223,8 @@ def _prepare(root: Path, plan: Plan, recs: list[Recommendation], derived: dict[s
         except Exception as exc:  # libcst raises plain errors for undecodable bytes
             refuse_all("parse-error", f"{rel}: cannot be read as Python source: {exc}")
             continue
-        for rec in file_recs:
+        # extractions first: their regions are the plan's line numbers; the other edits find functions by name
+        for rec in sorted(file_recs, key=lambda r: r.action != "extract"):
             module, outcome = _edit_file(module, rec)
             outcomes.append(outcome)
         new = module.bytes

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from hybridize.plan import Settings
-from hybridize.static.loops import LoopCandidate
+from hybridize.plan import Recommendation, Settings, render_decorator
+from hybridize.static.loops import LoopCandidate, Region
 
 from . import edits
 from .edits import EditError
@@ -54,8 +54,10 @@ def step_name(source: str, base: str = "train_step") -> str:
     return f"{base}_{n}"
 
 
-def extract(source: bytes, cand: LoopCandidate, name: str | None = None) -> Extraction:
-    """Move ``cand.region`` into a new step function; raises :class:`EditError` when the source does not match."""
+def extract(source: bytes, cand: LoopCandidate, name: str | None = None, settings: Settings | None = None
+            ) -> Extraction:
+    """Move ``cand.region`` into a new step function decorated with ``settings`` (plain ``@tf.function`` by
+    default); raises :class:`EditError` when the source does not match."""
     region = cand.region
     if region is None:
         raise EditError("no-region", f"line {cand.line}: nothing to extract ({cand.refusal})")
@@ -87,7 +89,11 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None) -> Extr
     # The decorator runs when the new function is defined: only imports above it count (an `import tensorflow as
     # tf` inside `if __name__ == "__main__":` comes too late, so one is added at the top).
     aliases = edits.collect_aliases(module.with_changes(body=body[:anchor_idx]))
-    _, deco, import_stmt = edits._alias_for(aliases, Settings())
+    settings = settings or Settings()
+    tf_alias, deco_fn, import_stmt = edits._alias_for(aliases, settings)
+    module_form = deco_fn == f"{tf_alias}.function"
+    deco = render_decorator(settings, tf_alias if module_form else "", "function" if module_form else deco_fn
+                            ).removeprefix("@")
     params = ", ".join(region.params)
     call = f"{fname}({params})"
     outs = ", ".join(region.returns)
@@ -154,3 +160,26 @@ def _two_blank(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     while have < len(out) and out[have].comment is None:
         have += 1
     return [cst.EmptyLine()] * max(0, 2 - have) + out
+
+
+def candidate_of(rec: Recommendation) -> LoopCandidate:
+    """The loop region an ``extract`` recommendation (checked by ``planfile.check_extract``) names."""
+    spec = rec.extract or {}
+    region = Region(start=int(spec["start"]), end=int(spec["end"]), stmt_lines=list(spec["stmt_lines"]),
+                    params=list(spec["params"]), returns=list(spec["returns"]), globals=[], tensor_statements=0)
+    line = int(spec["loop_line"])
+    return LoopCandidate(file=rec.file, line=line, end_line=region.end, kind="for", scope="", depth=0, region=region)
+
+
+def extract_planned(module: cst.Module, rec: Recommendation) -> tuple[cst.Module, str, bool]:
+    """Apply an ``extract`` recommendation to ``module``: ``(new module, note, import added)``. The region must
+    still line up with whole statements of the loop (``extract`` checks), and the name must still be free."""
+    if rec.extract is None:
+        raise EditError("bad-extract", "the recommendation names no region")
+    source = module.bytes
+    name = str(rec.extract["name"])
+    if step_name(module.code, name) != name:
+        raise EditError("name-taken", f"{name} is already used in the file")
+    result = extract(source, candidate_of(rec), name, rec.settings)
+    note = f"extracted lines {result.start}-{result.end} into {result.signature}"
+    return cst.parse_module(result.source), note, result.import_added

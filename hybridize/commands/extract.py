@@ -20,8 +20,8 @@ from hybridize.project import resolve_project_root
 if TYPE_CHECKING:
     from hybridize.static.loops import LoopCandidate
 
-UNMEASURED = ("not measured: the step's speed and results are unverified until the trial runs support "
-              "extraction; run your script (or tests) before and after")
+UNMEASURED = ("not measured here: `hybridize profile -- python SCRIPT` times the extraction against the eager "
+              "script and plans it (action extract) when it pays")
 
 
 @click.command("extract")

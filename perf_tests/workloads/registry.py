@@ -31,6 +31,7 @@ NAMES: tuple[str, ...] = (
     "xla_fusion",
     "xla_finetune",
     "train_script",
+    "inline_loop",
 )
 Placement = Mapping[str, Mapping[str, Any]]
 

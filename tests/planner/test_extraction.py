@@ -1,0 +1,229 @@
+"""Measured loop extraction (issue #17, items 3-4): the plan's `extract` recommendation, its strict loading,
+apply/undo through the rewriter's transaction, and a real trial measurement of a tiny training script."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hybridize.plan import Plan, Recommendation, Settings, file_sha256
+from hybridize.planfile import SchemaError
+from hybridize.planner import extraction
+from hybridize.planner.report import render_html, render_markdown
+from hybridize.rewriter import apply as rw
+from hybridize.static.loops import find_loops
+
+SCRIPT = textwrap.dedent("""\
+    import tensorflow as tf
+
+    tf.random.set_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4)])
+    optimizer = tf.keras.optimizers.SGD(0.1)
+    x = tf.ones([8, 3])
+    y = tf.zeros([8, 4])
+    for step in range(60):
+        # forward and backward
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        if step % 20 == 0:
+            print("step", step)
+    print("final loss", round(float(loss), 4))
+    """)
+
+
+def project(tmp_path: Path, source: str = SCRIPT) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    return path
+
+
+def extract_rec(tmp_path: Path, settings: Settings | None = None) -> Recommendation:
+    path = project(tmp_path)
+    cand = find_loops(tmp_path, path)[0]
+    assert cand.region is not None
+    r = cand.region
+    return Recommendation(rank=1, id=1, function="train:<module>", file="train.py", line=cand.line, action="extract",
+                          decorator="@tf.function", settings=settings or Settings(), speedup=2.5, saved_s=1.0,
+                          extract={"loop_line": cand.line, "start": r.start, "end": r.end, "stmt_lines": r.stmt_lines,
+                                   "name": "train_step", "params": r.params, "returns": r.returns})
+
+
+def test_extract_recommendation_round_trips_through_the_strict_loader(tmp_path: Path) -> None:
+    rec = extract_rec(tmp_path, Settings(reduce_retracing=True))
+    plan = Plan(recommendations=[rec], file_hashes={"train.py": file_sha256(tmp_path / "train.py")})
+    plan.save(tmp_path / "plan.json")
+    back = Plan.load(tmp_path / "plan.json")
+    assert back.recommendations[0].extract == rec.extract
+    assert back.recommendations[0].action == "extract"
+    assert back.recommendations[0].settings == Settings(reduce_retracing=True)
+    assert "extract" not in Recommendation(rank=1, id=2, function="a:f", file="a.py", line=1, action="convert",
+                                           decorator="").to_json()  # plans without extractions keep their shape
+    text = render_markdown(back) + render_html(back)
+    assert "lines 10-13 of the loop at line 8" in text
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "train_step()\nimport os", "expected a Python identifier"),
+    ("name", "class", "expected a Python identifier"),
+    ("params", ["model", "os.system('x')"], r"params\[1\]: expected a Python identifier"),
+    ("returns", ["loss", "loss"], "expected distinct names"),
+    ("start", 3, "expected loop_line < start <= end"),
+    ("stmt_lines", [], "expected increasing statement lines"),
+    ("bogus", 1, "unknown extract field"),
+])
+def test_strict_loader_refuses_a_bad_extract(tmp_path: Path, field: str, value: object, message: str) -> None:
+    rec = extract_rec(tmp_path).to_json()
+    rec["extract"][field] = value
+    (tmp_path / "plan.json").write_text(json.dumps({"schema_version": 1, "recommendations": [rec]}))
+    with pytest.raises(SchemaError, match=message):
+        Plan.load(tmp_path / "plan.json")
+
+
+def test_strict_loader_wants_the_region_of_an_extract_and_refuses_one_elsewhere(tmp_path: Path) -> None:
+    rec = extract_rec(tmp_path).to_json()
+    del rec["extract"]
+    (tmp_path / "plan.json").write_text(json.dumps({"schema_version": 1, "recommendations": [rec]}))
+    with pytest.raises(SchemaError, match=r"recommendations\[0\]\.extract: missing"):
+        Plan.load(tmp_path / "plan.json")
+    rec = extract_rec(tmp_path).to_json()
+    rec["action"] = "convert"
+    (tmp_path / "plan.json").write_text(json.dumps({"schema_version": 1, "recommendations": [rec]}))
+    with pytest.raises(SchemaError, match="only an extract recommendation"):
+        Plan.load(tmp_path / "plan.json")
+
+
+def test_apply_diff_write_and_undo_of_an_extract(tmp_path: Path) -> None:
+    rec = extract_rec(tmp_path, Settings(reduce_retracing=True))
+    plan = Plan(recommendations=[rec], file_hashes={"train.py": file_sha256(tmp_path / "train.py")})
+    data = tmp_path / ".hybridize"
+    preview = rw.apply_plan(tmp_path, data, plan, diff_only=True)
+    assert "+@tf.function(reduce_retracing=True)\n+def train_step(model, optimizer, x, y):" in preview.diff
+    assert (tmp_path / "train.py").read_text() == SCRIPT
+    result = rw.apply_plan(tmp_path, data, plan)
+    assert [o.status for o in result.outcomes] == ["applied"], result.outcomes
+    text = (tmp_path / "train.py").read_text()
+    assert "    loss = train_step(model, optimizer, x, y)\n" in text
+    assert "        print(\"step\", step)\n" in text  # the print every N steps stays in the loop
+    # re-planning the applied script finds its step already converted: no second extraction
+    tree = ast.parse(text)
+    cand = find_loops(tmp_path, tmp_path / "train.py")[0]
+    assert cand.region is None and extraction.loop_step(tree, cand.line) == "train_step"
+    found = extraction.measure_extractions(tmp_path, data / "work", [sys.executable, str(tmp_path / "train.py")],
+                                           budget_s=None, baseline_s=None)  # nothing to run: no region left
+    assert not found.recommendations and not found.rejected
+    assert found.notes == ["train.py:20: the loop calls its step train_step, already a tf.function"]
+    assert rw.undo_last(tmp_path, data) == ["train.py"]
+    assert (tmp_path / "train.py").read_bytes() == SCRIPT.encode()
+
+
+def test_apply_refuses_an_extract_whose_region_moved(tmp_path: Path) -> None:
+    rec = extract_rec(tmp_path)
+    assert rec.extract is not None
+    rec.extract["start"] += 1
+    rec.extract["stmt_lines"] = [rec.extract["start"], *rec.extract["stmt_lines"][1:]]
+    plan = Plan(recommendations=[rec], file_hashes={"train.py": file_sha256(tmp_path / "train.py")})
+    result = rw.apply_plan(tmp_path, tmp_path / ".hybridize", plan)
+    assert [o.status for o in result.outcomes] == ["refused"]
+    assert (tmp_path / "train.py").read_text() == SCRIPT
+
+
+def test_trial_measures_a_tiny_script_eager_vs_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tensorflow")
+    project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
+                                           budget_s=None, baseline_s=None)
+    measured = found.recommendations + [r for r in found.rejected if r.reason != "not-extractable"]
+    assert len(measured) == 1, found
+    runs = (found.recommendations[0].evidence if found.recommendations else measured[0].evidence)["runs_s"]
+    assert set(runs) == {"eager", "plain", "reduce_retracing"}
+    if found.recommendations:
+        rec = found.recommendations[0]
+        assert rec.extract is not None and rec.extract["name"] == "train_step"
+        assert rec.extract["params"] == ["model", "optimizer", "x", "y"] and rec.extract["returns"] == ["loss"]
+        assert "final printed numbers match" in rec.evidence["numbers"]
+    else:  # a loaded machine may make the step look slower; never a mismatch or a failed run
+        assert measured[0].reason == "measured-slower", measured[0]
+    assert (tmp_path / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
+    logs = sorted(p.name for p in (tmp_path / "work").iterdir())
+    assert any("plain" in n for n in logs) and any("eager" in n for n in logs)
+
+
+def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
+    from types import SimpleNamespace
+
+    from hybridize.static.loops import LoopCandidate, Region
+
+    region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
+                    tensor_statements=2)
+    cand = LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
+    runs = {"eager": [extraction.Run("eager", 10.0, 0, out) for out in eager],
+            "plain": [extraction.Run("plain", plain_s, plain_exit, plain)]}
+    ex = SimpleNamespace(signature="train_step(x) -> loss", name="train_step")
+    return extraction._decide(runs, {"plain": (Settings(), b"", ex)}, cand, "t:<module>", "t.py")
+
+
+def test_decide_recommends_a_faster_step_and_rejects_a_mismatch_slower_or_failed_one() -> None:
+    rec, rej = _decide(["loss 0.5\n"], "loss 0.5001\n")
+    assert rej is None and rec.action == "extract" and rec.speedup == 2.0  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "loss 0.9\n")
+    assert rej.reason == "output-mismatch"  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "loss 0.5\n", plain_s=9.9)
+    assert rej.reason == "measured-slower"  # type: ignore[attr-defined]
+    _, rej = _decide(["loss 0.5\n"], "Traceback\n", plain_exit=1)
+    assert rej.reason == "trial-failed"  # type: ignore[attr-defined]
+
+
+def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
+    rec, rej = _decide(["acc 0.90\n", "acc 0.86\n"], "acc 0.93\n")  # unseeded: eager disagrees with itself
+    assert rej is None
+    assert "vary between eager runs" in rec.evidence["numbers"] and rec.confidence == "medium"  # type: ignore[attr-defined]
+
+
+def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> None:
+    import inspect
+    import linecache
+
+    from hybridize.planner.extract_run import _hook
+
+    path = project(tmp_path)
+    updatecache = linecache.updatecache
+    new = b"def train_step(x):\n    return x\n"
+    code = _hook(new, str(path))(str(path), "__main__")
+    try:
+        assert _hook(new, str(path))(str(tmp_path / "other.py"), "other") is None
+        namespace: dict[str, object] = {}
+        exec(code, namespace)
+        # AutoGraph converts a step from inspect.getsource: the extracted text, not the file on disk
+        assert inspect.getsource(namespace["train_step"]) == new.decode()  # type: ignore[arg-type]
+        linecache.updatecache(str(path))  # what AutoGraph calls first: must not bring the disk's text back
+        assert inspect.getsource(namespace["train_step"]) == new.decode()  # type: ignore[arg-type]
+    finally:
+        linecache.updatecache = updatecache
+        linecache.cache.pop(str(path), None)
+
+
+def test_an_extract_and_a_conversion_above_it_in_one_file_both_apply(tmp_path: Path) -> None:
+    helper = "import tensorflow as tf\n\n\ndef scale(v):\n    return v * 2.0\n\n\n"
+    path = project(tmp_path, helper + SCRIPT.replace("import tensorflow as tf\n", "", 1))
+    cand = find_loops(tmp_path, path)[0]
+    assert cand.region is not None
+    r = cand.region
+    ext = Recommendation(rank=2, id=2, function="train:<module>", file="train.py", line=cand.line, action="extract",
+                         decorator="", extract={"loop_line": cand.line, "start": r.start, "end": r.end,
+                                                "stmt_lines": r.stmt_lines, "name": "train_step", "params": r.params,
+                                                "returns": r.returns})
+    conv = Recommendation(rank=1, id=1, function="train:scale", file="train.py", line=4, action="convert", decorator="")
+    plan = Plan(recommendations=[conv, ext], file_hashes={"train.py": file_sha256(path)})
+    result = rw.apply_plan(tmp_path, tmp_path / ".hybridize", plan)
+    assert [o.status for o in result.outcomes] == ["applied", "applied"], result.outcomes
+    text = path.read_text()
+    assert "@tf.function\ndef scale(v):" in text and "    loss = train_step(" in text
