@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import linecache
 import os
+import tokenize
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,4 +120,5 @@ def module_text(path: Path) -> str:
             return build_source(parse_notebook(path.read_bytes(), path.name)).text
         except HybridizeError as exc:
             raise ValueError(str(exc)) from None
-    return path.read_text(encoding="utf-8")
+    with tokenize.open(path) as fh:  # the file's own encoding (a `# -*- coding: latin-1 -*-` cookie, a BOM)
+        return fh.read()

@@ -131,3 +131,12 @@ def test_combine_adds_profiles_like_coverage_combine(project: Path) -> None:
     f = load_profile(project / "data").by_name()["pkg.mod:f"]
     assert f["calls"] == 8 and f["lines_covered"] == 2 and f["lines_total"] == 2
     assert load_profile(project / "data").meta["tests"] == {"t.py::a": "failed"}
+
+
+def test_def_lines_read_a_latin1_file_by_its_coding_cookie(tmp_path: Path) -> None:
+    """A latin-1 source file got null coverage silently: its def lines were read as UTF-8 and failed."""
+    from hybridize.tracer.state import def_lines
+
+    src = tmp_path / "old.py"
+    src.write_bytes("# -*- coding: latin-1 -*-\ndef f(x):\n    s = 'café'\n    return x\n".encode("latin-1"))
+    assert def_lines(src) == {("f", 2): (2, 4, [3, 4])}
