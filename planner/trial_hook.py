@@ -42,6 +42,7 @@ from hybridize.tracer.instances import Instances
 CONFIG_ENV = "HYBRIDIZE_TRIAL_CONFIG"
 
 _state: _State | None = None
+_orig_exit: Callable[[int], Any] | None = None  # os._exit before the trial hook wrapped it
 
 
 class _Stats:
@@ -122,6 +123,19 @@ class _State:
 
         self.stopper = Stopper(config["stop"]) if config.get("stop") else None
         self.stopped: dict[str, Any] | None = None  # where the run stopped early, and the calls made by then
+        self.written = False  # the results file of this process is written once (atexit or os._exit)
+
+    def start_over(self) -> None:
+        """A forked child measures its own calls from zero (each wrapper holds its ``_Stats``: reset in place)."""
+        for st in self.stats.values():
+            st.__init__()  # type: ignore[misc]
+        self.edges.clear()
+        self.tests.clear()
+        self.gradient_s, self.gradient_calls = 0.0, 0
+        self.local = threading.local()
+        self.started = time.time()
+        self.stopped = None
+        self.written = False
 
     def stats_for(self, name: str) -> _Stats:
         st = self.stats.get(name)
@@ -625,12 +639,39 @@ def install() -> None:
         if module is not None:
             _patch_module(state, module)
     atexit.register(_write_at_exit)
+    _follow_forks()
 
 
 def _write_at_exit() -> None:
+    if _state is not None and not _state.written:
+        try:
+            _state.written = True
+            _state.write()
+        except Exception:
+            pass
+
+
+def _follow_forks() -> None:
+    """A forked worker (``multiprocessing``'s fork start method, a pool) ends with ``os._exit``, which skips
+    ``atexit``: its calls were lost, and its function was reported not measured although the parent had patched it.
+    A child starts its own counts (the parent's stay the parent's) and writes them on ``os._exit`` too."""
+    global _orig_exit
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_start_over_in_child)
+    if _orig_exit is None:
+        _orig_exit = os._exit
+
+        def _exit(status: int) -> Any:
+            _write_at_exit()
+            return _orig_exit(status)
+
+        os._exit = _exit
+
+
+def _start_over_in_child() -> None:
     if _state is not None:
         try:
-            _state.write()
+            _state.start_over()
         except Exception:
             pass
 
