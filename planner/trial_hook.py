@@ -42,7 +42,6 @@ from hybridize.tracer.instances import Instances
 CONFIG_ENV = "HYBRIDIZE_TRIAL_CONFIG"
 
 _state: _State | None = None
-_orig_exit: Callable[[int], Any] | None = None  # os._exit before the trial hook wrapped it
 
 
 class _Stats:
@@ -655,17 +654,11 @@ def _follow_forks() -> None:
     """A forked worker (``multiprocessing``'s fork start method, a pool) ends with ``os._exit``, which skips
     ``atexit``: its calls were lost, and its function was reported not measured although the parent had patched it.
     A child starts its own counts (the parent's stay the parent's) and writes them on ``os._exit`` too."""
-    global _orig_exit
+    from hybridize.tracer.exitpaths import before_os_exit
+
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_start_over_in_child)
-    if _orig_exit is None:
-        _orig_exit = os._exit
-
-        def _exit(status: int) -> Any:
-            _write_at_exit()
-            return _orig_exit(status)
-
-        os._exit = _exit
+    before_os_exit(_write_at_exit)
 
 
 def _start_over_in_child() -> None:

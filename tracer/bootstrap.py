@@ -20,7 +20,6 @@ from hybridize.tracer.state import Recorder
 
 RECORDER: Recorder | None = None
 BACKEND: TracerBackend | None = None
-_orig_exit: Any = None
 
 
 def start() -> None:
@@ -76,15 +75,9 @@ def _after_fork() -> None:
 
 
 def _patch_exit_paths() -> None:
-    global _orig_exit
-    if _orig_exit is None:
-        _orig_exit = os._exit
+    from hybridize.tracer.exitpaths import before_os_exit
 
-        def _exit(status: int) -> Any:
-            finish()
-            return _orig_exit(status)
-
-        os._exit = _exit
+    before_os_exit(finish)
     try:
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             def _on_term(signum: int, frame: Any) -> None:
