@@ -425,20 +425,8 @@ class Trials:
 
     def _draws_random(self, c: Candidate) -> bool:
         """Whether the function or a project callee calls ``tf.random``/``keras.random`` (read from the source)."""
-        reports = [c.static or {}]
-        for callee in (c.static or {}).get("calls", []) or []:
-            other = self.by_name.get(callee)
-            if other is not None and other.static:
-                reports.append(other.static)
-        for rep in reports:
-            try:
-                lines = module_text(self.root / str(rep.get("file", ""))).splitlines()  # a notebook: its cells in order
-            except (OSError, ValueError):
-                continue
-            body = "\n".join(lines[int(rep.get("line", 1)) - 1: int(rep.get("end_line", rep.get("line", 1)))])
-            if "tf.random." in body or "keras.random." in body or "stateless_random" in body:
-                return True
-        return False
+        return any("tf.random." in body or "keras.random." in body or "stateless_random" in body
+                   for _, body in self._bodies(c))
 
     def _check_failures(self, result: TrialResult, names: list[str], converted: dict[str, Settings | None],
                         command: list[str], label: str) -> None:
@@ -830,8 +818,15 @@ def performance_command(config: Config, command: list[str], perf_command: list[s
                         root: Path | None = None) -> list[str]:
     """``--perf``, else ``perf-command`` of ``[tool.hybridize]``, else the only performance suite found under
     ``root`` (``workload.choose_performance``), else the profiled command."""
+    return performance_choice(config, command, perf_command, root)[0]
+
+
+def performance_choice(config: Config, command: list[str], perf_command: list[str] | None,
+                       root: Path | None = None) -> tuple[list[str], str]:
+    """``performance_command`` and the note saying which suite discovery found (one look at the project)."""
     given = perf_command or config.perf_command
-    return list(given or choose_performance(root, given)[0] or command)
+    found, note = choose_performance(root, given)
+    return list(given or found or command), note
 
 
 def start_warm_starter(root: Path, data_dir: Path, command: list[str], perf_command: list[str] | None,
@@ -849,8 +844,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     started = time.monotonic()
     inputs = load_inputs(root, data_dir)
     config = load_config(root)
-    perf = performance_command(config, command, perf_command, root)
-    workload_notes = [n for n in [choose_performance(root, perf_command or config.perf_command)[1]] if n]
+    perf, found_note = performance_choice(config, command, perf_command, root)
+    workload_notes = [found_note] if found_note else []
     budget = budget_s if budget_s is not None else config.budget_s
     user_budget = budget is not None
     candidates, early = build_candidates(inputs.functions, inputs.reports, inputs.static_available, root)
