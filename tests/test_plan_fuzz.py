@@ -145,19 +145,25 @@ def _snapshot(base: Path) -> dict[str, bytes]:
             if p.is_file() and ".hybridize" not in p.parts}
 
 
+def _project(outer: Path, plan: Any) -> Path:
+    """The small project every example starts from, with ``plan`` as its plan.json and a file beside the root."""
+    root = outer / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for rel, text in SOURCES.items():
+        (root / rel).write_text(text)
+    (outer / "outside.py").write_text(OUTSIDE)
+    (root / ".hybridize").mkdir()
+    (root / ".hybridize" / "plan.json").write_text(json.dumps(plan))
+    return root
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(doc=hostile_plans(), strict=st.booleans(), fmt=st.sampled_from(["table", "json", "markdown", "html"]))
 def test_hostile_plans_never_crash_nor_write_code(doc: dict[str, Any], strict: bool, fmt: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         outer = Path(tmp)
-        root = outer / "proj"
-        (root / "pkg").mkdir(parents=True)
-        (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-        for rel, text in SOURCES.items():
-            (root / rel).write_text(text)
-        (outer / "outside.py").write_text(OUTSIDE)
-        (root / ".hybridize").mkdir()
-        (root / ".hybridize" / "plan.json").write_text(json.dumps(doc))
+        root = _project(outer, doc)
         before = _snapshot(outer)
         err = io.StringIO()
         out = io.StringIO()
@@ -202,14 +208,7 @@ def test_hostile_undo_manifests_never_crash_nor_write_outside(data: st.DataObjec
     """A tampered backup manifest: `apply --undo` restores the recorded files or refuses with one line."""
     with tempfile.TemporaryDirectory() as tmp:
         outer = Path(tmp)
-        root = outer / "proj"
-        (root / "pkg").mkdir(parents=True)
-        (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-        for rel, text in SOURCES.items():
-            (root / rel).write_text(text)
-        (outer / "outside.py").write_text(OUTSIDE)
-        (root / ".hybridize").mkdir()
-        (root / ".hybridize" / "plan.json").write_text(json.dumps(base_plan()))
+        root = _project(outer, base_plan())
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             try:
                 main(["apply", "--root", str(root)])
