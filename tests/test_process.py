@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hybridize.errors import HybridizeError
-from hybridize.tracer.launch import run_command
+from hybridize.process import run_command
 
 PY = sys.executable
 
