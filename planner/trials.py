@@ -46,8 +46,8 @@ class FunctionResult:
     def robust_total(self, calls: int) -> float | None:
         """Time for ``calls`` calls from the fastest call: noise only adds time, so this estimate holds where one
         noisy run inflates the totals. Tracing counts at most the CPU the process spent in it: on a loaded machine
-        its wall time also holds the waits for other processes (a tutorial's train step, 80 calls at 11.8 -> 1.2 ms
-        each, looked slower than eager beside 1.2 s of wall-clock tracing)."""
+        its wall time also holds the waits for other processes, enough to make a short run's clear win look slower
+        than eager."""
         if self.min_s is None:
             return None
         trace = self.trace_time_s if self.trace_cpu_s is None else min(self.trace_time_s, self.trace_cpu_s)

@@ -1,9 +1,9 @@
 """Warm-started trial runs: the command's Python process is forked from one that has already imported TensorFlow.
 
 Every trial re-runs the performance (or test) command, and in a fresh process importing TensorFlow is most of a
-short run (3.7 s of a 6.3 s run of the example project on the 2-core machine). A trial measures each function
-inside the process, so that import is pure overhead, paid once per run. Here a server, started once per
-interpreter and environment, imports TensorFlow and then forks one child per trial; the child becomes the command
+short run (more than half of the example project's). A trial measures each function inside the process, so that
+import is pure overhead, paid once per run. Here a server, started once per interpreter and environment, imports
+TensorFlow and then forks one child per trial; the child becomes the command
 (``python script.py ...``, ``python -m module ...`` or a console script such as ``pytest``), with the trial hook
 booted as the generated ``sitecustomize`` boots it in a cold process.
 
