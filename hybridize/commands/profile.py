@@ -50,9 +50,10 @@ def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str
 def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float | None,
                coverage: bool = True) -> tuple[int, Path, list[str]]:
     """Run ``command`` traced and merge its shards into ``data/profile.db``; returns (exit status, db path, warnings)."""
-    from hybridize.tracer import launch, store
+    from hybridize import process
+    from hybridize.tracer import store
 
-    launch.resolve_command(command)
+    process.resolve_command(command)
     config = load_config(root)
     try:
         shard_dir = Path(tempfile.mkdtemp(prefix=".run-", dir=data))
@@ -64,8 +65,8 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
         from hybridize.tracer.runmain import traced_command
 
         with watch_sigint() as sigint:  # the launcher stops the command on Ctrl-C and returns 130
-            rc = launch.run_command(traced_command(command, root), root=root, boot=[TRACER_BOOT], env=env,
-                                    timeout_s=timeout_s)
+            rc = process.run_command(traced_command(command, root), root=root, boot=[TRACER_BOOT], env=env,
+                                     timeout_s=timeout_s)
         duration = time.time() - started
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
                 "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",
