@@ -31,7 +31,7 @@ from rich.markup import escape
 
 from hybridize.plan import PLAN_FILE, Plan, Rejection
 from hybridize.planner.budget import telling_line
-from hybridize.planner.candidates import build_candidates
+from hybridize.planner.candidates import Candidate, build_candidates
 from hybridize.planner.correctness import run_correctness
 from hybridize.planner.decide import build_plan
 from hybridize.planner.earlystop import plan as plan_early_stop
@@ -92,7 +92,7 @@ def _budget(budget_s: float | None, config: Config, inputs: Inputs) -> tuple[flo
 
 
 def _session(root: Path, data_dir: Path, perf: list[str], command: list[str], inputs: Inputs, config: Config,
-             candidates: list[Any], console: Console, budget_s: float | None,
+             candidates: list[Candidate], console: Console, budget_s: float | None,
              warm: WarmStarter | None) -> Trials:
     """The trial session of this plan: its budget, the traced run's outcomes, a long script's stop rule."""
     budget, user_budget, note = _budget(budget_s, config, inputs)
