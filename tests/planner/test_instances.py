@@ -16,9 +16,10 @@ import pytest
 from rich.console import Console
 
 from hybridize.plan import Settings
-from hybridize.planner import trial_hook
 from hybridize.planner.candidates import PER_INSTANCE, build_candidates, choose_settings, per_instance_detail
 from hybridize.planner.decide import Measurement, _accepts, build_plan
+from hybridize.planner.hook_patch import patch_module
+from hybridize.planner.hook_state import HookState, Stats
 from hybridize.planner.pipeline import Trials
 from hybridize.planner.settings import every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.planner.trials import FunctionResult, TrialResult, merge_results
@@ -85,9 +86,9 @@ def test_hook_records_instances_with_signatures(tmp_path: Path) -> None:
         exec(compile(HOOK_SOURCE, f"{name}.py", "exec"), module.__dict__)
         target = f"{name}:Posterior.predict"
         out = tmp_path / name
-        state = trial_hook._State({"out_dir": str(out), "targets": [{"function": target, "mode": "time"}],
-                                   "record_signatures": record})
-        trial_hook._patch_module(state, module)
+        state = HookState({"out_dir": str(out), "targets": [{"function": target, "mode": "time"}],
+                           "record_signatures": record})
+        patch_module(state, module)
         assert target in state.patched
         for i in range(10):
             module.Posterior(2.0).predict(float(i))  # freed after each call: ids recycled
@@ -113,7 +114,7 @@ def test_hook_keeps_the_traces_of_a_freed_object_s_function() -> None:
     class Bound:
         pass
 
-    stats = trial_hook._Stats()
+    stats = Stats()
     ids = []
     for _ in range(10):
         b = Bound()
