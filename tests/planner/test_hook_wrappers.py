@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from hybridize.planner.acceptance import judge
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.decide import Measurement, _accepts
 from hybridize.planner.hook_patch import patch_module
 from hybridize.planner.hook_state import HookState
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.trials import FunctionResult, merge_results
 
 SOURCE = textwrap.dedent('''
@@ -110,7 +111,7 @@ def test_unreachable_wrapper_is_reported_and_rejected(tmp_path: Path) -> None:
     assert "another decorator" in result.unreachable["hyb_wrapped_hidden:hidden"]
     c = Candidate("hyb_wrapped_hidden:hidden", "m.py", 1, "convert", {}, None)
     m = Measurement(c, FunctionResult(calls=5, time_s=1.0), unreachable=result.unreachable[c.function])
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "not-reachable") and "closure cell" in detail
     assert json.loads(next(tmp_path.glob("*.json")).read_text())["unreachable"]
 

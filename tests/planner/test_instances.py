@@ -16,10 +16,12 @@ import pytest
 from rich.console import Console
 
 from hybridize.plan import Settings
+from hybridize.planner.acceptance import judge
+from hybridize.planner.assembly import build_plan
 from hybridize.planner.candidates import PER_INSTANCE, build_candidates, choose_settings, per_instance_detail
-from hybridize.planner.decide import Measurement, _accepts, build_plan
 from hybridize.planner.hook_patch import patch_module
 from hybridize.planner.hook_state import HookState, Stats
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.pipeline import Trials
 from hybridize.planner.settings import every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.planner.trials import FunctionResult, TrialResult, merge_results
@@ -200,7 +202,7 @@ def test_every_call_traced_explains_the_objects() -> None:
     m = Measurement(c, FunctionResult(calls=12, time_s=1.0, instances=10),
                     FunctionResult(calls=12, time_s=18.0, traces=12, trace_calls=12, trace_time_s=18.0),
                     settings=Settings())
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "too-few-calls")
     assert "every call traced" in detail and "called on 10 different objects in 12 call(s)" in detail
 
