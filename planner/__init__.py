@@ -1,9 +1,11 @@
 """hybridize.planner: measured, validated, ranked recommendations (``plan.json``) and the report.
 
 Modules: ``settings`` (tf.function settings and trace predictions from recorded signatures), ``candidates``
-(profile x static analysis -> what to try), ``trial_hook`` / ``trial_pytest`` / ``trials`` (in-memory conversions
-in every process of a real run, and their measurements), ``decide`` (comparison, nesting, ranking, confidence),
-``pipeline`` (``run_after_profile``), ``report`` (table / json / markdown / html), ``scalene`` (optional pass).
+(profile x static analysis -> what to try), ``trial_hook`` and its ``hook_*`` parts / ``trial_pytest`` / ``trials``
+(in-memory conversions in every process of a real run, and their measurements), ``measurement`` / ``compare`` /
+``acceptance`` / ``nesting`` / ``assembly`` (comparison, acceptance, nesting, ranking, confidence),
+``pipeline`` (``run_after_profile``), ``report`` (table / json / markdown / html), ``scalene``
+(optional pass).
 
 The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a public contract:
 
@@ -25,5 +27,6 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
   its arguments, decided from the source), ``output-mismatch`` (eager replay in the same run disagrees),
   ``pure-python`` (never received a tensor/variable, directly or in a container, or its source does no tensor
   computation; decided before any run), ``retraces-per-instance`` (a method called on a new object at every call
-  of the performance command: it would trace every call; decided after the baseline run, before any conversion).
+  of the performance command: it would trace every call; decided after the baseline run, before any conversion),
+  ``kept-few-calls`` (an existing tf.function whose removal measured faster, on too few calls to justify it).
 """

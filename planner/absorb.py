@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hybridize.plan import Settings
-from hybridize.planner.decide import Measurement, compare_digests, compare_replays, noise_margin
+from hybridize.planner.compare import compare_digests, compare_replays
+from hybridize.planner.measurement import Measurement, noise_margin
 from hybridize.planner.trials import TrialResult
 
 if TYPE_CHECKING:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from hybridize.plan import Settings
+from hybridize.planner.acceptance import accepted
 from hybridize.planner.budget import describe_failure
-from hybridize.planner.decide import NOT_ISOLATED, accepted
 from hybridize.planner.isolation import WHOLE_COMMAND, Blame, Failures, isolate, scope
+from hybridize.planner.measurement import NOT_ISOLATED
 from hybridize.planner.trials import TrialResult, output_tail
 
 if TYPE_CHECKING:

@@ -141,7 +141,7 @@ def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings
              ) -> dict[str, tuple[str, Settings | None]]:
     """The variants tried whatever the default budget says: removing an existing tf.function whose new settings
     still retrace (more traces than predicted) or do not pay; the rest wait for budget."""
-    from hybridize.planner.decide import accepted
+    from hybridize.planner.acceptance import accepted
 
     out: dict[str, tuple[str, Settings | None]] = {}
     for n, (variant, settings) in chosen.items():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from hybridize.plan import Settings
-from hybridize.planner.decide import NOT_ISOLATED
+from hybridize.planner.measurement import NOT_ISOLATED
 
 if TYPE_CHECKING:
     from hybridize.planner.session import Trials

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hybridize.plan import Settings
-from hybridize.planner.decide import MIN_NESTED_GAIN_S, Measurement, accepted, compare_replays, noise_margin
+from hybridize.planner.acceptance import accepted
+from hybridize.planner.compare import compare_replays
+from hybridize.planner.measurement import MIN_NESTED_GAIN_S, Measurement, noise_margin
 from hybridize.planner.trials import TrialResult
 
 if TYPE_CHECKING:

@@ -30,10 +30,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from hybridize.plan import PLAN_FILE, Plan, Rejection
+from hybridize.planner.assembly import build_plan
 from hybridize.planner.budget import telling_line
 from hybridize.planner.candidates import Candidate, build_candidates
 from hybridize.planner.correctness import run_correctness
-from hybridize.planner.decide import build_plan
 from hybridize.planner.earlystop import plan as plan_early_stop
 from hybridize.planner.inputs import Inputs, load_inputs
 from hybridize.planner.levels import level_fits, levels, run_level

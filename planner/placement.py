@@ -112,7 +112,7 @@ def place(source: bytes | str, path: str, qualnames: Collection[str]) -> tuple[A
 
 def decorator(state: Any, module: str) -> Callable[[str, bool, bool], Callable[[Any], Any]]:
     """The ``__hybridize_place__`` of a module: wraps the function it decorates with the trial hook's wrapper."""
-    from hybridize.planner import trial_hook
+    from hybridize.planner.hook_targets import wrap_target
 
     targets = {str(t["function"]).partition(":")[2]: t for t in state.targets.get(module, [])}
 
@@ -123,7 +123,7 @@ def decorator(state: Any, module: str) -> Callable[[str, bool, bool], Callable[[
             if target is None or getattr(raw, "__hybridize_trial__", False):
                 return raw
             try:
-                replacement = trial_hook._wrap_target(state, target, raw, is_method, bound)
+                replacement = wrap_target(state, target, raw, is_method, bound)
             except Exception as exc:  # never break the definition: the function stays as it was
                 state.hook_errors.append(f"{name}: {type(exc).__name__}: {exc}")
                 return raw

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hybridize.planner.candidates import received_tensors
 
 if TYPE_CHECKING:
-    from hybridize.planner.decide import Measurement
+    from hybridize.planner.measurement import Measurement
 
 KEPT_FEW_CALLS = "kept-few-calls"  # the rejection code: removal not justified by the workload's calls
 MIN_CALLS_TO_JUDGE = 5  # calls (and steady graph calls) before a retrace rate or a per-call time says anything

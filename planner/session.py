@@ -21,8 +21,8 @@ from hybridize.plan import Settings
 from hybridize.planner.absorb import absorb
 from hybridize.planner.budget import run_limit
 from hybridize.planner.candidates import Candidate, per_instance_detail, refine
-from hybridize.planner.decide import Measurement
 from hybridize.planner.earlystop import EarlyStop
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.oracle import SourceOracle
 from hybridize.planner.trials import TrialResult, run_trial
 from hybridize.planner.warmstart import WarmStarter

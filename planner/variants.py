@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from hybridize.plan import Settings
 from hybridize.planner.absorb import credit_backward
-from hybridize.planner.decide import Measurement, nesting
 from hybridize.planner.fallback import must_try
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.nested import try_nested
+from hybridize.planner.nesting import nesting
 from hybridize.planner.removal import removal_evidence
 from hybridize.planner.trials import TrialResult
 from hybridize.planner.xla import try_xla

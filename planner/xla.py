@@ -14,7 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from hybridize.plan import Settings
-from hybridize.planner.decide import Measurement, accepted, compare_digests, compare_replays, nesting, noise_margin
+from hybridize.planner.acceptance import accepted
+from hybridize.planner.compare import compare_digests, compare_replays
+from hybridize.planner.measurement import Measurement, noise_margin
+from hybridize.planner.nesting import nesting
 from hybridize.planner.trials import FunctionResult, TrialResult
 
 MIN_GRAPH_GAIN = 1.2  # eager / graph per call: below this the graph saved little dispatch (few ops, big kernels)

@@ -70,7 +70,7 @@ def test_failure_only_in_combination_rejects_one_necessary_member(tmp_path: Path
 def test_correctness_run_checks_only_what_can_be_recommended(tmp_path: Path) -> None:
     """Conversions measured slower never reach the plan: the test command is not run (nor bisected) for them,
     and only the test files that call a converted function run."""
-    from hybridize.planner.decide import Measurement
+    from hybridize.planner.measurement import Measurement
     from hybridize.planner.trials import FunctionResult
 
     names = ["m:fast", "m:slow"]
@@ -105,7 +105,8 @@ def test_correctness_run_checks_only_what_can_be_recommended(tmp_path: Path) -> 
 
 def test_random_function_is_inconclusive_not_a_mismatch(tmp_path: Path) -> None:
     """A tf.random user differs from eager by design: neither replayed nor rejected (regression: augment_batch)."""
-    from hybridize.planner.decide import Measurement, build_plan
+    from hybridize.planner.assembly import build_plan
+    from hybridize.planner.measurement import Measurement
     from hybridize.planner.trials import FunctionResult
 
     (tmp_path / "m.py").write_text("import tensorflow as tf\n\ndef aug(x):\n    return x + tf.random.normal(tf.shape(x))\n",
@@ -132,7 +133,8 @@ def test_random_function_is_inconclusive_not_a_mismatch(tmp_path: Path) -> None:
 
 def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path) -> None:
     """A user's --budget caps bisection: once spent, no more runs; the suspects are not-isolated, with a note."""
-    from hybridize.planner.decide import NOT_ISOLATED, Measurement, _accepts
+    from hybridize.planner.acceptance import judge
+    from hybridize.planner.measurement import NOT_ISOLATED, Measurement
     from hybridize.planner.trials import FunctionResult
 
     names = [f"m:f{i}" for i in range(8)]
@@ -144,7 +146,7 @@ def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path
     assert all(v["t::a"].startswith(NOT_ISOLATED) for v in found.values())
     assert any("budget reached" in n and "not-isolated" in n for n in trials.notes)
     m = Measurement(trials.by_name["m:f5"], FunctionResult(calls=3, time_s=1.0), failure=found["m:f5"])
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "not-isolated") and "budget" in detail
 
 
@@ -174,7 +176,7 @@ def test_without_a_user_budget_isolation_is_not_capped(tmp_path: Path) -> None:
 
 def test_a_level_run_converting_one_function_is_its_own_isolation(tmp_path: Path) -> None:
     """A command that is not pytest crashed with a single conversion applied: that run already blamed it."""
-    from hybridize.planner.decide import Measurement
+    from hybridize.planner.measurement import Measurement
     from hybridize.planner.trials import FunctionResult
 
     trials, runs = make_trials(tmp_path, ["m:only"], {}, {})
@@ -188,7 +190,7 @@ def test_a_level_run_converting_one_function_is_its_own_isolation(tmp_path: Path
 def test_a_crash_names_each_culprit_s_own_error_not_the_run_s_last_line(tmp_path: Path) -> None:
     """Two conversions crashed the perf command: each is reported with the exception the hook saw leave it
     (tensorflow/similarity: both were shown with a third function's ValueError, the run's last line)."""
-    from hybridize.planner.decide import Measurement
+    from hybridize.planner.measurement import Measurement
     from hybridize.planner.trials import FunctionResult
 
     names = ["m:a", "m:b"]
@@ -214,7 +216,7 @@ def test_a_crash_names_each_culprit_s_own_error_not_the_run_s_last_line(tmp_path
 def test_a_spent_budget_still_gives_the_test_check_one_run_for_the_conversions_saving_most(tmp_path: Path) -> None:
     """GPflow, --budget 300: levels spent the budget, the test check failed, and every suspect (the whole plan) was
     rejected not-isolated. One run past the budget, with the half that saves most, keeps that half when it passes."""
-    from hybridize.planner.decide import NOT_ISOLATED, Measurement
+    from hybridize.planner.measurement import NOT_ISOLATED, Measurement
     from hybridize.planner.trials import FunctionResult
 
     saves = {"m:a": 0.1, "m:b": 0.9, "m:c": 0.5, "m:d": 0.3}  # m:a, the smallest saver, breaks the test

@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 
 from hybridize.plan import Plan, Settings
+from hybridize.planner.acceptance import judge
+from hybridize.planner.assembly import build_plan
 from hybridize.planner.candidates import Candidate, build_candidates
-from hybridize.planner.decide import NOT_ISOLATED, Measurement, _accepts, build_plan, choose_nesting, compare_digests
+from hybridize.planner.compare import compare_digests
+from hybridize.planner.measurement import NOT_ISOLATED, Measurement, Reason
+from hybridize.planner.nesting import choose_nesting
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult
 
@@ -100,16 +104,16 @@ def test_a_saving_the_fastest_calls_do_not_show_is_noise() -> None:
     noisy = Measurement(cand("m:conv"), base, FunctionResult(calls=20, time_s=0.287, traces=1, trace_calls=1,
                                                               trace_time_s=0.020, min_s=0.0140))
     assert (noisy.saved_s() or 0) > 0.03 and abs(noisy.robust_saved_s() or 0) < 0.01
-    ok, reason, detail = _accepts(noisy)
+    ok, reason, detail = judge(noisy)
     assert (ok, reason) == (False, "measured-slower") and "fastest calls do not" in detail
     real = Measurement(cand("m:ops"), FunctionResult(calls=100, time_s=1.0, min_s=0.009),
                        FunctionResult(calls=100, time_s=0.3, traces=1, trace_calls=1, trace_time_s=0.1, min_s=0.0018))
-    assert _accepts(real)[0]
+    assert judge(real)[0]
     # a retune pays through traces avoided: the fastest calls are alike, the baseline's 30 traces are not
     tune = Measurement(cand("m:h", "tune"), FunctionResult(calls=30, time_s=2.99, traces=10, trace_calls=10,
                                                            trace_time_s=2.9, min_s=0.003),
                        FunctionResult(calls=30, time_s=0.2, traces=1, trace_calls=1, trace_time_s=0.1, min_s=0.003))
-    assert _accepts(tune)[0]
+    assert judge(tune)[0]
 
 
 def test_the_fastest_calls_count_tracing_at_its_cpu_time() -> None:
@@ -119,16 +123,16 @@ def test_the_fastest_calls_count_tracing_at_its_cpu_time() -> None:
     base = FunctionResult(calls=80, time_s=3.4, min_s=0.0118)
     trial = FunctionResult(calls=80, time_s=1.3, traces=1, trace_calls=1, trace_time_s=1.2, trace_cpu_s=0.35,
                            min_s=0.00119)
-    assert _accepts(Measurement(cand("m:train_one_step"), base, trial))[0]
+    assert judge(Measurement(cand("m:train_one_step"), base, trial))[0]
     # without the CPU time (a plan from an older hook) the wall-clock trace decides, as before
     old = FunctionResult(calls=80, time_s=1.3, traces=1, trace_calls=1, trace_time_s=1.2, min_s=0.00119)
-    assert _accepts(Measurement(cand("m:train_one_step"), base, old))[1] == "measured-slower"
+    assert judge(Measurement(cand("m:train_one_step"), base, old))[1] == "measured-slower"
 
 
 def test_a_saving_under_the_noise_margin_says_so() -> None:
     # 8.46 s eager, 8.24 s as a graph (7.28 s of it one trace): it pays back, by less than 3 % of 8.46 s
     m = Measurement(cand("m:loss"), fr(101, 8.46), fr(101, 8.24, traces=1, trace_calls=1, trace_time_s=7.28))
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "too-few-calls")
     assert "saves 0.220 s of 8.460 s: under the 0.254 s margin" in detail and "not paid back" not in detail
 
@@ -142,8 +146,33 @@ def test_test_failure_and_mismatch_reject() -> None:
     assert reasons["m:b"][0] == "result-mismatch"
 
 
+def test_blocked_measurements_reject_in_priority_order_with_plain_reason_strings() -> None:
+    # several "why not" fields at once: the first in blocked()'s order decides, as the if-chain did
+    both = Measurement(cand("m:a"), fr(10, 1.0), fr(10, 0.1), failure={"t.py::t": "boom"}, crash="exited 1",
+                       skipped="inside m:b", unreachable="a wrapper")
+    assert both.blocked() == (Reason.NOT_REACHABLE, "a wrapper")
+    both.unreachable = ""
+    assert both.blocked() == (Reason.COVERED_BY_CALLER, "inside m:b")
+    both.skipped = ""
+    assert both.blocked() is not None and both.blocked()[0] is Reason.TEST_FAILURE  # type: ignore[index]
+    both.failure = None
+    assert both.blocked() == (Reason.TRIAL_ERROR, "exited 1")
+    ok, reason, _ = judge(both)
+    assert not ok and reason == "trial-error" and type(reason) is str  # the plan stores the plain string
+    both.crash = None
+    assert both.blocked() is None and judge(both)[0]
+
+
+def test_reason_codes_are_the_documented_plan_strings() -> None:
+    import hybridize.planner as planner_pkg
+
+    documented = planner_pkg.__doc__ or ""
+    assert len({r.value for r in Reason}) == len(Reason)
+    assert [r.value for r in Reason if f"``{r.value}``" not in documented] == []
+
+
 def test_eager_replay_mismatch_rejects_as_output_mismatch() -> None:
-    from hybridize.planner.decide import compare_replays
+    from hybridize.planner.compare import compare_replays
 
     check, detail = compare_replays([{"graph": {"shape": [], "sum": 1.0}, "eager": {"shape": [], "sum": 1.00001}},
                                      {"graph": {"shape": [], "sum": 1.0}, "eager": {"shape": [], "sum": 3.0}}])
@@ -294,9 +323,9 @@ def test_the_dtype_note_follows_the_final_settings() -> None:
 def test_a_function_called_only_inside_graphs_says_so() -> None:
     """A tf.data map function: the hook saw it only while TensorFlow traced (nested calls), never eagerly."""
     m = Measurement(cand("m:augment"), FunctionResult(calls=0, nested_calls=20))
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "not-exercised") and "already runs as a graph" in detail
-    ok, reason, detail = _accepts(Measurement(cand("m:unused"), FunctionResult()))
+    ok, reason, detail = judge(Measurement(cand("m:unused"), FunctionResult()))
     assert reason == "not-exercised" and "nothing to measure" in detail
 
 
@@ -329,9 +358,9 @@ def test_removal_accepted_for_per_call_retracing_and_for_no_tensor_functions() -
 def test_removal_accepted_when_steady_graph_calls_are_slower_but_not_on_the_mean_alone() -> None:
     steady = Measurement(cand("m:s", "dehybridize"), fr(50, 0.5, traces=1, trace_calls=1, trace_time_s=0.05),
                          fr(50, 0.2))
-    assert _accepts(steady)[0]
+    assert judge(steady)[0]
     steady.base.min_s, steady.trial.min_s = 0.0029, 0.003  # type: ignore[union-attr]
-    ok, reason, _ = _accepts(steady)  # the fastest calls say the graph is faster: one noisy run, keep it
+    ok, reason, _ = judge(steady)  # the fastest calls say the graph is faster: one noisy run, keep it
     assert not ok and reason == "kept-few-calls"
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from rich.console import Console
 
 from hybridize.plan import TensorSpecModel
+from hybridize.planner.acceptance import judge
 from hybridize.planner.candidates import build_candidates
-from hybridize.planner.decide import Measurement, _accepts
 from hybridize.planner.fallback import fallback_chain, retry_level
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.session import Trials
 from hybridize.planner.trials import FunctionResult, TrialResult
 from hybridize.planner.variants import try_variants
@@ -83,7 +84,7 @@ def test_a_failing_signature_is_followed_by_a_float_spec(tmp_path: Path) -> None
     assert m.failure is None and m.candidate.action == "tune"
     assert m.settings is not None and m.settings.input_signature is not None
     assert m.alternatives[-1]["variant"] == "signature-dtype" and "Mul" in m.alternatives[-1]["error"]
-    assert _accepts(m)[0]
+    assert judge(m)[0]
 
 
 def test_removal_is_tried_when_every_setting_fails(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_removal_is_tried_when_every_setting_fails(tmp_path: Path) -> None:
     m = trials.measurements[c.function]
     assert [r["mode"] for r in runs] == ["graph", "eager"]
     assert m.failure is None and m.candidate.action == "dehybridize"
-    assert _accepts(m)[0]  # it retraced on all 8 calls: removal is justified
+    assert judge(m)[0]  # it retraced on all 8 calls: removal is justified
 
 
 def test_rejected_only_when_the_chain_is_exhausted(tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ def test_rejected_only_when_the_chain_is_exhausted(tmp_path: Path) -> None:
     trials, runs = _trials(tmp_path, c, [False, False])
     retry_level(trials, 0, [c.function], crashed=False)
     assert len(runs) == 2
-    ok, reason, _ = _accepts(trials.measurements[c.function])
+    ok, reason, _ = judge(trials.measurements[c.function])
     assert not ok and reason == "test-failure"
 
 

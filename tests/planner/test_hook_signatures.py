@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hybridize.planner import trial_hook
+from hybridize.planner.hook_digests import record_signature
+from hybridize.planner.hook_state import Stats
 from hybridize.tracer.state import Record, Recorder, param_names
 
 
@@ -24,8 +25,8 @@ class Model:
 
 def _both(tmp_path: Any, model: Model, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
     """The one signature each side records for ``Model.step(model, *args, **kwargs)``."""
-    stats = trial_hook._Stats()
-    trial_hook._record_signature(stats, inspect.signature(Model.step), (model, *args), kwargs)
+    stats = Stats()
+    record_signature(stats, inspect.signature(Model.step), (model, *args), kwargs)
     planner = stats.to_json()["signatures"]
 
     recorder = Recorder(tmp_path, None)

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from hybridize.planner import trial_hook
+from hybridize.planner.acceptance import judge
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.decide import Measurement, _accepts
+from hybridize.planner.hook_patch import patch_module
+from hybridize.planner.hook_state import HookState
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.trials import FunctionResult, merge_results
 
 SOURCE = textwrap.dedent('''
@@ -80,11 +82,11 @@ def _module(name: str) -> types.ModuleType:
     return module
 
 
-def _patch(tmp_path: Path, name: str, mode: str) -> tuple[types.ModuleType, trial_hook._State]:
+def _patch(tmp_path: Path, name: str, mode: str) -> tuple[types.ModuleType, HookState]:
     module = _module(name)
     targets = [{"function": f"{name}:{f}", "mode": mode} for f in ("scale", "boxed", "hidden", "plain")]
-    state = trial_hook._State({"out_dir": str(tmp_path), "targets": targets})
-    trial_hook._patch_module(state, module)
+    state = HookState({"out_dir": str(tmp_path), "targets": targets})
+    patch_module(state, module)
     return module, state
 
 
@@ -109,7 +111,7 @@ def test_unreachable_wrapper_is_reported_and_rejected(tmp_path: Path) -> None:
     assert "another decorator" in result.unreachable["hyb_wrapped_hidden:hidden"]
     c = Candidate("hyb_wrapped_hidden:hidden", "m.py", 1, "convert", {}, None)
     m = Measurement(c, FunctionResult(calls=5, time_s=1.0), unreachable=result.unreachable[c.function])
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "not-reachable") and "closure cell" in detail
     assert json.loads(next(tmp_path.glob("*.json")).read_text())["unreachable"]
 
@@ -153,8 +155,8 @@ def test_timed_callee_inside_a_trace_is_converted_as_autograph_would(tmp_path: P
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [{"function": f"{name}:clip_sign", "mode": "time"}]})
-    trial_hook._patch_module(state, module)
+    state = HookState({"out_dir": str(tmp_path), "targets": [{"function": f"{name}:clip_sign", "mode": "time"}]})
+    patch_module(state, module)
     timed = module.clip_sign
     assert getattr(timed, "__hybridize_trial__", False)
     # the wrapper is as transparent as the function: converted by AutoGraph exactly when its caller is
@@ -204,8 +206,8 @@ def test_under_a_wrapper_autograph_cannot_convert_the_function_stays_unconverted
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         if hooked:
-            state = trial_hook._State({"out_dir": str(tmp_path), "targets": [{"function": f"{name}:clip_sign", "mode": "time"}]})
-            trial_hook._patch_module(state, module)
+            state = HookState({"out_dir": str(tmp_path), "targets": [{"function": f"{name}:clip_sign", "mode": "time"}]})
+            patch_module(state, module)
             assert f"{name}:clip_sign" in state.patched
         try:
             tf.function(module.outer)(tf.constant([-1.0]))
@@ -241,18 +243,18 @@ def test_a_method_under_its_own_decorator_is_called_as_apply_leaves_it(tmp_path:
     module = types.ModuleType(name)
     exec(compile(METHOD, f"{name}.py", "exec"), module.__dict__)
     sig = [{"shape": [None], "dtype": "float32"}]
-    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [
+    state = HookState({"out_dir": str(tmp_path), "targets": [
         {"function": f"{name}:Kernel.diag", "mode": "graph", "settings": {"input_signature": sig}}]})
-    trial_hook._patch_module(state, module)
+    patch_module(state, module)
     assert state.patched == [f"{name}:Kernel.diag"]
     with pytest.raises((TypeError, ValueError)):
         module.Kernel().diag(tf.ones([3]))
 
     module = types.ModuleType(name + "_plain")
     exec(compile(METHOD, f"{name}_plain.py", "exec"), module.__dict__)
-    state = trial_hook._State({"out_dir": str(tmp_path), "targets": [
+    state = HookState({"out_dir": str(tmp_path), "targets": [
         {"function": f"{name}_plain:Kernel.diag", "mode": "graph", "settings": {}}]})
-    trial_hook._patch_module(state, module)
+    patch_module(state, module)
     k = module.Kernel()
     assert k.diag(tf.ones([3])).numpy().tolist() == [2.0, 2.0, 2.0]
     k.diag(tf.ones([3]))

@@ -16,10 +16,13 @@ import pytest
 from rich.console import Console
 
 from hybridize.plan import Settings
-from hybridize.planner import trial_hook
+from hybridize.planner.acceptance import judge
+from hybridize.planner.assembly import build_plan
 from hybridize.planner.candidates import PER_INSTANCE, build_candidates, choose_settings, per_instance_detail
-from hybridize.planner.decide import Measurement, _accepts, build_plan
+from hybridize.planner.hook_patch import patch_module
+from hybridize.planner.hook_state import HookState, Stats
 from hybridize.planner.levels import levels, run_level
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.session import Trials
 from hybridize.planner.settings import every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.planner.trials import FunctionResult, TrialResult, merge_results
@@ -86,9 +89,9 @@ def test_hook_records_instances_with_signatures(tmp_path: Path) -> None:
         exec(compile(HOOK_SOURCE, f"{name}.py", "exec"), module.__dict__)
         target = f"{name}:Posterior.predict"
         out = tmp_path / name
-        state = trial_hook._State({"out_dir": str(out), "targets": [{"function": target, "mode": "time"}],
-                                   "record_signatures": record})
-        trial_hook._patch_module(state, module)
+        state = HookState({"out_dir": str(out), "targets": [{"function": target, "mode": "time"}],
+                           "record_signatures": record})
+        patch_module(state, module)
         assert target in state.patched
         for i in range(10):
             module.Posterior(2.0).predict(float(i))  # freed after each call: ids recycled
@@ -114,7 +117,7 @@ def test_hook_keeps_the_traces_of_a_freed_object_s_function() -> None:
     class Bound:
         pass
 
-    stats = trial_hook._Stats()
+    stats = Stats()
     ids = []
     for _ in range(10):
         b = Bound()
@@ -200,7 +203,7 @@ def test_every_call_traced_explains_the_objects() -> None:
     m = Measurement(c, FunctionResult(calls=12, time_s=1.0, instances=10),
                     FunctionResult(calls=12, time_s=18.0, traces=12, trace_calls=12, trace_time_s=18.0),
                     settings=Settings())
-    ok, reason, detail = _accepts(m)
+    ok, reason, detail = judge(m)
     assert (ok, reason) == (False, "too-few-calls")
     assert "every call traced" in detail and "called on 10 different objects in 12 call(s)" in detail
 

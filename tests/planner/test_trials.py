@@ -195,7 +195,7 @@ def test_graph_mode_traces_as_predicted(baseline: TrialResult, graph: TrialResul
 
 def test_eager_replay_in_the_same_run(graph: TrialResult) -> None:
     """The in-run oracle: the same call under run_functions_eagerly(True); a frozen Python value is caught."""
-    from hybridize.planner.decide import compare_replays
+    from hybridize.planner.compare import compare_replays
 
     assert len(graph.func("pkg.mod:many_ops").replays) == 2
     assert compare_replays(graph.func("pkg.mod:many_ops").replays)[0] == "match"

@@ -10,10 +10,11 @@ from typing import Any
 from rich.console import Console
 
 from hybridize.planner.absorb import absorb
+from hybridize.planner.acceptance import judge
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.decide import Measurement, _accepts
 from hybridize.planner.isolation import Bisection
 from hybridize.planner.levels import level_fits, run_level
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.nested import nested_pairs, try_nested, unbeatable_callees_skipped
 from hybridize.planner.session import Trials
 from hybridize.planner.trials import FunctionResult, TrialResult
@@ -244,7 +245,7 @@ def test_a_callee_its_caller_covers_whatever_it_measures_is_not_measured(tmp_pat
     assert unbeatable_callees_skipped(trials, ["m:step"]) == []
     m = trials.measurements["m:step"]
     assert m.skipped_by == "m:encode" and "more than the whole eager time below it" in m.skipped
-    from hybridize.planner.decide import build_plan
+    from hybridize.planner.assembly import build_plan
 
     plan = build_plan(list(trials.measurements.values()), [], root=tmp_path, edges=trials.edges,
                       perf_command=["python", "perf.py"], meta={}, created="now")
@@ -265,7 +266,7 @@ def test_a_skipped_callee_whose_caller_is_rejected_after_all_is_reported_not_mea
     trials, _ = _cover_setup(tmp_path, caller_saves=2.8)
     unbeatable_callees_skipped(trials, ["m:step"])
     trials.measurements["m:encode"].failure = {"tests/t.py::t": "AssertionError"}  # the test check rejected it
-    from hybridize.planner.decide import build_plan
+    from hybridize.planner.assembly import build_plan
 
     plan = build_plan(list(trials.measurements.values()), [], root=tmp_path, edges=trials.edges,
                       perf_command=["python", "perf.py"], meta={}, created="now")
@@ -324,7 +325,7 @@ def test_levels_past_the_first_stay_within_a_user_s_budget_but_not_the_default_o
     assert any("level 1 not measured (1 function(s): m:step)" in n for n in trials.notes)
     step = trials.measurements["m:step"]
     step.trial = None
-    assert _accepts(step)[1:] == ("not-measured", "the --budget of 0 s was spent before its run (nesting level 1); "
+    assert judge(step)[1:] == ("not-measured", "the --budget of 0 s was spent before its run (nesting level 1); "
                                                   "a larger budget measures it")
     trials.budget_s = trials.elapsed() + 5.0  # room for a 1 s level run ...
     assert level_fits(trials, 1, ["m:step"])
@@ -390,7 +391,7 @@ def test_the_backward_pass_outside_a_differentiated_conversion_is_credited_to_it
     loss, helper = trials.measurements["m:loss"], trials.measurements["m:helper"]
     assert loss.backward_saved_s == 1.0 and helper.backward_saved_s == 0.0  # only the taped conversion
     assert abs((loss.total_saved_s() or 0) - 1.02) < 1e-9 and abs((loss.saved_s() or 0) - 0.02) < 1e-9
-    assert _accepts(loss)[0]
+    assert judge(loss)[0]
     assert loss.backward is not None and loss.backward["gradient_before_s"] == 2.0
 
 
@@ -398,4 +399,4 @@ def test_no_backward_credit_within_noise_or_when_a_rider_was_differentiated_too(
     for gradient_after, changed, rider in ((1.95, {"m:loss"}, False), (1.0, {"m:loss", "m:rider"}, True)):
         loss = _backward_setup(tmp_path, gradient_after, changed, rider).measurements["m:loss"]
         assert loss.backward_saved_s == 0.0, (gradient_after, changed)
-        assert _accepts(loss)[1] == "too-few-calls"
+        assert judge(loss)[1] == "too-few-calls"

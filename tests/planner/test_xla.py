@@ -8,8 +8,9 @@ from typing import Any
 
 from rich.console import Console
 
+from hybridize.planner.assembly import build_plan
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.decide import Measurement, build_plan
+from hybridize.planner.measurement import Measurement
 from hybridize.planner.session import Trials
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult, TrialResult
