@@ -15,7 +15,13 @@ from typing import Any
 
 from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha256, render_decorator
 from hybridize.planner.candidates import PER_INSTANCE, Candidate, instance_counts, instances_note
-from hybridize.planner.removal import KEPT_FEW_CALLS, kept_detail, recommended_speedup, removal_evidence
+from hybridize.planner.removal import (
+    KEPT_FEW_CALLS,
+    graph_trace_s,
+    kept_detail,
+    recommended_speedup,
+    removal_evidence,
+)
 from hybridize.planner.settings import break_even_calls
 from hybridize.planner.trials import FunctionResult
 
@@ -546,7 +552,7 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         ev.update(eager_s=_round(m.trial_total(), 4), graph_s=round(m.eager_total(), 4),
                   eager_per_call_us=ev["graph_per_call_us"],
                   graph_per_call_us=_round(None if base_pc is None else base_pc * 1e6, 1),
-                  trace_s=round(max(m.base.trace_time_s - (base_pc or 0.0) * m.base.trace_calls, 0.0), 4),
+                  trace_s=round(graph_trace_s(m), 4),
                   break_even_calls=None)
     instances = _instances(m)
     if instances is not None:
