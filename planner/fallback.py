@@ -141,7 +141,8 @@ def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings
              ) -> dict[str, tuple[str, Settings | None]]:
     """The variants tried whatever the default budget says: removing an existing tf.function whose new settings
     still retrace (more traces than predicted) or do not pay, and the other settings of the plan's top conversion
-    (the accepted function that saves most: where a setting matters most, one run); the rest wait for budget.
+    (the accepted function that saves most: where a setting matters most, one run) where they may pay
+    (``_may_pay``); the rest wait for budget.
 
     Why the top one past the budget: the default budget (twice the traced test run) is often spent by the required
     runs alone when the performance command is as long as the tests (xla_fusion: baseline, level run and the
@@ -156,7 +157,8 @@ def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings
     for n, (variant, settings) in chosen.items():
         m = measurements[n]
         if n == top and variant == "alternative":
-            out[n] = (variant, settings)
+            if _may_pay(m, settings):
+                out[n] = (variant, settings)
             continue
         if variant != "dehybridize" or m.candidate.action != "tune" or m.trial is None:
             continue
@@ -164,3 +166,24 @@ def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings
         if m.trial.traces > max(predicted, 1) or not accepted(m):
             out[n] = (variant, settings)
     return out
+
+
+def _relaxed(settings: Settings | None) -> bool:
+    """Settings whose graph is traced for unknown dimensions (relaxed shapes, or a spec with a ``None`` dim)."""
+    if settings is None:
+        return False
+    return bool(settings.reduce_retracing) or any(s.shape is None or None in s.shape
+                                                  for s in settings.input_signature or [])
+
+
+def _may_pay(m: Any, settings: Settings | None) -> bool:
+    """Whether other settings can beat the first choice on the workload: predicted to trace less than the first
+    choice measured, or as little with shapes fixed where the first choice relaxed them (a specialised graph);
+    relaxing the shapes of a graph that traced once cannot (xla_finetune: plain, then ``reduce_retracing``)."""
+    choice = m.candidate.choice
+    measured = m.trial.traces if m.trial is not None else 0
+    predicted = next((n for _, s, n in (choice.alternatives if choice is not None else []) if s == settings), None)
+    if predicted is None:
+        return False
+    current = m.settings or m.candidate.trial_settings
+    return predicted < measured or (predicted <= measured and _relaxed(current) and not _relaxed(settings))
