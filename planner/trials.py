@@ -1,8 +1,7 @@
 """Running one trial: the performance (or test) command with chosen conversions applied in memory.
 
 Each trial writes a config file, boots ``trial_hook.install`` in every Python process of the command
-through the tracer's launcher (a minimal local launcher stands in when the tracer is not installed),
-then sums the per-process result files.
+through the one launcher (``hybridize.process``) or a warm-start server, then sums the per-process result files.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ from hybridize.planner.budget import RunLimit
 from hybridize.planner.placement import trial_command as placed_command
 from hybridize.planner.trial_hook import CONFIG_ENV
 from hybridize.planner.warmstart import WarmStarter
+from hybridize.process import INTERRUPTED, TIMED_OUT, run_command
 
 BOOT = "hybridize.planner.trial_hook:install"
 PLUGIN = "hybridize.planner.trial_pytest"
@@ -48,8 +46,8 @@ class FunctionResult:
     def robust_total(self, calls: int) -> float | None:
         """Time for ``calls`` calls from the fastest call: noise only adds time, so this estimate holds where one
         noisy run inflates the totals. Tracing counts at most the CPU the process spent in it: on a loaded machine
-        its wall time also holds the waits for other processes (a tutorial's train step, 80 calls at 11.8 -> 1.2 ms
-        each, looked slower than eager beside 1.2 s of wall-clock tracing)."""
+        its wall time also holds the waits for other processes, enough to make a short run's clear win look slower
+        than eager."""
         if self.min_s is None:
             return None
         trace = self.trace_time_s if self.trace_cpu_s is None else min(self.trace_time_s, self.trace_cpu_s)
@@ -168,44 +166,12 @@ def merge_results(label: str, command: list[str], exit_code: int, duration_s: fl
     return result
 
 
-def _local_run_command(cmd: list[str], *, root: Path, boot: list[str], env: dict[str, str] | None,
-                       timeout_s: float | None) -> int:
-    """Stand-in for ``hybridize.tracer.launch.run_command`` (cwd unchanged): a sitecustomize that boots our hook."""
-    site_dir = Path(tempfile.mkdtemp(prefix="hybridize-site-"))
-    try:
-        lines = ["import importlib, os"]
-        for spec in boot:
-            module, _, func = spec.partition(":")
-            lines.append(f"try:\n    getattr(importlib.import_module({module!r}), {func!r})()\nexcept Exception:\n    pass")
-        (site_dir / "sitecustomize.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        full_env = dict(os.environ if env is None else env)
-        full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site_dir), full_env.get("PYTHONPATH", "")) if p)
-        proc = subprocess.Popen(cmd, env=full_env, start_new_session=True)
-        try:
-            return proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return 124
-        except KeyboardInterrupt:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
-    finally:
-        shutil.rmtree(site_dir, ignore_errors=True)
-
-
-def launch(cmd: list[str], *, root: Path, env: dict[str, str], timeout_s: float | None) -> int:
-    try:
-        from hybridize.tracer.launch import run_command
-    except ImportError:
-        return _local_run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s)
-    code = int(run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s))
-    if code == 130:  # the launcher passed Ctrl-C on to the command and stopped it
+def launch(cmd: list[str], *, root: Path, env: dict[str, str], timeout_s: float | None,
+           log: Path | None = None) -> int:
+    """Run one trial cold through the launcher; Ctrl-C, which the launcher passed on and returned as 130, raises
+    ``KeyboardInterrupt`` here so the planner stops."""
+    code = run_command(cmd, root=root, boot=[BOOT], env=env, timeout_s=timeout_s, log=log)
+    if code == INTERRUPTED:
         raise KeyboardInterrupt
     return code
 
@@ -249,32 +215,19 @@ def run_trial(command: list[str], *, root: Path, work_dir: Path, label: str, tar
     extra = {CONFIG_ENV: str(config_path)}
     cmd = list(command)  # as the profile ran it: whatever `python`/`pytest` meant there
     start = time.perf_counter()
+    log = run_dir / "output.log" if quiet else None
     code: int | None = None
-    if quiet:
-        log = run_dir / "output.log"
-        if warm is not None:
-            code = warm.run(cmd, env, extra, log=log, timeout_s=timeout_s)
-            if code is None:  # run it cold: drop whatever a warm attempt wrote
-                shutil.rmtree(out_dir, ignore_errors=True)
-                out_dir.mkdir(parents=True)
-                start = time.perf_counter()
-        if code is None:
-            with open(log, "wb") as fh:
-                saved_out, saved_err = os.dup(1), os.dup(2)
-                try:
-                    os.dup2(fh.fileno(), 1)
-                    os.dup2(fh.fileno(), 2)
-                    code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra},
-                                  timeout_s=timeout_s)
-                finally:
-                    os.dup2(saved_out, 1)
-                    os.dup2(saved_err, 2)
-                    os.close(saved_out)
-                    os.close(saved_err)
-    else:
-        code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra}, timeout_s=timeout_s)
+    if log is not None and warm is not None:
+        code = warm.run(cmd, env, extra, log=log, timeout_s=timeout_s)
+        if code is None:  # run it cold: drop whatever a warm attempt wrote
+            shutil.rmtree(out_dir, ignore_errors=True)
+            out_dir.mkdir(parents=True)
+            start = time.perf_counter()
+    if code is None:
+        code = launch(placed_command(cmd, root, targets), root=root, env={**env, **extra}, timeout_s=timeout_s,
+                      log=log)
     duration = time.perf_counter() - start
-    result = merge_results(label, command, code, duration, out_dir, timed_out=code == 124)
+    result = merge_results(label, command, code, duration, out_dir, timed_out=code == TIMED_OUT)
     result.changed = {str(t["function"]) for t in targets if t.get("mode") != "time"}
     return result
 

@@ -76,9 +76,10 @@ def test_ctrl_c_while_planning_writes_the_plan_of_what_was_measured(project: Pat
     from rich.console import Console
 
     from hybridize.plan import Plan
-    from hybridize.planner import pipeline
+    from hybridize.planner import pipeline, session
     from hybridize.planner.candidates import Candidate
     from hybridize.planner.trials import FunctionResult, TrialResult
+    from hybridize.project import Config
 
     (project / "script.py").write_text("import mod\n\nmod.f(1)\n")
     with pytest.raises(SystemExit):
@@ -94,9 +95,9 @@ def test_ctrl_c_while_planning_writes_the_plan_of_what_was_measured(project: Pat
         result.functions["mod:f"] = FunctionResult(calls=50, time_s=0.4, min_s=0.008)
         return result
 
-    monkeypatch.setattr(pipeline, "run_trial", run_trial)
+    monkeypatch.setattr(session, "run_trial", run_trial)
     status = pipeline.run_after_profile(root=project, data_dir=project / ".hybridize", command=["python", "x.py"],
-                                        perf_command=None, budget_s=None, scalene=False,
+                                        perf_command=None, budget_s=None, scalene=False, config=Config(),
                                         console=Console(file=io.StringIO()))
     assert status == 130
     plan = Plan.load(project / ".hybridize" / "plan.json")

@@ -83,9 +83,10 @@ def test_perf_output_with_markup_still_writes_the_plan(tmp_path: Path, capsys: p
 
     from rich.console import Console
 
-    from hybridize.planner import pipeline
+    from hybridize.planner import pipeline, session
     from hybridize.planner.candidates import Candidate
     from hybridize.planner.trials import TrialResult
+    from hybridize.project import Config
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     (tmp_path / "mod.py").write_text("def f(x):\n    return x\n")
@@ -101,10 +102,10 @@ def test_perf_output_with_markup_still_writes_the_plan(tmp_path: Path, capsys: p
         (work_dir / label / "output.log").write_text("Error: the model said [/x] and [red]no\n")
         return TrialResult(label, command, 1, 0.5)
 
-    monkeypatch.setattr(pipeline, "run_trial", failing_run)
+    monkeypatch.setattr(session, "run_trial", failing_run)
     out = io.StringIO()
     status = pipeline.run_after_profile(root=tmp_path, data_dir=tmp_path / ".hybridize", command=["python", "x.py"],
-                                        perf_command=None, budget_s=None, scalene=False,
+                                        perf_command=None, budget_s=None, scalene=False, config=Config(),
                                         console=Console(file=out, width=200))
     assert status == 1
     plan = Plan.load(tmp_path / ".hybridize" / "plan.json")

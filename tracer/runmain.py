@@ -106,7 +106,7 @@ def _run_module(name: str, args: list[str]) -> None:
 def wrap_command(cmd: list[str]) -> list[str]:
     """``cmd`` run through this runner when it is ``PY SCRIPT``, ``PY -m MODULE`` or a Python console script
     (unchanged otherwise: interpreter flags, shell commands)."""
-    from hybridize.planner.warmstart import split_command
+    from hybridize.process import split_command
 
     split = split_command(cmd)
     if split is None:
@@ -117,7 +117,7 @@ def wrap_command(cmd: list[str]) -> list[str]:
 
 def main_file(cmd: list[str], root: str | os.PathLike[str] | None = None) -> str | None:
     """The main file ``cmd`` would run (absolute), or None when it runs none we can tell."""
-    from hybridize.planner.warmstart import split_command
+    from hybridize.process import split_command
 
     split = split_command(cmd)
     if split is None:

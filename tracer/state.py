@@ -1,5 +1,7 @@
 """The in-process recorder both tracer back ends feed: one ``Record`` per project function, dumped as a shard at exit.
 
+The record itself is ``record.py``; existing ``tf.function`` objects are ``tfobjects.py``; the shard is ``shard.py``.
+
 Everything here runs inside the user's program, so every entry point that the back ends call from a callback is
 wrapped by them in try/except and errors are only counted. Memory is bounded: distinct signatures per function are
 capped (``MAX_SIGNATURES``) and the rest counted as overflow, and so are the objects a method's calls are tracked on
@@ -8,9 +10,7 @@ capped (``MAX_SIGNATURES``) and the rest counted as overflow, and so are the obj
 
 from __future__ import annotations
 
-import ast
 import fnmatch
-import json
 import os
 import sys
 import threading
@@ -19,97 +19,31 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
-from hybridize.identity import FunctionId
-from hybridize.tracer.cells import CellFiles, module_text
-from hybridize.tracer.describe import InstanceOf, Key, describe, to_json
-from hybridize.tracer.instances import Instances
+from hybridize.tracer.cells import CellFiles
+from hybridize.tracer.describe import InstanceOf, describe
+from hybridize.tracer.record import (
+    CO_OPTIMIZED,
+    LIGHT_AFTER,
+    MAX_SIGNATURES,
+    SAMPLE_EVERY,
+    Record,
+    is_heavy,
+    param_names,
+)
+from hybridize.tracer.shard import SHARD_FORMAT as SHARD_FORMAT
+from hybridize.tracer.shard import def_lines as def_lines
+from hybridize.tracer.shard import write_shard
+from hybridize.tracer.tfobjects import bind_call as bind_call
+from hybridize.tracer.tfobjects import project_tf_functions, resolve_autograph, unwrap, unwrap_code
 
-MAX_SIGNATURES = 64
-LIGHT_AFTER = 256  # calls without any tensor-like argument before a function goes "light"
-SAMPLE_EVERY = 64  # a light function's signature is captured on one call in this many
-SHARD_FORMAT = 1
-CO_OPTIMIZED = 0x1
-CO_VARARGS = 0x4
-CO_VARKEYWORDS = 0x8
 AUTOGRAPH_MARK = "__autograph_generated_file"
+# ``SHARD_FORMAT``, ``def_lines`` and ``bind_call`` are imported from here by the store and the back ends
 
 _SKIP_DIRS = {"site-packages", "dist-packages", ".tox", ".nox", ".hybridize", "build", "__pycache__", ".git", "node_modules",
               ".eggs"}
 _TEST_DIRS = {"tests", "test", "testing"}
 # hybridize's own source folders are never profiled (they are project files when hybridize profiles itself)
 _OWN_DIRS = {str(Path(__file__).resolve().parent.parent / d) for d in ("hybridize", "tracer", "static", "planner", "rewriter")}
-
-
-def param_names(code: CodeType) -> tuple[str, ...]:
-    """Parameter names in order: positional, keyword-only, then ``*args`` and ``**kwargs``."""
-    n = code.co_argcount + code.co_kwonlyargcount
-    names = code.co_varnames[:n]
-    if code.co_flags & CO_VARARGS:
-        names += (code.co_varnames[n],)
-        n += 1
-    if code.co_flags & CO_VARKEYWORDS:
-        names += (code.co_varnames[n],)
-    return names
-
-
-class Record:
-    """What one process saw of one function."""
-
-    __slots__ = ("calls", "candidate", "code", "eager_calls", "file", "graph_calls", "hybrid", "instances", "last_test",
-                 "light", "line", "module", "names", "overflow", "qualname", "sample", "sigs", "tests", "total_s",
-                 "traces_reported")
-
-    def __init__(self, module: str, qualname: str, file: str, line: int, names: tuple[str, ...], code: CodeType | None) -> None:
-        self.module = module
-        self.qualname = qualname
-        self.file = file  # relative to the root, POSIX
-        self.line = line  # co_firstlineno (decorators included); the store maps it to the def line
-        self.names = names
-        self.code = code
-        self.calls = 0
-        self.eager_calls = 0
-        self.graph_calls = 0
-        self.total_s = 0.0
-        self.hybrid = False
-        self.traces_reported = 0
-        self.candidate = False  # has received a tensor, variable, array, Keras or tf.Module object
-        self.light = False  # a busy non-candidate: counted exactly, signatures sampled, not timed
-        self.sample = 0
-        self.last_test: str | None = None
-        self.sigs: dict[Key, int] = {}
-        self.overflow = 0
-        self.tests: set[str] = set()
-        # a method (first parameter ``self``): the distinct objects it is called on (tf.function traces per object)
-        self.instances: Instances | None = Instances() if names[:1] == ("self",) and "." in qualname else None
-
-    def forget_counts(self) -> None:
-        """Clear what this process observed (a forked child's shard holds only the child's calls).
-
-        Every per-process field is reset here and only here: what the function *is* (names, file, ``hybrid``,
-        ``candidate``, ``light``) stays.
-        """
-        self.calls = self.eager_calls = self.graph_calls = self.overflow = self.sample = self.traces_reported = 0
-        self.total_s = 0.0
-        self.last_test = None
-        self.sigs.clear()
-        self.tests.clear()
-        if self.instances is not None:
-            self.instances = Instances()
-
-    def to_json(self) -> dict[str, Any]:
-        sigs = sorted(self.sigs.items(), key=lambda kv: -kv[1])
-        out = {
-            "function": FunctionId.format_name(self.module, self.qualname), "file": self.file, "first_line": self.line,
-            "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
-            "total_s": self.total_s, "hybrid": self.hybrid, "traces_reported": self.traces_reported,
-            "signatures": [{"count": c, "args": {n: to_json(k) for n, k in zip(self.names, key, strict=False)}}
-                           for key, c in sigs],
-            "signatures_overflow": self.overflow, "tests": sorted(self.tests),
-            "signatures_sampled": self.sample > 0,
-        }
-        if self.instances is not None:
-            out.update(self.instances.to_json())
-        return out
 
 
 class Recorder:
@@ -242,7 +176,7 @@ class Recorder:
             sigs[key] = 1
         else:
             rec.overflow += 1
-        if not rec.candidate and any(_heavy(k) for k in key):
+        if not rec.candidate and any(is_heavy(k) for k in key):
             rec.candidate = True
             rec.light = False
 
@@ -280,12 +214,12 @@ class Recorder:
     # -- tf.function support --------------------------------------------------------------------------------------------
     def record_for_function_object(self, fn: Any) -> Record | None:
         """The record behind a tf.function object (``python_function``), marked hybrid."""
-        code = _unwrap_code(fn)
+        code = unwrap_code(fn)
         if code is None:
             return None
         rec = self.records.get(code)
         if rec is None:
-            target = _unwrap(fn)
+            target = unwrap(fn)
             glb = getattr(target, "__globals__", None) or {}
             rec = self.record_for(code, glb)
             if rec is None:
@@ -299,96 +233,28 @@ class Recorder:
             return self._autograph[code]
         except KeyError:
             pass
-        rec = self._resolve_autograph(code, frame)
+        rec = resolve_autograph(self, code, frame)
         if rec is None:
             self.unmapped_autograph += 1
         self._autograph[code] = rec
         return rec
 
-    def _resolve_autograph(self, code: CodeType, frame: FrameType) -> Record | None:
-        name = code.co_name[4:]
-        glb = frame.f_globals
-        candidates: list[Any] = []
-        names = param_names(code)
-        if names:
-            first = frame.f_locals.get(names[0])
-            if first is not None:
-                owner = first if isinstance(first, type) else type(first)
-                for klass in getattr(owner, "__mro__", ()):
-                    if name in klass.__dict__:
-                        candidates.append(klass.__dict__[name])
-                        break
-        if name in glb:
-            candidates.append(glb[name])
-        for obj in candidates:
-            target_code = _unwrap_code(obj)
-            if target_code is not None and target_code.co_name == name:
-                rec = self.record_for(target_code, glb)
-                if rec is not None:
-                    return rec
-        # nested functions and anything else: the project code already seen with this module and name
-        module = glb.get("__name__")
-        for rec in list(self.records.values()):
-            if rec.module == module and rec.code is not None and rec.code.co_name == name:
-                return rec
-        return None
-
     def scan_hybrid(self) -> None:
         """At exit: mark every project function that is a tf.function object, with TensorFlow's own trace count."""
-        for mod in list(sys.modules.values()):
-            file = getattr(mod, "__file__", None)
-            if not isinstance(file, str) or self.project_relpath(file) is None:
-                continue
-            glb = getattr(mod, "__dict__", {})
-            objs: list[Any] = []
-            for value in list(glb.values()):
-                if isinstance(value, type) and getattr(value, "__module__", None) == glb.get("__name__"):
-                    objs.extend(value.__dict__.values())
-                else:
-                    objs.append(value)
-            for obj in objs:
-                if not _is_tf_function(obj):
+        for obj in project_tf_functions(self):
+            try:
+                rec = self.record_for_function_object(obj)
+                if rec is None:
                     continue
-                try:
-                    rec = self.record_for_function_object(obj)
-                    if rec is None:
-                        continue
-                    count = obj.experimental_get_tracing_count()
-                    if isinstance(count, int) and count > rec.traces_reported:
-                        rec.traces_reported = count
-                except Exception as exc:
-                    self.internal_error(exc)
+                count = obj.experimental_get_tracing_count()
+                if isinstance(count, int) and count > rec.traces_reported:
+                    rec.traces_reported = count
+            except Exception as exc:
+                self.internal_error(exc)
 
     # -- output ------------------------------------------------------------------------------------------------------------
-    def shard(self, exit_code: int | None = None) -> dict[str, Any]:
-        cov: dict[str, list[int]] = {}
-        if self.lines_provider is not None:
-            try:
-                cov = self.lines_provider()
-            except Exception as exc:
-                self.internal_error(exc)
-        elif self.coverage is not None:
-            try:
-                self.coverage.stop()
-                data = self.coverage.get_data()
-                for path in data.measured_files():
-                    rel = self.project_relpath(path)
-                    if rel is not None:
-                        cov[rel] = sorted(data.lines(path) or [])
-            except Exception as exc:
-                self.internal_error(exc)
-        return {
-            "format": SHARD_FORMAT, "pid": os.getpid(), "python": sys.version.split()[0], "argv": list(sys.argv),
-            "root": self.root, "started": self.started, "ended": time.time(), "errors": self.errors,
-            "error_samples": self.error_samples, "unmapped_autograph": self.unmapped_autograph,
-            "tests": dict(self.test_outcomes), "coverage": cov,
-            "coverage_enabled": self.coverage is not None or self.lines_provider is not None,
-            "functions": [r.to_json() for r in list(self.records.values()) if r.calls or r.hybrid or r.graph_calls],
-            "samples": self.sampler.to_json() if self.sampler is not None else None,
-        }
-
     def dump(self) -> None:
-        """Write this process's shard once (atomic rename, so a reader never sees half a file)."""
+        """Write this process's shard once, with the tf.function objects found at exit."""
         if self.dumped or self.shard_dir is None:
             return
         self.dumped = True
@@ -396,112 +262,4 @@ class Recorder:
             self.scan_hybrid()
         except Exception as exc:
             self.internal_error(exc)
-        data = self.shard()
-        name = f"shard-{os.uname().nodename}-{os.getpid()}-{int(self.started * 1000) % 10**9}.json"
-        path = self.shard_dir / name
-        tmp = self.shard_dir / f".{name}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, default=repr)
-        os.replace(tmp, path)
-
-
-def _heavy(key: Key) -> bool:
-    """Is this argument key tensor-like (what makes a function a tf.function candidate)?"""
-    kind = key[0]
-    if kind in ("tensor", "variable", "ndarray"):
-        return True
-    if kind == "object":
-        return bool(key[2])
-    if kind == "container" and key[4]:
-        return any(_heavy(item[1] if key[3] is not None else item) for item in key[4])
-    return False
-
-
-def _unwrap(obj: Any) -> Any:
-    for _ in range(8):
-        inner = None
-        for attr in ("python_function", "__func__", "__wrapped__", "_python_function"):
-            try:
-                inner = getattr(obj, attr, None)
-            except Exception:
-                inner = None
-            if inner is not None:
-                break
-        if inner is None:
-            return obj
-        obj = inner
-    return obj
-
-
-def _unwrap_code(obj: Any) -> CodeType | None:
-    code = getattr(_unwrap(obj), "__code__", None)
-    return code if isinstance(code, CodeType) else None
-
-
-def _is_tf_function(obj: Any) -> bool:
-    t = type(obj)
-    return (t.__module__ or "").startswith("tensorflow") and hasattr(obj, "python_function") and \
-        hasattr(obj, "experimental_get_tracing_count")
-
-
-def def_lines(path: Path) -> dict[tuple[str, int], tuple[int, int, list[int]]]:
-    """(name, co_firstlineno) -> (def line, end line, statement lines) for every function in a file."""
-    try:
-        tree = ast.parse(module_text(path))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return {}
-    out: dict[tuple[str, int], tuple[int, int, list[int]]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            first = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            stmts = sorted({n.lineno for b in node.body for n in ast.walk(b) if isinstance(n, ast.stmt)})
-            # a docstring is not an executable line
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str) and body[0].lineno in stmts:
-                stmts.remove(body[0].lineno)
-            out[(node.name, first)] = (node.lineno, node.end_lineno or node.lineno, stmts)
-    return out
-
-
-def bind_call(fn: Any, rec: Record, args: Any, kwds: Any) -> dict[str, Any]:
-    """Map a tf.function call's ``*args, **kwds`` onto the Python function's parameter names (defaults filled in)."""
-    out: dict[str, Any] = {}
-    code = rec.code
-    if code is None:
-        return out
-    py = getattr(fn, "python_function", None)
-    positional = list(code.co_varnames[:code.co_argcount])
-    bound = getattr(py, "__self__", None)
-    if bound is not None and positional:
-        out[positional.pop(0)] = bound
-    elif positional and positional[0] in ("self", "cls") and "." in rec.qualname:
-        # a tf.function on a method: TensorFlow calls it with the instance bound weakly, not in ``args``
-        owner: Any = sys.modules.get(rec.module)
-        for part in rec.qualname.split(".")[:-1]:
-            owner = getattr(owner, part, None)
-        name = positional.pop(0)
-        if isinstance(owner, type):
-            out[name] = InstanceOf(owner)
-    func = getattr(py, "__func__", py)
-    defaults = getattr(func, "__defaults__", None) or ()
-    if defaults:
-        for name, value in zip(positional[len(positional) - len(defaults):], defaults, strict=False):
-            out[name] = value
-    out.update(getattr(func, "__kwdefaults__", None) or {})
-    args = tuple(args) if isinstance(args, tuple | list) else ()
-    for name, value in zip(positional, args, strict=False):
-        out[name] = value
-    names = rec.names
-    n = code.co_argcount + code.co_kwonlyargcount
-    if len(args) > len(positional) and code.co_flags & 0x4:
-        out[code.co_varnames[n]] = args[len(positional):]
-    extra = {}
-    for key, value in (kwds.items() if isinstance(kwds, dict) else ()):
-        if key in names:
-            out[key] = value
-        else:
-            extra[key] = value
-    if extra and code.co_flags & 0x8:
-        out[names[-1]] = extra
-    return out
+        write_shard(self, self.shard_dir)

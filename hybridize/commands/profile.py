@@ -19,8 +19,8 @@ import click
 from hybridize.errors import HybridizeError
 from hybridize.interrupt import watch_sigint
 from hybridize.lock import exclusive
+from hybridize.project import Config, load_config, resolve_project_root
 from hybridize.project import data_dir as resolve_data_dir
-from hybridize.project import load_config, resolve_project_root
 
 TRACER_BOOT = "hybridize.tracer.bootstrap:start"
 PYTEST_PLUGIN = "hybridize.tracer.pytest_plugin"
@@ -47,13 +47,14 @@ def trace_env(root: Path, shard_dir: Path, command: list[str], include: list[str
     }
 
 
-def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float | None,
+def run_traced(command: list[str], *, root: Path, data: Path, config: Config, timeout_s: float | None,
                coverage: bool = True) -> tuple[int, Path, list[str]]:
-    """Run ``command`` traced and merge its shards into ``data/profile.db``; returns (exit status, db path, warnings)."""
-    from hybridize.tracer import launch, store
+    """Run ``command`` traced (the paths of ``config``) and merge its shards into ``data/profile.db``; returns
+    (exit status, db path, warnings)."""
+    from hybridize import process
+    from hybridize.tracer import store
 
-    launch.resolve_command(command)
-    config = load_config(root)
+    process.resolve_command(command)
     try:
         shard_dir = Path(tempfile.mkdtemp(prefix=".run-", dir=data))
     except OSError as exc:
@@ -64,8 +65,8 @@ def run_traced(command: list[str], *, root: Path, data: Path, timeout_s: float |
         from hybridize.tracer.runmain import traced_command
 
         with watch_sigint() as sigint:  # the launcher stops the command on Ctrl-C and returns 130
-            rc = launch.run_command(traced_command(command, root), root=root, boot=[TRACER_BOOT], env=env,
-                                    timeout_s=timeout_s)
+            rc = process.run_command(traced_command(command, root), root=root, boot=[TRACER_BOOT], env=env,
+                                     timeout_s=timeout_s)
         duration = time.time() - started
         meta = {"command": command, "root": str(root), "exit_code": rc, "duration_s": round(duration, 3),
                 "backend": "sys.monitoring" if sys.version_info >= (3, 12) else "import-hook",
@@ -146,7 +147,8 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
 
         warm = start_warm_starter(project_root, data, cmd, perf_cmd, config)  # imports TensorFlow beside the traced run
     try:
-        rc, db, warnings = run_traced(cmd, root=project_root, data=data, timeout_s=timeout, coverage=not no_coverage)
+        rc, db, warnings = run_traced(cmd, root=project_root, data=data, config=config, timeout_s=timeout,
+                                      coverage=not no_coverage)
         for w in warnings:
             console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
         from hybridize.tracer.store import load_profile
@@ -166,7 +168,7 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
         from hybridize.planner.pipeline import run_after_profile
 
         status = run_after_profile(root=project_root, data_dir=data, command=cmd, perf_command=perf_cmd,
-                                   budget_s=budget, scalene=scalene, console=Console(), warm=warm)
+                                   budget_s=budget, scalene=scalene, console=Console(), config=config, warm=warm)
     finally:
         if warm is not None:
             warm.close()

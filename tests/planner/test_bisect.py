@@ -8,8 +8,11 @@ from typing import Any
 from rich.console import Console
 
 from hybridize.plan import Settings
+from hybridize.planner.absorb import absorb
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.correctness import check_failures, run_correctness
+from hybridize.planner.isolation import isolate
+from hybridize.planner.session import Trials
 from hybridize.planner.trials import TrialResult
 
 
@@ -44,7 +47,7 @@ def test_bisection_finds_the_culprit(tmp_path: Path) -> None:
     names = [f"m:f{i}" for i in range(8)]
     trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
     converted: dict[str, Settings | None] = dict.fromkeys(names, Settings())
-    found = trials.isolate(["pytest"], names, converted, {"t::a": "boom"}, "x")
+    found = isolate(trials, ["pytest"], names, converted, {"t::a": "boom"}, "x")
     assert found == {"m:f5": {"t::a": "m:f5 broke it"}}
     assert len(runs) <= 7
 
@@ -52,14 +55,14 @@ def test_bisection_finds_the_culprit(tmp_path: Path) -> None:
 def test_lone_caller_is_blamed_without_a_run(tmp_path: Path) -> None:
     names = ["m:a", "m:b"]
     trials, runs = make_trials(tmp_path, names, {"m:a": ["t::a"], "m:b": ["t::b"]}, {"m:a": {"t::a"}})
-    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    found = isolate(trials, ["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert found == {"m:a": {"t::a": "boom"}} and runs == []
 
 
 def test_failure_only_in_combination_rejects_one_necessary_member(tmp_path: Path) -> None:
     names = ["m:a", "m:b", "m:c"]
     trials, _ = make_trials(tmp_path, names, {}, {}, pairs={frozenset(["m:a", "m:b"])})
-    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::pair": "x"}, "x")
+    found = isolate(trials, ["pytest"], names, dict.fromkeys(names, Settings()), {"t::pair": "x"}, "x")
     assert len(found) == 1 and set(found) <= {"m:a", "m:b"}  # breaking the pair is enough; m:c is innocent
     assert "fails only together with" in next(iter(found.values()))["t::pair"]
 
@@ -94,7 +97,7 @@ def test_correctness_run_checks_only_what_can_be_recommended(tmp_path: Path) -> 
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.run_correctness()
+    run_correctness(trials)
     assert seen == [({"m:fast"}, ["t/a.py::x", "t/a.py::x2"])]
     assert all(m.failure is None for m in trials.measurements.values())
     assert names  # both candidates stay measured; only the run was cut
@@ -120,7 +123,7 @@ def test_random_function_is_inconclusive_not_a_mismatch(tmp_path: Path) -> None:
     level = TrialResult("level0", ["python", "perf.py"], 0, 1.0, functions={"m:aug": FunctionResult(
         calls=100, time_s=0.2, trace_calls=1, trace_time_s=0.05, traces=1,
         digests=[{"in": [1.0], "out": {"shape": [2], "sum": 7.0}}])})
-    trials._absorb(level, ["m:aug"], {"m:aug": None})
+    absorb(trials, level, ["m:aug"], {"m:aug": None})
     m = trials.measurements["m:aug"]
     assert m.results_check == "inconclusive" and "not replayed eagerly" in m.results_detail
     plan = build_plan([m], [], root=tmp_path, edges={}, perf_command=["python", "perf.py"], meta={}, created="now")
@@ -135,7 +138,7 @@ def test_spent_budget_stops_isolation_and_rejects_as_not_isolated(tmp_path: Path
     names = [f"m:f{i}" for i in range(8)]
     trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
     trials.budget_s, trials.strict_budget = 0.0, True
-    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    found = isolate(trials, ["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert runs == []
     assert set(found) == set(names)
     assert all(v["t::a"].startswith(NOT_ISOLATED) for v in found.values())
@@ -156,7 +159,7 @@ def test_budget_spent_midway_keeps_what_was_isolated(tmp_path: Path) -> None:
         return real_run(*a, **kw)
 
     trials.run = run_then_spend  # type: ignore[method-assign]
-    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    found = isolate(trials, ["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert len(runs) == 1
     assert set(found) == set(names[4:])  # f0-f3 passed alone: cleared; f4-f7 still suspect
 
@@ -165,7 +168,7 @@ def test_without_a_user_budget_isolation_is_not_capped(tmp_path: Path) -> None:
     names = [f"m:f{i}" for i in range(8)]
     trials, runs = make_trials(tmp_path, names, {}, {"m:f5": {"t::a"}})
     trials.budget_s = 0.0  # the default budget only caps optional settings, not isolation
-    found = trials.isolate(["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
+    found = isolate(trials, ["pytest"], names, dict.fromkeys(names, Settings()), {"t::a": "boom"}, "x")
     assert found == {"m:f5": {"t::a": "m:f5 broke it"}} and runs
 
 
@@ -177,7 +180,7 @@ def test_a_level_run_converting_one_function_is_its_own_isolation(tmp_path: Path
     trials, runs = make_trials(tmp_path, ["m:only"], {}, {})
     trials.measurements["m:only"] = Measurement(trials.candidates[0], FunctionResult(calls=3, time_s=1.0))
     crashed = TrialResult("level2", ["python", "perf.py"], 1, 1.0)
-    trials._check_failures(crashed, ["m:only"], {"m:only": Settings()}, ["python", "perf.py"], "level2")
+    check_failures(trials, crashed, ["m:only"], {"m:only": Settings()}, ["python", "perf.py"], "level2")
     assert runs == []  # no bisection run of the very same single conversion
     assert "exited 1" in (trials.measurements["m:only"].crash or "")
 
@@ -203,7 +206,7 @@ def test_a_crash_names_each_culprit_s_own_error_not_the_run_s_last_line(tmp_path
     crashed = TrialResult("level0", ["python", "perf.py"], 1, 1.0)
     crashed.functions = {"m:a": FunctionResult(calls=1, errors={"OperatorNotAllowedInGraphError: bool": 1}),
                          "m:b": FunctionResult(calls=1, errors={"TypeError: None + int": 1})}
-    trials._check_failures(crashed, names, dict.fromkeys(names, Settings()), ["python", "perf.py"], "level0")
+    check_failures(trials, crashed, names, dict.fromkeys(names, Settings()), ["python", "perf.py"], "level0")
     assert (trials.measurements["m:a"].crash or "").endswith(": OperatorNotAllowedInGraphError: bool")
     assert (trials.measurements["m:b"].crash or "").endswith(": TypeError: None + int")
 
@@ -232,7 +235,7 @@ def test_a_spent_budget_still_gives_the_test_check_one_run_for_the_conversions_s
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.run_correctness()
+    run_correctness(trials)
     assert seen == [set(saves), {"m:b", "m:c"}]  # the test check, then one run with the two that save most
     failed = {n for n, m in trials.measurements.items() if m.failure}
     assert failed == {"m:a", "m:d"}

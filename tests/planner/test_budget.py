@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from hybridize.planner import pipeline
+from hybridize.planner import session
 from hybridize.planner.budget import RunLimit, describe_failure, run_limit, telling_line
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.session import Trials
 from hybridize.planner.trials import TrialResult
 
 
@@ -52,7 +52,7 @@ def trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Trials, lis
         timeouts.append(timeout_s)
         return TrialResult(label, command, 0, 1.0)
 
-    monkeypatch.setattr(pipeline, "run_trial", fake_run_trial)
+    monkeypatch.setattr(session, "run_trial", fake_run_trial)
     return t, timeouts
 
 

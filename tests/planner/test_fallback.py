@@ -12,8 +12,9 @@ from hybridize.plan import TensorSpecModel
 from hybridize.planner.candidates import build_candidates
 from hybridize.planner.decide import Measurement, _accepts
 from hybridize.planner.fallback import fallback_chain, retry_level
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.session import Trials
 from hybridize.planner.trials import FunctionResult, TrialResult
+from hybridize.planner.variants import try_variants
 
 MUL_ERROR = ("InvalidArgumentError: cannot compute Mul as input #1(zero-based) was expected to be a float tensor "
              "but is a int32 tensor")
@@ -107,7 +108,7 @@ def test_rejected_only_when_the_chain_is_exhausted(tmp_path: Path) -> None:
 def test_a_user_budget_stops_the_search(tmp_path: Path) -> None:
     c = _retracing_hybrid()
     trials, runs = _trials(tmp_path, c, [True])
-    trials.budget_s, trials.strict_budget, trials._last_isolation_s = 0.0, True, 5.0
+    trials.budget_s, trials.strict_budget, trials.last_isolation_s = 0.0, True, 5.0
     retry_level(trials, 0, [c.function], crashed=False)
     assert runs == [] and trials.measurements[c.function].failure
 
@@ -119,13 +120,13 @@ def test_a_still_retracing_tune_gets_removal_tried_past_the_default_budget(tmp_p
     m.failure = None
     m.trial = FunctionResult(calls=8, time_s=0.7, traces=8, trace_calls=8, trace_time_s=0.65)  # the spec retraced
     trials.budget_s = 0.0  # the default budget is spent
-    trials.try_variants([[c.function]])
+    try_variants(trials, [[c.function]])
     assert [r["mode"] for r in runs] == ["eager"]
     trials.strict_budget = True  # a user's --budget is not exceeded
     runs.clear()
     m.alternatives.clear()
     m.candidate.action = "tune"
-    trials.try_variants([[c.function]])
+    try_variants(trials, [[c.function]])
     assert runs == []
 
 

@@ -19,7 +19,8 @@ from hybridize.plan import Settings
 from hybridize.planner import trial_hook
 from hybridize.planner.candidates import PER_INSTANCE, build_candidates, choose_settings, per_instance_detail
 from hybridize.planner.decide import Measurement, _accepts, build_plan
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.levels import levels, run_level
+from hybridize.planner.session import Trials
 from hybridize.planner.settings import every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.planner.trials import FunctionResult, TrialResult, merge_results
 
@@ -169,8 +170,8 @@ def test_new_object_per_call_is_rejected_after_the_baseline_and_never_converted(
     trials.run_baseline()
     m = trials.measurements["m:Posterior.predict"]
     assert m.candidate.choice is not None and m.candidate.choice.predicted_traces == 12  # the perf command's count
-    for i, names in enumerate(trials.levels()):
-        trials.run_level(i, names)
+    for i, names in enumerate(levels(trials)):
+        run_level(trials, i, names)
     assert runs[0] == ("baseline", set())
     assert all("m:Posterior.predict" not in converted for _, converted in runs)  # no level run converts it
     assert any("m:Model.predict_f" in converted for _, converted in runs)  # its caller still is measured

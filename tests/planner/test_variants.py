@@ -9,10 +9,15 @@ from typing import Any
 
 from rich.console import Console
 
+from hybridize.planner.absorb import absorb
 from hybridize.planner.candidates import Candidate
 from hybridize.planner.decide import Measurement, _accepts
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.isolation import Bisection
+from hybridize.planner.levels import level_fits, run_level
+from hybridize.planner.nested import nested_pairs, try_nested, unbeatable_callees_skipped
+from hybridize.planner.session import Trials
 from hybridize.planner.trials import FunctionResult, TrialResult
+from hybridize.planner.variants import try_variants
 
 
 def _setup(tmp_path: Path, nested_calls: int, caller_time_with: float) -> tuple[Trials, list[set[str]]]:
@@ -49,8 +54,8 @@ def _setup(tmp_path: Path, nested_calls: int, caller_time_with: float) -> tuple[
 
 def test_repeated_callee_is_tried_inside_its_caller_and_kept_when_faster(tmp_path: Path) -> None:
     trials, runs = _setup(tmp_path, nested_calls=24, caller_time_with=0.45)
-    assert trials.nested_pairs() == {"m:encode": [("m:step", 24.0)]}  # m:other: measured slower, never a caller
-    assert trials.try_nested()
+    assert nested_pairs(trials) == {"m:encode": [("m:step", 24.0)]}  # m:other: measured slower, never a caller
+    assert try_nested(trials)
     assert runs == [{"m:encode", "m:step"}]
     inside = trials.measurements["m:step"].inside["m:encode"]
     assert inside["kept"] and inside["gain_s"] == 0.55 and inside["calls_per_trace"] == 24.0
@@ -58,13 +63,13 @@ def test_repeated_callee_is_tried_inside_its_caller_and_kept_when_faster(tmp_pat
 
 def test_callee_run_once_per_trace_costs_no_run(tmp_path: Path) -> None:
     trials, runs = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
-    assert trials.nested_pairs() == {}
-    assert trials.try_nested() and runs == []
+    assert nested_pairs(trials) == {}
+    assert try_nested(trials) and runs == []
 
 
 def test_no_clear_gain_is_recorded_but_not_kept(tmp_path: Path) -> None:
     trials, runs = _setup(tmp_path, nested_calls=24, caller_time_with=0.98)
-    trials.try_nested()
+    try_nested(trials)
     inside = trials.measurements["m:step"].inside["m:encode"]
     assert not inside["kept"] and abs(inside["gain_s"] - 0.02) < 1e-9
     assert len(runs) == 2 and inside["gains_s"] == [0.02, 0.02]  # under the margin: measured twice, under half
@@ -84,7 +89,7 @@ def test_a_gain_under_the_margin_is_measured_again_and_kept_when_confirmed(tmp_p
         return result
 
     trials.run = two_runs  # type: ignore[method-assign]
-    trials.try_nested()
+    try_nested(trials)
     inside = trials.measurements["m:step"].inside["m:encode"]
     assert len(runs) == 2 and inside["kept"] and inside["gains_s"] == [0.06, 0.15]
     assert abs(inside["gain_s"] - 0.105) < 1e-9
@@ -100,7 +105,7 @@ def test_no_other_settings_tried_for_a_callee_its_caller_covers(tmp_path: Path) 
                                     for n in (1, 2, 3)])
         assert c.choice.alternatives
     trials.measurements["m:encode"].settings = Settings()
-    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    try_variants(trials, [["m:encode", "m:other"], ["m:step"]])
     assert runs and all("m:step" not in r for r in runs)  # covered by m:encode: its alternatives change nothing
     assert any("m:encode" in r for r in runs)
 
@@ -129,7 +134,7 @@ def test_one_run_per_level_tries_every_function_s_next_choice_then_xla_where_it_
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.try_variants([["m:tuned", "m:varying"]])
+    try_variants(trials, [["m:tuned", "m:varying"]])
     assert runs[0] == ("variants0", {"m:tuned": "eager", "m:varying": "graph"})  # both in ONE run
     assert trials.measurements["m:tuned"].candidate.action == "dehybridize"  # 0.2 s eager beats 0.5 s as a graph
     assert not trials.measurements["m:varying"].alternatives[0]["kept"]
@@ -165,23 +170,23 @@ def test_next_settings_ride_along_a_later_level_run_when_unrelated(tmp_path: Pat
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.run_level(1, ["m:callee"])
+    run_level(trials, 1, ["m:callee"])
     assert runs == [("level1", {"m:callee", "m:other"})]
     assert trials.measurements["m:other"].alternatives[0]["variant"] == "alternative"
     assert not trials.measurements["m:caller"].alternatives
     assert trials.measurements["m:callee"].trial is not None and trials.measurements["m:callee"].run == "level1"
     runs.clear()
-    trials.try_variants([["m:caller", "m:other"], ["m:callee"]])
+    try_variants(trials, [["m:caller", "m:other"], ["m:callee"]])
     assert runs[0] == ("variants0", {"m:caller"})  # what could not ride along gets its own run; m:other is done
 
 
 def test_nested_run_is_made_past_the_default_budget_but_not_past_a_user_s(tmp_path: Path) -> None:
     trials, runs = _setup(tmp_path, nested_calls=24, caller_time_with=0.45)
     trials.budget_s = 0.0  # the default budget is spent
-    assert trials.try_nested() and len(runs) == 1
+    assert try_nested(trials) and len(runs) == 1
     trials, runs = _setup(tmp_path / "strict", nested_calls=24, caller_time_with=0.45)
     trials.budget_s, trials.strict_budget = 0.0, True
-    assert not trials.try_nested() and runs == []
+    assert not try_nested(trials) and runs == []
     assert any("not tried" in n for n in trials.notes)
 
 
@@ -207,7 +212,7 @@ def test_a_rider_that_breaks_the_level_run_is_dropped_and_the_level_measured_alo
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.run_level(1, ["m:new"])
+    run_level(trials, 1, ["m:new"])
     assert labels == ["level1", "level1-alone"]
     assert trials.measurements["m:new"].run == "level1-alone" and not trials.measurements["m:new"].crash
     assert trials.measurements["m:tuned"].alternatives == [{"variant": "dehybridize", "settings": {}, "kept": False,
@@ -236,7 +241,7 @@ def _cover_setup(tmp_path: Path, *, caller_saves: float, outside_calls: int = 0,
 
 def test_a_callee_its_caller_covers_whatever_it_measures_is_not_measured(tmp_path: Path) -> None:
     trials, _ = _cover_setup(tmp_path, caller_saves=2.8)  # more than m:step's whole eager time (2.5 s)
-    assert trials.unbeatable_callees_skipped(["m:step"]) == []
+    assert unbeatable_callees_skipped(trials, ["m:step"]) == []
     m = trials.measurements["m:step"]
     assert m.skipped_by == "m:encode" and "more than the whole eager time below it" in m.skipped
     from hybridize.planner.decide import build_plan
@@ -249,16 +254,16 @@ def test_a_callee_its_caller_covers_whatever_it_measures_is_not_measured(tmp_pat
 
 def test_a_callee_is_measured_when_its_caller_might_lose_or_it_has_other_callers(tmp_path: Path) -> None:
     trials, _ = _cover_setup(tmp_path / "a", caller_saves=1.0)  # less than 2.5 s: m:step alone might save more
-    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+    assert unbeatable_callees_skipped(trials, ["m:step"]) == ["m:step"]
     trials, _ = _cover_setup(tmp_path / "b", caller_saves=2.8, outside_calls=10)  # called from elsewhere too
-    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+    assert unbeatable_callees_skipped(trials, ["m:step"]) == ["m:step"]
     trials, _ = _cover_setup(tmp_path / "c", caller_saves=2.8, nested_calls=24)  # may pay converted inside it
-    assert trials.unbeatable_callees_skipped(["m:step"]) == ["m:step"]
+    assert unbeatable_callees_skipped(trials, ["m:step"]) == ["m:step"]
 
 
 def test_a_skipped_callee_whose_caller_is_rejected_after_all_is_reported_not_measured(tmp_path: Path) -> None:
     trials, _ = _cover_setup(tmp_path, caller_saves=2.8)
-    trials.unbeatable_callees_skipped(["m:step"])
+    unbeatable_callees_skipped(trials, ["m:step"])
     trials.measurements["m:encode"].failure = {"tests/t.py::t": "AssertionError"}  # the test check rejected it
     from hybridize.planner.decide import build_plan
 
@@ -275,10 +280,10 @@ def test_optional_runs_leave_room_for_the_test_check(tmp_path: Path) -> None:
     trials.budget_s = trials.elapsed() + 5.0  # room for one optional run (1.2 s) ...
     trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
     trials.strict_budget = True  # a user's --budget: XLA, tried past the default budget, respects it too
-    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    try_variants(trials, [["m:encode", "m:other"], ["m:step"]])
     assert runs == [] and any("budget reached: jit_compile" in n for n in trials.notes)
     trials.reserve_s = 0.0
-    trials.try_variants([["m:encode", "m:other"], ["m:step"]])
+    try_variants(trials, [["m:encode", "m:other"], ["m:step"]])
     assert runs  # the same budget without the reserve runs it
 
 
@@ -302,7 +307,7 @@ def test_a_variants_run_that_timed_out_is_not_judged_on_its_partial_timings(tmp_
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials.try_variants([["m:tuned"]])
+    try_variants(trials, [["m:tuned"]])
     m = trials.measurements["m:tuned"]
     assert m.candidate.action == "tune"  # the 3 recorded calls were cheap eagerly, but the run never finished
     assert m.alternatives[0] == {"variant": "dehybridize", "settings": {}, "kept": False, "broke_run": True}
@@ -312,19 +317,19 @@ def test_a_variants_run_that_timed_out_is_not_judged_on_its_partial_timings(tmp_
 def test_levels_past_the_first_stay_within_a_user_s_budget_but_not_the_default_one(tmp_path: Path) -> None:
     trials, _ = _setup(tmp_path, nested_calls=1, caller_time_with=0.45)
     trials.budget_s = 0.0  # the default budget is spent: it limits optional runs only
-    assert trials.level_fits(1, ["m:step"]) and trials.level_fits(2, ["m:step"])
+    assert level_fits(trials, 1, ["m:step"]) and level_fits(trials, 2, ["m:step"])
     trials.strict_budget = True  # a user's --budget, spent
-    assert trials.level_fits(0, ["m:encode"])  # the first level always runs: no plan without one measurement
-    assert not trials.level_fits(1, ["m:step"])
+    assert level_fits(trials, 0, ["m:encode"])  # the first level always runs: no plan without one measurement
+    assert not level_fits(trials, 1, ["m:step"])
     assert any("level 1 not measured (1 function(s): m:step)" in n for n in trials.notes)
     step = trials.measurements["m:step"]
     step.trial = None
     assert _accepts(step)[1:] == ("not-measured", "the --budget of 0 s was spent before its run (nesting level 1); "
                                                   "a larger budget measures it")
     trials.budget_s = trials.elapsed() + 5.0  # room for a 1 s level run ...
-    assert trials.level_fits(1, ["m:step"])
+    assert level_fits(trials, 1, ["m:step"])
     trials.reserve_s = 10.0  # ... but not once the test check's time is kept aside
-    assert not trials.level_fits(1, ["m:step"])
+    assert not level_fits(trials, 1, ["m:step"])
 
 
 def test_bisection_runs_each_single_conversion_once(tmp_path: Path) -> None:
@@ -343,7 +348,7 @@ def test_bisection_runs_each_single_conversion_once(tmp_path: Path) -> None:
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
-    found = trials.bisect(["pytest"], names, dict.fromkeys(names), ["t::x"], "level0", [0])
+    found = Bisection(trials, ["pytest"], dict.fromkeys(names), "level0").bisect(names, ["t::x"])
     assert found == {"m:c": {"t::x": "boom"}}
     assert runs == [["m:a", "m:b"], ["m:c", "m:d"], ["m:c"], ["m:d"]]
 
@@ -352,7 +357,7 @@ def test_a_repeated_callee_is_kept_inside_when_its_gain_clears_the_noise_margin(
     """rnn_sequence: +0.12 s on a caller saving 1.78 s (eager 2.53 s) was dropped as under 10 % of the saving; the
     benchmark measured the pair 25 % faster. The margin is the one every acceptance uses: 3 % of eager time."""
     trials, _ = _setup(tmp_path, nested_calls=24, caller_time_with=0.85)  # caller eager 3.0 s, alone saves 2.0 s
-    trials.try_nested()
+    try_nested(trials)
     inside = trials.measurements["m:step"].inside["m:encode"]
     assert inside["kept"] and inside["gain_s"] == 0.15 and inside["margin_s"] == 0.09
 
@@ -375,7 +380,7 @@ def _backward_setup(tmp_path: Path, level_gradient_s: float, changed: set[str], 
                         changed=changed)
     level.functions = {"m:loss": FunctionResult(calls=100, time_s=0.98, traces=1, trace_calls=1, trace_time_s=0.5),
                        "m:helper": FunctionResult(calls=100, time_s=0.5, traces=1, trace_calls=1, trace_time_s=0.1)}
-    trials._absorb(level, names, dict.fromkeys(names))
+    absorb(trials, level, names, dict.fromkeys(names))
     return trials
 
 

@@ -10,9 +10,10 @@ from rich.console import Console
 
 from hybridize.planner.candidates import Candidate
 from hybridize.planner.decide import Measurement, build_plan
-from hybridize.planner.pipeline import Trials
+from hybridize.planner.session import Trials
 from hybridize.planner.settings import derive_settings
 from hybridize.planner.trials import FunctionResult, TrialResult
+from hybridize.planner.variants import try_variants
 from hybridize.planner.xla import skip_reason
 
 
@@ -54,7 +55,7 @@ def _plan(trials: Trials, tmp_path: Path) -> Any:
 
 def test_xla_kept_when_both_estimates_say_it_beats_the_graph(tmp_path: Path) -> None:
     trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert [r["settings"].get("jit_compile") for r in runs] == [True]
     (rec,) = _plan(trials, tmp_path).recommendations
     assert rec.decorator == "@tf.function(jit_compile=True)"
@@ -64,12 +65,12 @@ def test_xla_kept_when_both_estimates_say_it_beats_the_graph(tmp_path: Path) -> 
 
 def test_xla_rejected_when_slower_or_only_the_totals_say_faster(tmp_path: Path) -> None:
     trials, _ = _trials(tmp_path, _fr(0.6, 0.005, traces=1, trace_time_s=0.2))  # a train step slower under XLA
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     (rec,) = _plan(trials, tmp_path).recommendations
     assert rec.decorator == "@tf.function" and not rec.evidence["xla"]["kept"]
     assert rec.evidence["xla"]["xla_s"] == 0.6
     trials, _ = _trials(tmp_path, _fr(0.3, 0.0036, traces=1, trace_time_s=0.05))  # fastest calls: no gain
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     xla = trials.measurements["m:f"].xla or {}
     assert not xla["kept"] and "fastest calls" in xla["why"]
 
@@ -77,13 +78,13 @@ def test_xla_rejected_when_slower_or_only_the_totals_say_faster(tmp_path: Path) 
 def test_xla_not_tried_where_it_cannot_compile_or_cannot_pay(tmp_path: Path) -> None:
     src = "def f(x):\n    y = tf.py_function(g, [x], tf.float32)\n    return y * 2.0\n"
     trials, runs = _trials(tmp_path, _fr(0.1, 0.001), source=src)
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert runs == [] and "py_function" in (trials.measurements["m:f"].xla or {})["why"]
     m = trials.measurements["m:f"]
     m.trial = _fr(0.95, 0.009, traces=1, trace_time_s=0.05)  # a big kernel: the graph gained ~1x per call
     assert "nothing for XLA to fuse" in skip_reason(m, [])
     trials, runs = _trials(tmp_path, _fr(0.1, 0.001), shapes=[[8], [16]])
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert not any(r["settings"].get("jit_compile") for r in runs)
     assert "shapes vary" in (trials.measurements["m:f"].xla or {})["why"]
 
@@ -92,7 +93,7 @@ def test_a_function_xla_refuses_is_dropped_and_not_kept(tmp_path: Path) -> None:
     failed = _fr(0.01, 0.001, calls=1)
     failed.errors = {"InvalidArgumentError: Detected unsupported operations when trying to compile graph": 1}
     trials, runs = _trials(tmp_path, failed)
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     xla = trials.measurements["m:f"].xla or {}
     assert len(runs) == 1 and not xla["kept"] and xla["why"].startswith("XLA failed")
     assert (trials.measurements["m:f"].settings or trials.measurements["m:f"].candidate.trial_settings).jit_compile is None
@@ -102,7 +103,7 @@ def test_the_report_shows_eager_graph_and_xla(tmp_path: Path) -> None:
     from hybridize.planner.report import detail_lines
 
     trials, _ = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     (rec,) = _plan(trials, tmp_path).recommendations
     text = dict(detail_lines(rec))["xla"]
     assert text.startswith("eager 1.000 s, graph 0.400 s, XLA 0.250 s: kept")
@@ -114,7 +115,7 @@ def test_shapes_are_judged_on_the_performance_run(tmp_path: Path) -> None:
     m = trials.measurements["m:f"]
     m.base.signatures = [{"count": 100, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [8192]}}}]
     m.candidate.choice.alternatives = []  # type: ignore[union-attr]
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert [r["settings"].get("jit_compile") for r in runs] == [True]
     assert (m.xla or {}).get("kept")
 
@@ -126,7 +127,7 @@ def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Pa
     m = trials.measurements["m:f"]
     m.candidate.action, m.candidate.current = "dehybridize", Settings()
     m.base, m.trial = _fr(0.4, 0.0035, traces=1, trace_time_s=0.05), _fr(1.0, 0.0095)  # the graph pays: kept
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert [r["settings"] for r in runs] == [{"jit_compile": True}]
     (rec,) = _plan(trials, tmp_path).recommendations
     assert (rec.action, rec.decorator) == ("tune", "@tf.function(jit_compile=True)")
@@ -137,7 +138,7 @@ def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Pa
 def test_a_small_xla_win_is_not_kept(tmp_path: Path) -> None:
     """1.04x over the graph (0.4 -> 0.385 s) clears the 3 % noise margin but not the 10 % a variant must save."""
     trials, _ = _trials(tmp_path, _fr(0.385, 0.0033, traces=1, trace_time_s=0.05))
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     xla = trials.measurements["m:f"].xla or {}
     assert not xla["kept"] and "10%" in xla["why"]
 

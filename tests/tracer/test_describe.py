@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from hybridize.tracer.describe import InstanceOf, describe, describe_type, is_symbolic, to_json
-from hybridize.tracer.state import _heavy
+from hybridize.tracer.record import is_heavy
 
 
 class _DType:
@@ -104,6 +104,6 @@ def test_objects_flag_keras_and_tf_modules() -> None:
 
 
 def test_candidates_are_functions_with_tensor_like_arguments() -> None:
-    assert _heavy(describe(EagerTensor())) and _heavy(describe(np.ones(2))) and _heavy(describe(Module()))
-    assert _heavy(describe({"a": [ResourceVariable()]}))
-    assert not _heavy(describe(3)) and not _heavy(describe([1, "a"])) and not _heavy(describe(object()))
+    assert is_heavy(describe(EagerTensor())) and is_heavy(describe(np.ones(2))) and is_heavy(describe(Module()))
+    assert is_heavy(describe({"a": [ResourceVariable()]}))
+    assert not is_heavy(describe(3)) and not is_heavy(describe([1, "a"])) and not is_heavy(describe(object()))
