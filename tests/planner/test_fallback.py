@@ -137,6 +137,7 @@ def test_the_top_conversion_s_other_settings_are_tried_past_the_default_budget(t
     from hybridize.plan import Settings
     from hybridize.planner.candidates import Candidate
     from hybridize.planner.settings import derive_settings
+    from hybridize.planner.variants import _variants_round
 
     sigs = [{"count": 5, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [n, 4]}}} for n in (8, 16)]
     cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None, derive_settings(sigs))
@@ -159,17 +160,17 @@ def test_the_top_conversion_s_other_settings_are_tried_past_the_default_budget(t
         return TrialResult(label, command, 0, 1.0)
 
     trials.run = fake_run  # type: ignore[method-assign]
-    trials._variants_round([["m:big", "m:small"]])
+    _variants_round(trials, [["m:big", "m:small"]])
     assert runs == [{"m:big": {}}]
     runs.clear()
     big = trials.measurements["m:big"]
     big.alternatives.clear()
     trials.strict_budget = True
-    trials._variants_round([["m:big", "m:small"]])
+    _variants_round(trials, [["m:big", "m:small"]])
     assert runs == [] and any("budget reached: variants" in n for n in trials.notes)
     trials.strict_budget = False
     assert big.candidate.choice is not None
     big.candidate.choice.kind, big.settings = "plain", Settings()  # xla_finetune: plain, then reduce_retracing
     big.candidate.choice.alternatives = [("reduce_retracing", Settings(reduce_retracing=True), 1)]
-    trials._variants_round([["m:big", "m:small"]])
+    _variants_round(trials, [["m:big", "m:small"]])
     assert runs == []

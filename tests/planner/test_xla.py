@@ -148,7 +148,7 @@ def test_an_xla_win_the_fastest_calls_confirm_only_in_sign_is_kept_after_a_repea
     and XLA still wins by the margin between each side's better run (noise only adds time)."""
     xla, graph_again = _fr(0.3, 0.0033, traces=1, trace_time_s=0.05), _fr(0.41, 0.0035, traces=1, trace_time_s=0.05)
     trials, runs = _trials(tmp_path, [xla, graph_again, _fr(0.32, 0.0033, traces=1, trace_time_s=0.05)])
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     assert [r["settings"].get("jit_compile") for r in runs] == [True, None, True]  # XLA, the plain graph, XLA
     entry = trials.measurements["m:f"].xla or {}
     assert entry["kept"] and (entry["graph_s"], entry["graph_again_s"], entry["xla_s"], entry["xla_again_s"]) == \
@@ -162,7 +162,7 @@ def test_an_xla_win_a_faster_second_graph_run_explains_is_not_kept(tmp_path: Pat
     graph run was the slow one (a loaded trial: graph 4.90 s, XLA 3.98 s, graph again 2.98 s)."""
     xla, graph_again = _fr(0.3, 0.0033, traces=1, trace_time_s=0.05), _fr(0.33, 0.0030, traces=1, trace_time_s=0.05)
     trials, runs = _trials(tmp_path, [xla, graph_again, _fr(0.31, 0.0033, traces=1, trace_time_s=0.05)])
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     entry = trials.measurements["m:f"].xla or {}
     assert len(runs) == 3 and not entry["kept"] and "better of two runs" in entry["why"]
     (rec,) = _plan(trials, tmp_path).recommendations
@@ -172,6 +172,6 @@ def test_an_xla_win_a_faster_second_graph_run_explains_is_not_kept(tmp_path: Pat
 def test_a_losing_xla_gets_no_second_run(tmp_path: Path) -> None:
     """xla_finetune's shape: a compile that costs more than the faster steps win back; one run, refused."""
     trials, runs = _trials(tmp_path, [_fr(0.7, 0.003, traces=1, trace_time_s=0.5), _fr(0.4, 0.0035)])
-    trials.try_variants([["m:f"]])
+    try_variants(trials, [["m:f"]])
     entry = trials.measurements["m:f"].xla or {}
     assert len(runs) == 1 and not entry["kept"] and not entry.get("confirm")
