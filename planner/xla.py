@@ -5,8 +5,8 @@ compiles once per concrete shape (11-156 ms), adds nothing to one big kernel, ma
 and refuses some ops outright. So it is never predicted: it is tried where it can pay (the graph already won by
 cutting per-op dispatch, shapes are fixed, enough calls to pay the compile, no op XLA refuses in the source), and
 kept only when its outputs match and its totals beat the plain graph by 10 % (at least the noise margin), with
-the fastest calls clearing that margin too, or agreeing in sign and a second run of the plain graph confirming
-the totals (``judge`` says why that evidence fits a graph-vs-graph variant). Every function gets its three
+the fastest calls clearing that margin too, or agreeing in sign and one more run of each side confirming it
+(``judge`` says why that evidence fits a graph-vs-graph variant). Every function gets its three
 numbers (eager, graph, XLA) or the reason XLA was not tried.
 """
 
@@ -188,7 +188,7 @@ def adopt(m: Measurement, settings: Settings, fr: FunctionResult, label: str) ->
 def try_xla(trials: Any, levels: list[list[str]]) -> None:
     """One run per nesting level converting, with ``jit_compile=True``, every function of it the plan runs as a
     graph and ``skip_reason`` lets through; a function that raised under XLA is dropped and the rest measured
-    again once; a verdict left to confirm gets a second run of the plain graph (``confirm_runs``). Past the
+    again once; a verdict left to confirm gets one more run of the plain graph and of XLA (``confirm_runs``). Past the
     default budget too (it is the setting a hand placement misses), never past a user's. ``trials`` is the
     pipeline's ``Trials``."""
     assert trials.baseline is not None
