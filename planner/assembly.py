@@ -11,7 +11,7 @@ from hybridize.plan import Plan, Recommendation, Rejection, Settings, file_sha25
 from hybridize.planner.acceptance import Decision, confidence, instances, judge
 from hybridize.planner.measurement import Measurement, Reason
 from hybridize.planner.nesting import Nesting, converted_savings, nesting, with_static_edges
-from hybridize.planner.removal import recommended_speedup, removal_evidence
+from hybridize.planner.removal import graph_trace_s, recommended_speedup, removal_evidence
 from hybridize.planner.settings import break_even_calls
 
 
@@ -192,7 +192,7 @@ def _optional_evidence(m: Measurement, ev: dict[str, Any]) -> None:
         ev.update(eager_s=_round(m.trial_total(), 4), graph_s=round(m.eager_total(), 4),
                   eager_per_call_us=ev["graph_per_call_us"],
                   graph_per_call_us=_round(None if base_pc is None else base_pc * 1e6, 1),
-                  trace_s=round(max(m.base.trace_time_s - (base_pc or 0.0) * m.base.trace_calls, 0.0), 4),
+                  trace_s=round(graph_trace_s(m), 4),
                   break_even_calls=None)
     n = instances(m)
     if n is not None:

@@ -17,10 +17,10 @@ from hybridize.planner.passthrough import pass_through_detail
 from hybridize.planner.settings import (
     TENSOR_KINDS,
     SettingsChoice,
-    derive_settings,
     every_call_on_new_object,
     per_instance_traces,
     predict_traces,
+    settings_for_workload,
 )
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 from hybridize.tracer.cells import module_text
@@ -166,7 +166,7 @@ def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | N
     the settings are chosen from the specs and only the predictions change."""
     params = (report or {}).get("params")
     codes = {f.get("code") for f in (report or {}).get("findings", [])}
-    choice = derive_settings(signatures, params, overflow=overflow)
+    choice = settings_for_workload(signatures, workload, params, overflow=overflow)
     if "HY206" in codes and choice.kind != "plain":
         plain = [a for a in choice.alternatives if a[0] == "plain"]
         choice = SettingsChoice("plain", Settings(), plain[0][2] if plain else predict_traces("plain", signatures),

@@ -52,7 +52,27 @@ def digest_value(value: Any, depth: int = 0) -> Any:
             return {"type": type(value).__name__, "vars": [array_digest(v) for v in list(variables)[:64]]}
         except Exception:
             pass
-    return {"type": type(value).__name__}
+    held = _held_state(value, depth)
+    return {"type": type(value).__name__, "held": held} if held else {"type": type(value).__name__}
+
+
+def _held_state(value: Any, depth: int) -> dict[str, Any]:
+    """The variables of the models/layers/modules a plain object holds in its attributes (``self.model``): state a
+    method reads through ``self``, so two runs whose unseeded random weights differ are not "the same inputs" (their
+    outputs differ eager against eager: tf-keras-vis ``Saliency._get_gradients``)."""
+    attrs = getattr(value, "__dict__", None)
+    if not isinstance(attrs, dict) or depth >= 3:
+        return {}
+    out: dict[str, Any] = {}
+    for key, attr in list(attrs.items())[:32]:
+        if isinstance(attr, type) or getattr(type(attr), "variables", None) is None:
+            continue
+        digest = digest_value(attr, depth + 1)
+        if isinstance(digest, dict) and digest.get("vars"):
+            out[str(key)] = digest
+            if len(out) >= 4:
+                break
+    return out
 
 
 def record_signature(stats: Stats, signature: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -72,6 +72,16 @@ def removal_evidence(m: Measurement) -> str:
     return ""
 
 
+def graph_trace_s(m: Measurement) -> float:
+    """What tracing cost the existing tf.function on the performance run (its baseline): the tracing calls' time
+    beyond a steady graph call's, or their whole time when no call ran without tracing (a test that calls it once:
+    there is no steady call to subtract, and the per-call mean of such a run is the tracing itself)."""
+    graph = m.base
+    if graph.steady_calls <= 0:
+        return graph.trace_time_s
+    return max(graph.trace_time_s - (graph.per_call_s() or 0.0) * graph.trace_calls, 0.0)
+
+
 def kept_detail(m: Measurement) -> str:
     """Why the decorator stays although eager measured faster in total: the numbers, and what would decide."""
     graph, eager = m.base, m.trial

@@ -364,3 +364,33 @@ def predict_traces(kind: str, signatures: Sequence[dict[str, Any]], instances: i
             skip.append(names[0])
     keys = [signature_key(s["args"], skip) for s in sigs]
     return predict_reduce_retracing(keys) if kind == "reduce_retracing" else predict_plain(keys)
+
+
+def settings_for_workload(
+    signatures: Sequence[dict[str, Any]],
+    workload: Sequence[dict[str, Any]] | None,
+    params: Sequence[dict[str, Any]] | None = None,
+    *,
+    overflow: bool = False,
+) -> SettingsChoice:
+    """The settings that pay on the performance run: derived from its own signatures (``workload``) when they need
+    nothing the tests' calls (the rest of ``signatures``, the union) would refuse, else from the union.
+
+    Why: an ``input_signature`` must cover every call, so one test on a 257-vector beside a workload on 8192-vectors
+    relaxes the spec to ``[None]``, and a graph traced for an unknown dimension loses the static shapes its kernels
+    and XLA use (measured slower than the plain decorator on ``xla_fusion``). On the workload a plain decorator
+    traces once per shape it sees; the tests' shapes trace graphs of their own, outside the timed run. So the
+    workload's choice is kept when it accepts any call (plain or ``reduce_retracing``; a spec derived from the
+    workload alone could refuse a test's shape or dtype) and traces no more on the workload than the union's."""
+    merged = derive_settings(signatures, params, overflow=overflow)
+    if not workload:
+        return merged
+    own = derive_settings(workload, params, overflow=overflow)
+    if own.kind not in ("plain", "reduce_retracing") or own.kind == merged.kind:
+        return merged
+    if predict_traces(own.kind, workload) > predict_traces(merged.kind, workload):
+        return merged
+    own.notes.append(f"settings chosen on the performance run's calls ({own.kind}, "
+                     f"{predict_traces(own.kind, workload)} trace(s) there): {merged.kind}, which the tests' calls "
+                     "would need too, traces no less there and is less specialised")
+    return own

@@ -129,3 +129,49 @@ def test_a_still_retracing_tune_gets_removal_tried_past_the_default_budget(tmp_p
     m.candidate.action = "tune"
     try_variants(trials, [[c.function]])
     assert runs == []
+
+
+def test_the_top_conversion_s_other_settings_are_tried_past_the_default_budget(tmp_path: Path) -> None:
+    """The default budget is spent: the conversion that saves most still gets its other settings measured (one
+    run) where they may pay (a plain graph, as few traces, where the first choice relaxed a dimension), a smaller
+    one's wait for budget; a user's --budget stops both, and relaxing a graph that traced once is never worth it."""
+    from hybridize.plan import Settings
+    from hybridize.planner.candidates import Candidate
+    from hybridize.planner.settings import derive_settings
+    from hybridize.planner.variants import _variants_round
+
+    sigs = [{"count": 5, "args": {"x": {"kind": "tensor", "dtype": "float32", "shape": [n, 4]}}} for n in (8, 16)]
+    cands = [Candidate(n, "m.py", 1, "convert", {"function": n, "tests": []}, None, derive_settings(sigs))
+             for n in ("m:big", "m:small")]
+    for c in cands:  # the tests' shapes relaxed the spec; on the workload a plain decorator traces once
+        assert c.choice is not None and c.choice.kind == "input_signature"
+        c.choice.alternatives = [("plain", Settings(), 1)]
+    trials = Trials(tmp_path, tmp_path / ".hybridize", ["python", "perf.py"], ["pytest"], cands, 0.0,
+                    Console(quiet=True), {})
+    trials.baseline = TrialResult("baseline", ["python", "perf.py"], 0, 1.0)
+    for c, eager, graph in ((cands[0], 3.0, 1.0), (cands[1], 0.6, 0.3)):
+        trials.measurements[c.function] = Measurement(
+            c, FunctionResult(calls=10, time_s=eager), FunctionResult(calls=10, time_s=graph, traces=1, trace_calls=1,
+                                                                      trace_time_s=0.05),
+            run="level0", settings=c.trial_settings)
+    runs: list[dict[str, Any]] = []
+
+    def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
+        runs.append({t["function"]: t.get("settings") for t in targets if t["mode"] == "graph"})
+        return TrialResult(label, command, 0, 1.0)
+
+    trials.run = fake_run  # type: ignore[method-assign]
+    _variants_round(trials, [["m:big", "m:small"]])
+    assert runs == [{"m:big": {}}]
+    runs.clear()
+    big = trials.measurements["m:big"]
+    big.alternatives.clear()
+    trials.strict_budget = True
+    _variants_round(trials, [["m:big", "m:small"]])
+    assert runs == [] and any("budget reached: variants" in n for n in trials.notes)
+    trials.strict_budget = False
+    assert big.candidate.choice is not None
+    big.candidate.choice.kind, big.settings = "plain", Settings()  # xla_finetune: plain, then reduce_retracing
+    big.candidate.choice.alternatives = [("reduce_retracing", Settings(reduce_retracing=True), 1)]
+    _variants_round(trials, [["m:big", "m:small"]])
+    assert runs == []

@@ -23,7 +23,7 @@ def _fr(time_s: float, min_s: float, calls: int = 100, traces: int = 0, trace_ti
                           min_s=min_s)
 
 
-def _trials(tmp_path: Path, xla: FunctionResult, source: str = "def f(x):\n    return x * 2.0 + 1.0\n",
+def _trials(tmp_path: Path, xla: FunctionResult | list[FunctionResult], source: str = "def f(x):\n    return x * 2.0 + 1.0\n",
             shapes: list[list[int]] | None = None) -> tuple[Trials, list[dict[str, Any]]]:
     (tmp_path / "m.py").write_text(source)
     static = {"function": "m:f", "file": "m.py", "line": 1, "end_line": source.count("\n"), "verdict": "safe",
@@ -37,11 +37,12 @@ def _trials(tmp_path: Path, xla: FunctionResult, source: str = "def f(x):\n    r
     trials.measurements["m:f"] = Measurement(c, _fr(1.0, 0.0095), _fr(0.4, 0.0035, traces=1, trace_time_s=0.05),
                                              run="level0", settings=c.trial_settings)
     runs: list[dict[str, Any]] = []
+    results = list(xla) if isinstance(xla, list) else [xla]  # one per run, the last repeated
 
     def fake_run(label: str, command: list[str], targets: list[dict[str, Any]], **kw: Any) -> TrialResult:
         runs.extend(t for t in targets if t["mode"] == "graph")
         result = TrialResult(label, command, 0, 1.0)
-        result.functions = {"m:f": xla}
+        result.functions = {"m:f": results[min(len(runs) - 1, len(results) - 1)]}
         return result
 
     trials.run = fake_run  # type: ignore[method-assign]
@@ -141,3 +142,37 @@ def test_a_small_xla_win_is_not_kept(tmp_path: Path) -> None:
     try_variants(trials, [["m:f"]])
     xla = trials.measurements["m:f"].xla or {}
     assert not xla["kept"] and "10%" in xla["why"]
+
+
+def test_an_xla_win_the_fastest_calls_confirm_only_in_sign_is_kept_after_a_repeat(tmp_path: Path) -> None:
+    """Totals 0.4 -> 0.3 s (margin 0.04 s), fastest calls +0.02 s: the plain graph and XLA are measured once more,
+    and XLA still wins by the margin between each side's better run (noise only adds time)."""
+    xla, graph_again = _fr(0.3, 0.0033, traces=1, trace_time_s=0.05), _fr(0.41, 0.0035, traces=1, trace_time_s=0.05)
+    trials, runs = _trials(tmp_path, [xla, graph_again, _fr(0.32, 0.0033, traces=1, trace_time_s=0.05)])
+    try_variants(trials, [["m:f"]])
+    assert [r["settings"].get("jit_compile") for r in runs] == [True, None, True]  # XLA, the plain graph, XLA
+    entry = trials.measurements["m:f"].xla or {}
+    assert entry["kept"] and (entry["graph_s"], entry["graph_again_s"], entry["xla_s"], entry["xla_again_s"]) == \
+        (0.4, 0.41, 0.3, 0.32)
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert rec.decorator == "@tf.function(jit_compile=True)" and rec.evidence["graph_s"] == 0.3  # the first XLA run
+
+
+def test_an_xla_win_a_faster_second_graph_run_explains_is_not_kept(tmp_path: Path) -> None:
+    """The graph's second run takes 0.33 s: XLA's better run, 0.3 s, no longer clears the 0.04 s margin; the first
+    graph run was the slow one (a loaded trial: graph 4.90 s, XLA 3.98 s, graph again 2.98 s)."""
+    xla, graph_again = _fr(0.3, 0.0033, traces=1, trace_time_s=0.05), _fr(0.33, 0.0030, traces=1, trace_time_s=0.05)
+    trials, runs = _trials(tmp_path, [xla, graph_again, _fr(0.31, 0.0033, traces=1, trace_time_s=0.05)])
+    try_variants(trials, [["m:f"]])
+    entry = trials.measurements["m:f"].xla or {}
+    assert len(runs) == 3 and not entry["kept"] and "better of two runs" in entry["why"]
+    (rec,) = _plan(trials, tmp_path).recommendations
+    assert rec.decorator == "@tf.function"
+
+
+def test_a_losing_xla_gets_no_second_run(tmp_path: Path) -> None:
+    """xla_finetune's shape: a compile that costs more than the faster steps win back; one run, refused."""
+    trials, runs = _trials(tmp_path, [_fr(0.7, 0.003, traces=1, trace_time_s=0.5), _fr(0.4, 0.0035)])
+    try_variants(trials, [["m:f"]])
+    entry = trials.measurements["m:f"].xla or {}
+    assert len(runs) == 1 and not entry["kept"] and not entry.get("confirm")
