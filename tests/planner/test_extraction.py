@@ -227,3 +227,86 @@ def test_an_extract_and_a_conversion_above_it_in_one_file_both_apply(tmp_path: P
     assert [o.status for o in result.outcomes] == ["applied", "applied"], result.outcomes
     text = path.read_text()
     assert "@tf.function\ndef scale(v):" in text and "    loss = train_step(" in text
+
+
+LAST_BATCH_SMALLER = textwrap.dedent("""\
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4)])
+    optimizer = tf.keras.optimizers.SGD(0.1)
+    features = tf.reshape(tf.range(300, dtype=tf.float32), [100, 3]) / 300.0
+    targets = tf.zeros([100, 4])
+    data = tf.data.Dataset.from_tensor_slices((features, targets)).batch(32).repeat(15)
+    for x, y in data:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    print("final loss", round(float(loss), 4))
+    """)
+
+
+def _cand(tmp_path: Path, source: str) -> object:
+    cand = find_loops(tmp_path, project(tmp_path, source))[0]
+    assert cand.region is not None
+    return cand
+
+
+def _traces(*batches: int) -> list[list[object]]:
+    return [[None, None, {"shape": [b, 3], "dtype": "float32"}, {"shape": [b, 4], "dtype": "float32"}] for b in batches]
+
+
+def test_signature_setting_relaxes_the_batch_dim_and_reads_objects_as_globals(tmp_path: Path) -> None:
+    cand = _cand(tmp_path, LAST_BATCH_SMALLER)
+    assert cand.region.params == ["model", "optimizer", "x", "y"]  # type: ignore[attr-defined]
+    settings, params = extraction.signature_setting(cand, _traces(32, 4))  # type: ignore[misc]
+    assert params == ["x", "y"]
+    assert settings.decorator_args() == ["input_signature=[tf.TensorSpec(shape=[None, 3], dtype=tf.float32), "
+                                         "tf.TensorSpec(shape=[None, 4], dtype=tf.float32)]"]
+    assert extraction.signature_setting(cand, _traces(32)) == ""  # one batch size: plain traces once already
+    assert extraction.signature_setting(cand, None) == ""
+    mixed = _traces(32, 4)
+    mixed[1][2] = {"shape": [4, 3], "dtype": "float64"}
+    assert "parameter x changes dtype or rank" in str(extraction.signature_setting(cand, mixed))
+
+
+def test_signature_setting_is_refused_for_an_object_parameter_of_a_function(tmp_path: Path) -> None:
+    body = "\n".join("    " + ln if ln else ln for ln in LAST_BATCH_SMALLER.splitlines()[2:])
+    cand = _cand(tmp_path, "import tensorflow as tf\n\n\ndef main():\n" + body + "\n\n\nmain()\n")
+    assert cand.scope == "main"  # type: ignore[attr-defined]
+    said = extraction.signature_setting(cand, _traces(32, 4))
+    assert said == ("input_signature not tried: parameter model is not a tensor and cannot be read as a module global "
+                    "(an input_signature must cover every parameter)")
+
+
+def test_a_setting_is_kept_over_plain_only_when_it_pays() -> None:
+    runs = {"plain": [extraction.Run("plain", 5.0, 0, "")]}
+    notes: list[str] = []
+    assert extraction._prefer_plain((4.0, "input_signature"), runs, [], notes) == (4.0, "input_signature")
+    assert extraction._prefer_plain((4.95, "input_signature"), runs, [], notes) == (5.0, "plain")
+    assert "under the 1.03x margin, plain kept" in notes[0]
+    assert extraction._prefer_plain((4.95, "reduce_retracing"), runs, ["plain: exited 1 (eager 0)"], []) == \
+        (4.95, "reduce_retracing")  # plain failed: the faster setting stands
+
+
+def test_trial_tries_input_signature_when_the_last_batch_is_smaller(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tensorflow")
+    project(tmp_path, LAST_BATCH_SMALLER)
+    monkeypatch.chdir(tmp_path)
+    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
+                                           budget_s=None, baseline_s=None)
+    traces = json.loads((tmp_path / "work" / "extract0-plain-traces.json").read_text())
+    assert sorted(t[2]["shape"][0] for t in traces) == [4, 32] and traces[0][0] is None  # x's batch; model: object
+    measured = found.recommendations + [r for r in found.rejected if r.reason != "not-extractable"]
+    assert len(measured) == 1, found
+    evidence = measured[0].evidence
+    assert set(evidence["runs_s"]) == {"eager", "plain", "reduce_retracing", "input_signature"}, evidence
+    assert "the plain step traced 2 shapes: input_signature tried" in evidence["notes"]
+    assert not any(n.startswith("input_signature:") for n in evidence["notes"]), evidence  # it ran, same numbers
+    if found.recommendations and found.recommendations[0].settings.input_signature is not None:
+        rec = found.recommendations[0]
+        assert rec.extract is not None and rec.extract["params"] == ["x", "y"]
+        assert rec.settings.input_signature[0].shape == [None, 3]
+    assert (tmp_path / "train.py").read_text() == LAST_BATCH_SMALLER
