@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +21,7 @@ from hybridize.planner import extraction
 from hybridize.planner.report import render_html, render_markdown
 from hybridize.rewriter import apply as rw
 from hybridize.static.loops import find_loops
+from hybridize.tracer.store import load_profile
 
 SCRIPT = textwrap.dedent("""\
     import tensorflow as tf
@@ -135,26 +140,69 @@ def test_apply_refuses_an_extract_whose_region_moved(tmp_path: Path) -> None:
     assert (tmp_path / "train.py").read_text() == SCRIPT
 
 
-def test_trial_measures_a_tiny_script_eager_vs_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@dataclass
+class EndToEnd:
+    """One project profiled with the CLI, its extraction applied, then profiled again (TensorFlow paid once)."""
+
+    root: Path
+    first: dict[str, Any]  # plan.json of the first profile
+    applied_with: str  # "apply", or "extract --write" when the loaded machine made the step look slower
+    applied: str  # train.py after the extraction
+    second: dict[str, Any]  # plan.json of the re-profile
+    functions: list[dict[str, Any]]  # the re-profile's records
+
+
+def _hybridize(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "hybridize", *args], cwd=root, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc
+
+
+@pytest.fixture(scope="module")
+def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
     pytest.importorskip("tensorflow")
-    project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
-                                           budget_s=None, baseline_s=None)
-    measured = found.recommendations + [r for r in found.rejected if r.reason != "not-extractable"]
-    assert len(measured) == 1, found
-    runs = (found.recommendations[0].evidence if found.recommendations else measured[0].evidence)["runs_s"]
-    assert set(runs) == {"eager", "plain", "reduce_retracing"}
-    if found.recommendations:
-        rec = found.recommendations[0]
-        assert rec.extract is not None and rec.extract["name"] == "train_step"
-        assert rec.extract["params"] == ["model", "optimizer", "x", "y"] and rec.extract["returns"] == ["loss"]
-        assert "final printed numbers match" in rec.evidence["numbers"]
+    root = tmp_path_factory.mktemp("e2e")
+    project(root)
+    _hybridize(root, "profile", "--", sys.executable, "train.py")
+    first = json.loads((root / ".hybridize" / "plan.json").read_text())
+    assert (root / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
+    if any(r["action"] == "extract" for r in first["recommendations"]):
+        _hybridize(root, "apply")
+        how = "apply"
+    else:  # the same rewriter edit, for a run the loaded machine judged slower
+        _hybridize(root, "extract", "train.py", "--line", "8", "--write")
+        how = "extract --write"
+    applied = (root / "train.py").read_text()
+    _hybridize(root, "profile", "--", sys.executable, "train.py")
+    second = json.loads((root / ".hybridize" / "plan.json").read_text())
+    return EndToEnd(root, first, how, applied, second, load_profile(root / ".hybridize").functions)
+
+
+def test_trial_measures_a_tiny_script_eager_vs_extracted(end_to_end: EndToEnd) -> None:
+    plan = end_to_end.first
+    recs = [r for r in plan["recommendations"] if r["action"] == "extract"]
+    measured = recs + [r for r in plan["rejected"] if r["reason"] != "not-extractable"]
+    assert len(measured) == 1, plan
+    assert set(measured[0]["evidence"]["runs_s"]) == {"eager", "plain", "reduce_retracing"}  # one batch size
+    if recs:
+        rec = recs[0]
+        assert rec["extract"]["name"] == "train_step" and rec["extract"]["returns"] == ["loss"]
+        assert rec["extract"]["params"] == ["model", "optimizer", "x", "y"]
+        assert "final printed numbers match" in rec["evidence"]["numbers"]
     else:  # a loaded machine may make the step look slower; never a mismatch or a failed run
-        assert measured[0].reason == "measured-slower", measured[0]
-    assert (tmp_path / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
-    logs = sorted(p.name for p in (tmp_path / "work").iterdir())
-    assert any("plain" in n for n in logs) and any("eager" in n for n in logs)
+        assert measured[0]["reason"] == "measured-slower", measured[0]
+
+
+def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: EndToEnd) -> None:
+    assert "    loss = train_step(model, optimizer, x, y)\n" in end_to_end.applied, end_to_end.applied_with
+    assert "\ndef train_step(model, optimizer, x, y):\n" in end_to_end.applied
+    step = next(f for f in end_to_end.functions if f["function"] == "train:train_step")
+    assert step["hybrid"] and step["calls"] == 60 and step["traces"] >= 1  # seen as an existing tf.function
+    plan = end_to_end.second
+    assert not [r for r in plan["recommendations"] if r["action"] == "extract"]
+    assert not [r for r in plan["rejected"] if r["reason"] == "not-extractable"]
+    assert "train.py:20: the loop calls its step train_step, already a tf.function" in plan["meta"]["notes"]
 
 
 def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
