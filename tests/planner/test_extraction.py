@@ -358,3 +358,32 @@ def test_trial_tries_input_signature_when_the_last_batch_is_smaller(tmp_path: Pa
         assert rec.extract is not None and rec.extract["params"] == ["x", "y"]
         assert rec.settings.input_signature[0].shape == [None, 3]
     assert (tmp_path / "train.py").read_text() == LAST_BATCH_SMALLER
+
+
+@pytest.mark.parametrize(("budget", "labels", "reason"), [
+    (100.0, ["eager", "plain", "reduce_retracing"], None),
+    (25.0, ["eager", "plain"], None),  # three runs of ~10 s do not fit: plain only
+    (15.0, [], "over-budget"),  # not even eager + plain
+])
+def test_a_tight_budget_measures_plain_only_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        budget: float, labels: list[str], reason: str | None) -> None:
+    project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    ran: list[str] = []
+
+    def fake_run(python: str, argv: list[str], main: Path, source: bytes | None, root: Path, folder: Path,
+                 label: str, typical_s: float, extra_env: dict[str, str] | None = None) -> extraction.Run:
+        ran.append(label)
+        return extraction.Run(label, 10.0 if label == "eager" else 5.0, 0, "final loss 0.5\n")
+
+    monkeypatch.setattr(extraction, "_run", fake_run)
+    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
+                                           budget_s=budget, baseline_s=10.0)
+    assert sorted(set(ran)) == sorted(labels)
+    if reason is not None:
+        assert [r.reason for r in found.rejected] == [reason] and not found.recommendations
+        return
+    rec = found.recommendations[0]
+    assert set(rec.evidence["runs_s"]) == set(labels) and rec.settings == Settings()
+    assert ("only plain measured: 3 runs of ~10 s do not fit the budget of 25 s" in rec.evidence.get("notes", [])) \
+        == (budget == 25.0)
