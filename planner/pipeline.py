@@ -936,7 +936,8 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
     if not interrupted:  # issue #17: hot loops of the main script, extracted into a step and measured
         from hybridize.planner.extraction import run_for_plan
 
-        run_for_plan(plan, root, trials.work, perf, budget, meta["baseline_s"], lambda m: console.print(m, highlight=False))
+        run_for_plan(plan, root, trials.work, perf, budget, meta["baseline_s"], lambda m: console.print(m, highlight=False),
+                     strict_budget=user_budget)
         if not inputs.functions and any(r.action == "extract" for r in plan.recommendations):
             status = 0  # a script with no functions: the extraction is the plan
     plan.save(data_dir / PLAN_FILE)
