@@ -360,8 +360,11 @@ def _decide(runs: dict[str, list[Run]], variants: dict[str, tuple[Settings, byte
         if best is None or seconds < best[0]:
             best = (seconds, label)
     best = _prefer_plain(best, runs, problems, notes)
-    if base_code != 0 and base_code != eager[-1].exit_code:
-        return None, Rejection(function, rel, cand.line, "baseline-failed", f"{where}: the eager runs disagree")
+    if base_code != 0:  # a failing program's timings (and its traceback's line numbers) say nothing about a step
+        said = _last_line(eager[0].output)
+        return None, Rejection(function, rel, cand.line, "baseline-failed",
+                               f"{where}: the unchanged program exits {base_code}" + (f": {said}" if said else ""),
+                               evidence)
     if best is None:
         code = "output-mismatch" if any("differ" in p for p in problems) else "trial-failed"
         return None, Rejection(function, rel, cand.line, code, f"{where}: {'; '.join(problems)}", evidence)

@@ -205,14 +205,18 @@ def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: End
     assert "train.py:20: the loop calls its step train_step, already a tf.function" in plan["meta"]["notes"]
 
 
-def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
-    from types import SimpleNamespace
-
+def _decide_cand() -> object:
     from hybridize.static.loops import LoopCandidate, Region
 
     region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
                     tensor_statements=2)
-    cand = LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
+    return LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
+
+
+def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
+    from types import SimpleNamespace
+
+    cand = _decide_cand()
     runs = {"eager": [extraction.Run("eager", 10.0, 0, out) for out in eager],
             "plain": [extraction.Run("plain", plain_s, plain_exit, plain)]}
     ex = SimpleNamespace(signature="train_step(x) -> loss", name="train_step")
@@ -228,6 +232,14 @@ def test_decide_recommends_a_faster_step_and_rejects_a_mismatch_slower_or_failed
     assert rej.reason == "measured-slower"  # type: ignore[attr-defined]
     _, rej = _decide(["loss 0.5\n"], "Traceback\n", plain_exit=1)
     assert rej.reason == "trial-failed"  # type: ignore[attr-defined]
+
+
+def test_decide_refuses_to_judge_a_program_that_fails_unchanged() -> None:
+    runs = {"eager": [extraction.Run("eager", 10.0, 1, "line 94\nFileNotFoundError: images/x.png\n")],
+            "plain": [extraction.Run("plain", 5.0, 1, "line 99\nFileNotFoundError: images/x.png\n")]}
+    rec, rej = extraction._decide(runs, {"plain": (Settings(), b"", None)}, _decide_cand(), "t:<module>", "t.py")
+    assert rec is None and rej is not None and rej.reason == "baseline-failed"
+    assert rej.detail.endswith("the unchanged program exits 1: FileNotFoundError: images/x.png")
 
 
 def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
