@@ -152,10 +152,11 @@ class EndToEnd:
     functions: list[dict[str, Any]]  # the re-profile's records
 
 
-def _hybridize(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _hybridize(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, "-m", "hybridize", *args], cwd=root, capture_output=True, text=True,
                           timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert proc.returncode in ok, (args, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     return proc
 
 
@@ -164,7 +165,8 @@ def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
     pytest.importorskip("tensorflow")
     root = tmp_path_factory.mktemp("e2e")
     project(root)
-    _hybridize(root, "profile", "--", sys.executable, "train.py")
+    # exit 1 when nothing paid: a script with no functions whose extraction a loaded machine measured slower
+    _hybridize(root, "profile", "--", sys.executable, "train.py", ok=(0, 1))
     first = json.loads((root / ".hybridize" / "plan.json").read_text())
     assert (root / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
     if any(r["action"] == "extract" for r in first["recommendations"]):
@@ -174,7 +176,7 @@ def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
         _hybridize(root, "extract", "train.py", "--line", "8", "--write")
         how = "extract --write"
     applied = (root / "train.py").read_text()
-    _hybridize(root, "profile", "--", sys.executable, "train.py")
+    _hybridize(root, "profile", "--", sys.executable, "train.py", ok=(0, 1))
     second = json.loads((root / ".hybridize" / "plan.json").read_text())
     return EndToEnd(root, first, how, applied, second, load_profile(root / ".hybridize").functions)
 
