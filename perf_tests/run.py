@@ -57,9 +57,14 @@ if str(REPO) not in sys.path:  # `python perf_tests/run.py` puts perf_tests/, no
 # ----------------------------------------------------------------------------------------------- pure parts
 
 
-def plan_to_placement(plan: Mapping[str, Any], module: str | None = None) -> dict[str, dict[str, Any]]:
+def plan_to_placement(plan: Mapping[str, Any], module: str | None = None,
+                      extracted_step: str | None = None) -> dict[str, dict[str, Any]]:
     """The plan's recommendations as a placement. With ``module``, only ``"module:qualname"`` ids of that module,
-    keyed by qualname (the workloads' ORACLE keys); without, keyed by the full function id (examples/)."""
+    keyed by qualname (the workloads' ORACLE keys); without, keyed by the full function id (examples/).
+
+    An ``extract`` recommendation names a loop, not a function: in-process it is the conversion of
+    ``extracted_step``, the workload's function holding the same statements (its ``EXTRACTED_STEP``), with the
+    plan's settings; without one it stays an ``extract`` entry no bench can place."""
     out: dict[str, dict[str, Any]] = {}
     for rec in plan.get("recommendations", []):
         function = str(rec.get("function", ""))
@@ -67,7 +72,10 @@ def plan_to_placement(plan: Mapping[str, Any], module: str | None = None) -> dic
         if module is not None and mod != module:
             continue
         key = qualname if module is not None else function
-        out[key] = {"action": rec.get("action", "convert"), "settings": dict(rec.get("settings") or {})}
+        action = rec.get("action", "convert")
+        if action == "extract" and extracted_step is not None:
+            key, action = extracted_step, "convert"
+        out[key] = {"action": action, "settings": dict(rec.get("settings") or {})}
     return out
 
 
@@ -469,7 +477,7 @@ def bench_workload(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     print(f"[{name}] profile exit {rc} in {pipeline_s or 0:.1f} s; {len(plan.get('recommendations', []))} "
           f"recommendation(s)", flush=True)
     workload = registry.load(name)
-    tool = plan_to_placement(plan, name)
+    tool = plan_to_placement(plan, name, getattr(workload.module, "EXTRACTED_STEP", None))
     oracle = workload.oracle
     everything = registry.convert_everything(workload.module)
     placements = {"hybridize": tool, "oracle": oracle, "all": everything}

@@ -215,7 +215,7 @@ def run_after_profile(*, root: Path, data_dir: Path, command: list[str], perf_co
         from hybridize.planner.extraction import run_for_plan
 
         run_for_plan(plan, root, trials.work, perf, trials.budget_s, meta["baseline_s"],
-                     lambda m: console.print(m, highlight=False))
+                     lambda m: console.print(m, highlight=False), strict_budget=trials.strict_budget)
         if not inputs.functions and any(r.action == "extract" for r in plan.recommendations):
             status = 0  # a script with no functions: the extraction is the plan
     plan.save(data_dir / PLAN_FILE)

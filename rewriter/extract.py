@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -40,6 +40,7 @@ class Extraction:
     start: int
     end: int
     import_added: bool
+    params: list[str] = field(default_factory=list)  # the step's parameters, in order
 
 
 def step_name(source: str, base: str = "train_step") -> str:
@@ -126,7 +127,8 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None, setting
     except Exception as exc:  # pragma: no cover - a bug here must never reach the user's file
         raise EditError("internal", f"the extraction produced invalid source: {exc}") from None
     sig = f"{fname}({params})" + (f" -> {outs}" if outs else "")
-    return Extraction(new_source, fname, sig, cand.line, region.start, region.end, import_stmt is not None)
+    return Extraction(new_source, fname, sig, cand.line, region.start, region.end, import_stmt is not None,
+                      list(region.params))
 
 
 def _find_loop(module: cst.Module, pos: object, line: int) -> cst.For | cst.While:

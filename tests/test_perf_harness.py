@@ -53,6 +53,12 @@ def test_plan_to_placement_without_module_keys_by_full_id(run: ModuleType) -> No
     assert run.plan_to_placement({}, "wl") == {}
 
 
+def test_an_extract_is_placed_as_the_workloads_extracted_step(run: ModuleType) -> None:
+    plan = {"recommendations": [{"function": "wl:<module>", "action": "extract", "settings": {}}]}
+    assert run.plan_to_placement(plan, "wl", "hand_step") == {"hand_step": {"action": "convert", "settings": {}}}
+    assert run.plan_to_placement(plan, "wl") == {"<module>": {"action": "extract", "settings": {}}}
+
+
 def test_rejection_reasons(run: ModuleType) -> None:
     assert run.rejection_reasons(PLAN, "wl") == {"tiny": "measured-slower"}
     assert run.rejection_reasons(PLAN) == {"wl:tiny": "measured-slower", "other:x": "blocker-finding"}

@@ -52,6 +52,9 @@ def hand_step(params: list[tf.Variable], optimizer: Any, x: tf.Tensor, y: tf.Ten
     return loss
 
 
+# An `extract` recommendation of the script's loop is, in-process, the conversion of this function (perf_tests/run.py).
+EXTRACTED_STEP = "hand_step"
+
 ORACLE: dict[str, dict[str, Any]] = {
     "hand_step": {"action": "convert", "settings": {},
                   "why": "the inline loop body extracted by hand: MLP forward/backward + Adam; fixed shapes"},

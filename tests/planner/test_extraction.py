@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +21,7 @@ from hybridize.planner import extraction
 from hybridize.planner.report import render_html, render_markdown
 from hybridize.rewriter import apply as rw
 from hybridize.static.loops import find_loops
+from hybridize.tracer.store import load_profile
 
 SCRIPT = textwrap.dedent("""\
     import tensorflow as tf
@@ -135,36 +140,85 @@ def test_apply_refuses_an_extract_whose_region_moved(tmp_path: Path) -> None:
     assert (tmp_path / "train.py").read_text() == SCRIPT
 
 
-def test_trial_measures_a_tiny_script_eager_vs_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@dataclass
+class EndToEnd:
+    """One project profiled with the CLI, its extraction applied, then profiled again (TensorFlow paid once)."""
+
+    root: Path
+    first: dict[str, Any]  # plan.json of the first profile
+    applied_with: str  # "apply", or "extract --write" when the loaded machine made the step look slower
+    applied: str  # train.py after the extraction
+    second: dict[str, Any]  # plan.json of the re-profile
+    functions: list[dict[str, Any]]  # the re-profile's records
+
+
+def _hybridize(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "hybridize", *args], cwd=root, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode in ok, (args, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def end_to_end(tmp_path_factory: pytest.TempPathFactory) -> EndToEnd:
     pytest.importorskip("tensorflow")
-    project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
-                                           budget_s=None, baseline_s=None)
-    measured = found.recommendations + [r for r in found.rejected if r.reason != "not-extractable"]
-    assert len(measured) == 1, found
-    runs = (found.recommendations[0].evidence if found.recommendations else measured[0].evidence)["runs_s"]
-    assert set(runs) == {"eager", "plain", "reduce_retracing"}
-    if found.recommendations:
-        rec = found.recommendations[0]
-        assert rec.extract is not None and rec.extract["name"] == "train_step"
-        assert rec.extract["params"] == ["model", "optimizer", "x", "y"] and rec.extract["returns"] == ["loss"]
-        assert "final printed numbers match" in rec.evidence["numbers"]
+    root = tmp_path_factory.mktemp("e2e")
+    project(root)
+    # exit 1 when nothing paid: a script with no functions whose extraction a loaded machine measured slower
+    _hybridize(root, "profile", "--", sys.executable, "train.py", ok=(0, 1))
+    first = json.loads((root / ".hybridize" / "plan.json").read_text())
+    assert (root / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
+    if any(r["action"] == "extract" for r in first["recommendations"]):
+        _hybridize(root, "apply")
+        how = "apply"
+    else:  # the same rewriter edit, for a run the loaded machine judged slower
+        _hybridize(root, "extract", "train.py", "--line", "8", "--write")
+        how = "extract --write"
+    applied = (root / "train.py").read_text()
+    _hybridize(root, "profile", "--", sys.executable, "train.py", ok=(0, 1))
+    second = json.loads((root / ".hybridize" / "plan.json").read_text())
+    return EndToEnd(root, first, how, applied, second, load_profile(root / ".hybridize").functions)
+
+
+def test_trial_measures_a_tiny_script_eager_vs_extracted(end_to_end: EndToEnd) -> None:
+    plan = end_to_end.first
+    recs = [r for r in plan["recommendations"] if r["action"] == "extract"]
+    measured = recs + [r for r in plan["rejected"] if r["reason"] != "not-extractable"]
+    assert len(measured) == 1, plan
+    assert set(measured[0]["evidence"]["runs_s"]) == {"eager", "plain", "reduce_retracing"}  # one batch size
+    if recs:
+        rec = recs[0]
+        assert rec["extract"]["name"] == "train_step" and rec["extract"]["returns"] == ["loss"]
+        assert rec["extract"]["params"] == ["model", "optimizer", "x", "y"]
+        assert "final printed numbers match" in rec["evidence"]["numbers"]
     else:  # a loaded machine may make the step look slower; never a mismatch or a failed run
-        assert measured[0].reason == "measured-slower", measured[0]
-    assert (tmp_path / "train.py").read_text() == SCRIPT  # measured in memory, nothing written
-    logs = sorted(p.name for p in (tmp_path / "work").iterdir())
-    assert any("plain" in n for n in logs) and any("eager" in n for n in logs)
+        assert measured[0]["reason"] == "measured-slower", measured[0]
+
+
+def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: EndToEnd) -> None:
+    assert "    loss = train_step(model, optimizer, x, y)\n" in end_to_end.applied, end_to_end.applied_with
+    assert "\ndef train_step(model, optimizer, x, y):\n" in end_to_end.applied
+    step = next(f for f in end_to_end.functions if f["function"] == "train:train_step")
+    assert step["hybrid"] and step["calls"] == 60 and step["traces"] >= 1  # seen as an existing tf.function
+    plan = end_to_end.second
+    assert not [r for r in plan["recommendations"] if r["action"] == "extract"]
+    assert not [r for r in plan["rejected"] if r["reason"] == "not-extractable"]
+    assert "train.py:20: the loop calls its step train_step, already a tf.function" in plan["meta"]["notes"]
+
+
+def _decide_cand() -> object:
+    from hybridize.static.loops import LoopCandidate, Region
+
+    region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
+                    tensor_statements=2)
+    return LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
 
 
 def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
     from types import SimpleNamespace
 
-    from hybridize.static.loops import LoopCandidate, Region
-
-    region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
-                    tensor_statements=2)
-    cand = LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
+    cand = _decide_cand()
     runs = {"eager": [extraction.Run("eager", 10.0, 0, out) for out in eager],
             "plain": [extraction.Run("plain", plain_s, plain_exit, plain)]}
     ex = SimpleNamespace(signature="train_step(x) -> loss", name="train_step")
@@ -180,6 +234,14 @@ def test_decide_recommends_a_faster_step_and_rejects_a_mismatch_slower_or_failed
     assert rej.reason == "measured-slower"  # type: ignore[attr-defined]
     _, rej = _decide(["loss 0.5\n"], "Traceback\n", plain_exit=1)
     assert rej.reason == "trial-failed"  # type: ignore[attr-defined]
+
+
+def test_decide_refuses_to_judge_a_program_that_fails_unchanged() -> None:
+    runs = {"eager": [extraction.Run("eager", 10.0, 1, "line 94\nFileNotFoundError: images/x.png\n")],
+            "plain": [extraction.Run("plain", 5.0, 1, "line 99\nFileNotFoundError: images/x.png\n")]}
+    rec, rej = extraction._decide(runs, {"plain": (Settings(), b"", None)}, _decide_cand(), "t:<module>", "t.py")
+    assert rec is None and rej is not None and rej.reason == "baseline-failed"
+    assert rej.detail.endswith("the unchanged program exits 1: FileNotFoundError: images/x.png")
 
 
 def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
@@ -227,3 +289,117 @@ def test_an_extract_and_a_conversion_above_it_in_one_file_both_apply(tmp_path: P
     assert [o.status for o in result.outcomes] == ["applied", "applied"], result.outcomes
     text = path.read_text()
     assert "@tf.function\ndef scale(v):" in text and "    loss = train_step(" in text
+
+
+LAST_BATCH_SMALLER = textwrap.dedent("""\
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(4)])
+    optimizer = tf.keras.optimizers.SGD(0.1)
+    features = tf.reshape(tf.range(300, dtype=tf.float32), [100, 3]) / 300.0
+    targets = tf.zeros([100, 4])
+    data = tf.data.Dataset.from_tensor_slices((features, targets)).batch(32).repeat(15)
+    for x, y in data:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    print("final loss", round(float(loss), 4))
+    """)
+
+
+def _cand(tmp_path: Path, source: str) -> object:
+    cand = find_loops(tmp_path, project(tmp_path, source))[0]
+    assert cand.region is not None
+    return cand
+
+
+def _traces(*batches: int) -> list[list[object]]:
+    return [[None, None, {"shape": [b, 3], "dtype": "float32"}, {"shape": [b, 4], "dtype": "float32"}] for b in batches]
+
+
+def test_signature_setting_relaxes_the_batch_dim_and_reads_objects_as_globals(tmp_path: Path) -> None:
+    cand = _cand(tmp_path, LAST_BATCH_SMALLER)
+    assert cand.region.params == ["model", "optimizer", "x", "y"]  # type: ignore[attr-defined]
+    settings, params = extraction.signature_setting(cand, _traces(32, 4))  # type: ignore[misc]
+    assert params == ["x", "y"]
+    assert settings.decorator_args() == ["input_signature=[tf.TensorSpec(shape=[None, 3], dtype=tf.float32), "
+                                         "tf.TensorSpec(shape=[None, 4], dtype=tf.float32)]"]
+    assert extraction.signature_setting(cand, _traces(32)) == ""  # one batch size: plain traces once already
+    assert extraction.signature_setting(cand, None) == ""
+    mixed = _traces(32, 4)
+    mixed[1][2] = {"shape": [4, 3], "dtype": "float64"}
+    assert "parameter x changes dtype or rank" in str(extraction.signature_setting(cand, mixed))
+
+
+def test_signature_setting_is_refused_for_an_object_parameter_of_a_function(tmp_path: Path) -> None:
+    body = "\n".join("    " + ln if ln else ln for ln in LAST_BATCH_SMALLER.splitlines()[2:])
+    cand = _cand(tmp_path, "import tensorflow as tf\n\n\ndef main():\n" + body + "\n\n\nmain()\n")
+    assert cand.scope == "main"  # type: ignore[attr-defined]
+    said = extraction.signature_setting(cand, _traces(32, 4))
+    assert said == ("input_signature not tried: parameter model is not a tensor and cannot be read as a module global "
+                    "(an input_signature must cover every parameter)")
+
+
+def test_a_setting_is_kept_over_plain_only_when_it_pays() -> None:
+    runs = {"plain": [extraction.Run("plain", 5.0, 0, "")]}
+    notes: list[str] = []
+    assert extraction._prefer_plain((4.0, "input_signature"), runs, [], notes) == (4.0, "input_signature")
+    assert extraction._prefer_plain((4.95, "input_signature"), runs, [], notes) == (5.0, "plain")
+    assert "under the 1.03x margin, plain kept" in notes[0]
+    assert extraction._prefer_plain((4.95, "reduce_retracing"), runs, ["plain: exited 1 (eager 0)"], []) == \
+        (4.95, "reduce_retracing")  # plain failed: the faster setting stands
+
+
+def test_trial_tries_input_signature_when_the_last_batch_is_smaller(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tensorflow")
+    project(tmp_path, LAST_BATCH_SMALLER)
+    monkeypatch.chdir(tmp_path)
+    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
+                                           budget_s=None, baseline_s=None)
+    traces = json.loads((tmp_path / "work" / "extract0-plain-traces.json").read_text())
+    assert sorted(t[2]["shape"][0] for t in traces) == [4, 32] and traces[0][0] is None  # x's batch; model: object
+    measured = found.recommendations + [r for r in found.rejected if r.reason != "not-extractable"]
+    assert len(measured) == 1, found
+    evidence = measured[0].evidence
+    assert set(evidence["runs_s"]) == {"eager", "plain", "reduce_retracing", "input_signature"}, evidence
+    assert "the plain step traced 2 shapes: input_signature tried" in evidence["notes"]
+    assert not any(n.startswith("input_signature:") for n in evidence["notes"]), evidence  # it ran, same numbers
+    if found.recommendations and found.recommendations[0].settings.input_signature is not None:
+        rec = found.recommendations[0]
+        assert rec.extract is not None and rec.extract["params"] == ["x", "y"]
+        assert rec.settings.input_signature[0].shape == [None, 3]
+    assert (tmp_path / "train.py").read_text() == LAST_BATCH_SMALLER
+
+
+@pytest.mark.parametrize(("budget", "strict", "labels", "reason"), [
+    (100.0, True, ["eager", "plain", "reduce_retracing"], None),
+    (25.0, True, ["eager", "plain"], None),  # three runs of ~10 s do not fit: plain only
+    (15.0, True, [], "over-budget"),  # not even eager + plain fit the user's --budget
+    (15.0, False, ["eager", "plain"], None),  # the default budget: eager and plain run past it
+])
+def test_a_tight_budget_measures_plain_only_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: float,
+                                                        strict: bool, labels: list[str], reason: str | None) -> None:
+    project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    ran: list[str] = []
+
+    def fake_run(python: str, argv: list[str], main: Path, source: bytes | None, root: Path, folder: Path,
+                 label: str, typical_s: float, extra_env: dict[str, str] | None = None) -> extraction.Run:
+        ran.append(label)
+        return extraction.Run(label, 10.0 if label == "eager" else 5.0, 0, "final loss 0.5\n")
+
+    monkeypatch.setattr(extraction, "_run", fake_run)
+    found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
+                                           budget_s=budget, baseline_s=10.0, strict_budget=strict)
+    assert sorted(set(ran)) == sorted(labels)
+    if reason is not None:
+        assert [r.reason for r in found.rejected] == [reason] and not found.recommendations
+        return
+    rec = found.recommendations[0]
+    assert set(rec.evidence["runs_s"]) == set(labels) and rec.settings == Settings()
+    notes = " ".join(rec.evidence.get("notes", []))
+    assert ("only plain measured: 3 runs of ~10 s do not fit the budget" in notes) == (budget < 100)
+    assert ("past the default budget" in notes) == (not strict)

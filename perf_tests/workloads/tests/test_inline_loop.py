@@ -21,11 +21,20 @@ def test_bench_quick_improves_loss():
 
 
 def test_the_script_loop_is_inline_and_extractable(tmp_path):
+    import ast
+
+    from hybridize.planner.extraction import loop_step
     from hybridize.static.loops import find_loops
 
     script = Path(wl.__file__)
-    best = find_loops(script.parent, script)[0]
-    assert best.scope == "<module>" and best.region is not None and best.region.training
+    loops = [c for c in find_loops(script.parent, script) if c.scope == "<module>"]
+    assert len(loops) == 1
+    step = loop_step(ast.parse(script.read_text()), loops[0].line)
+    if step is not None:  # the benchmark's `hybridize apply` extracted it: the loop now calls its tf.function step
+        assert loops[0].region is None and step.startswith("train_step")
+        return
+    best = loops[0]
+    assert best.region is not None and best.region.training
     assert best.region.returns == ["loss"]  # read by the print every 100 steps and after the loop
 
 
