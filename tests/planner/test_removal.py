@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridize.planner.candidates import Candidate
 from hybridize.planner.assembly import build_plan
+from hybridize.planner.candidates import Candidate
 from hybridize.planner.measurement import Measurement
 from hybridize.planner.trials import FunctionResult
 
