@@ -12,6 +12,9 @@ program goes on.
 
 Exit statuses: the command's own; 128+N when signal N killed it; 124 when it ran past its timeout (the group gets
 SIGTERM, then SIGKILL after 5 s); 130 when Ctrl-C stopped it (SIGINT passed on to the group, SIGKILL after 10 s).
+
+Commands that need no hooks (the test command after ``apply --verify``, Scalene, the demo's steps) run through
+:func:`run_captured`: the same process group, timeout and Ctrl-C handling, no ``sitecustomize``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from hybridize.errors import HybridizeError
@@ -265,3 +269,54 @@ def run_command(cmd: list[str], *, root: Path, boot: list[str], env: dict[str, s
             except OSError as exc:
                 raise HybridizeError(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
             return wait_command(proc, timeout_s)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a :func:`run_captured` command ended, and what it printed (empty for a stream not captured)."""
+
+    status: int
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+
+
+def _drainer(proc: subprocess.Popen[bytes], chunks: list[tuple[bytes, bytes]]) -> Callable[[float | None], bool]:
+    """A ``stopped`` for :func:`stop_group` that keeps reading the pipes (a child blocked on a full pipe never
+    stops) and keeps what it read."""
+    def stopped(timeout_s: float | None) -> bool:
+        try:
+            chunks.append(proc.communicate(timeout=timeout_s))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    return stopped
+
+
+def run_captured(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                 timeout_s: float | None = None, capture: bool = True, merge: bool = False) -> Finished:
+    """Run ``cmd`` without hooks in its own process group and wait for it.
+
+    With ``capture`` its stdout and stderr are returned (as one stream in ``stdout`` with ``merge``), else they
+    go to the terminal. Past ``timeout_s`` the group is stopped as :func:`run_command` stops it and the status is
+    :data:`TIMED_OUT`. At Ctrl-C the group gets SIGINT (SIGKILL after the grace) and ``KeyboardInterrupt`` is
+    raised again once it has stopped: the caller was interrupted, not the command alone. ``OSError`` (a missing
+    program) propagates.
+    """
+    pipe = subprocess.PIPE if capture else None
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True, stdout=pipe,
+                            stderr=(subprocess.STDOUT if merge else pipe) if capture else None)
+    chunks: list[tuple[bytes, bytes]] = []
+    timed_out = False
+    try:
+        chunks.append(proc.communicate(timeout=timeout_s))
+    except subprocess.TimeoutExpired:
+        stop_group(proc.pid, signal.SIGTERM, TERM_GRACE_S, _drainer(proc, chunks))
+        timed_out = True
+    except KeyboardInterrupt:
+        stop_group(proc.pid, signal.SIGINT, INTERRUPT_GRACE_S, _drainer(proc, chunks))
+        raise
+    out, err = chunks[-1] if chunks else (b"", b"")
+    return Finished(TIMED_OUT if timed_out else exit_status(proc.returncode),
+                    (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace"), timed_out)

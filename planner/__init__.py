@@ -2,10 +2,11 @@
 
 Modules: ``settings`` (tf.function settings and trace predictions from recorded signatures), ``candidates``
 (profile x static analysis -> what to try), ``trial_hook`` and its ``hook_*`` parts / ``trial_pytest`` / ``trials``
-(in-memory conversions in every process of a real run, and their measurements), ``measurement`` / ``compare`` /
-``acceptance`` / ``nesting`` / ``assembly`` (comparison, acceptance, nesting, ranking, confidence),
-``pipeline`` (``run_after_profile``), ``report`` (table / json / markdown / html), ``scalene``
-(optional pass).
+(in-memory conversions in every process of a real run, and their measurements), ``session`` (``Trials``: one
+plan's runs) with ``levels`` / ``isolation`` / ``correctness`` / ``nested`` / ``variants`` (what to run),
+``measurement`` / ``compare`` / ``acceptance`` / ``nesting`` / ``assembly`` (comparison, acceptance, nesting,
+ranking, confidence), ``pipeline`` (``run_after_profile``), ``report`` (table / json / markdown / html),
+``scalene`` (optional pass).
 
 The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a public contract:
 

@@ -43,7 +43,7 @@ def _judge_times(m: Measurement) -> Decision:
             return False, Reason.KEPT_FEW_CALLS.value, kept_detail(m)
         return True, "", ""
     if totals > threshold and robust is not None and (speedup > 1.0 or action != "convert"):
-        # one noisy run inflated a total (big_kernel: a single conv2d looked 11 % faster converted, was 0.81x)
+        # one noisy run can inflate a total (a single big kernel can look faster converted when it is slower)
         fast_base, fast_trial = m.base.min_s or 0.0, (trial.min_s or 0.0)
         return False, Reason.MEASURED_SLOWER.value, (
             f"the totals say it saves {totals:.3f} s, but its fastest calls do not "

@@ -79,7 +79,7 @@ def retry_level(trials: Any, index: int, names: list[str], crashed: bool) -> Non
     """After a level run's culprits were isolated, measure the level again with each culprit on its next
     settings (``fallback_chain``), the others as they were; a culprit that fails again moves down its chain.
     The others' numbers from a crashed run are worthless (the command stopped early), so when no culprit has
-    settings left they still get a clean run. ``trials`` is the pipeline's ``Trials``."""
+    settings left they still get a clean run. ``trials`` is the session's ``Trials``."""
     assert trials.baseline is not None
     measurements = trials.measurements
     culprits = [n for n in names if measurements[n].failure or measurements[n].crash]

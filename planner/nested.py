@@ -91,7 +91,7 @@ def nested_pairs(trials: Trials) -> dict[str, list[tuple[str, float]]]:
 def try_nested(trials: Trials) -> bool:
     """One run converting each such caller together with its repeated callees; False when out of budget.
     Without a user's ``--budget`` this run is always made: the pairs are found from measurements, rare,
-    and worth a lot when present (an RNN cell over time steps: 1.6x on the whole loop)."""
+    and worth a lot when present (an RNN cell called at every time step of its converted loop)."""
     assert trials.baseline is not None
     pairs = nested_pairs(trials)
     if not pairs:
@@ -111,8 +111,8 @@ def try_nested(trials: Trials) -> bool:
     gains = {caller: nested_gain(trials, caller, inner, result) for caller, inner in pairs.items()}
     unsure = [c for c, g in gains.items() if g is not None and 0 < g <= nested_margin(trials, c)]
     if unsure and (not trials.strict_budget or trials._optional_run_fits()):
-        # a trace-dominated difference measured once (rnn_sequence: +0.12 to +0.21 s in seven runs, +0.04 s
-        # under the 0.06 s margin in one noisy one): kept when a second run agrees, both over half the margin
+        # a trace-dominated difference measured once can fall under the margin in one noisy run: kept when a
+        # second run agrees, both over half the margin
         again = trials.run("nested-again", trials.perf, trials.targets(converted, replay=True), digests=True)
         if not trials._broke(again):
             for caller in unsure:
@@ -121,8 +121,8 @@ def try_nested(trials: Trials) -> bool:
 
 
 def nested_margin(trials: Trials, caller: str) -> float:
-    """The margin every acceptance uses (what noise could make up of the caller's eager time); one in
-    proportion to the caller's saving threw away rnn_sequence's 0.12 s of 1.78 s (hybridize at 75 %)."""
+    """The margin every acceptance uses (what noise could make up of the caller's eager time), not one in
+    proportion to the caller's saving, which throws away a real saving that is small next to its caller."""
     return noise_margin(trials.measurements[caller].eager_total(), MIN_NESTED_GAIN_S)
 
 

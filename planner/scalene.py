@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from hybridize.process import Finished, run_captured
 
 
 def scalene_command(perf: list[str], out: Path, root: Path) -> list[str] | None:
@@ -66,16 +67,17 @@ def scalene_shares(root: Path, perf: list[str], work: Path, console: Console, ca
         console.print("hybridize: scalene: not installed or the performance command is not a Python command; skipped",
                       highlight=False)
         return {}
+    done: Finished | None = None
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        done = run_captured(cmd, timeout_s=timeout_s)
+        if done.timed_out:
+            console.print("hybridize: scalene: timed out; carrying on without it", highlight=False)
+            return {}
         data = json.loads(out.read_text(encoding="utf-8"))
-    except subprocess.TimeoutExpired:
-        console.print("hybridize: scalene: timed out; carrying on without it", highlight=False)
-        return {}
     except (OSError, json.JSONDecodeError) as exc:
         tail = ""
-        if "proc" in locals():
-            lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+        if done is not None:
+            lines = (done.stderr or done.stdout).strip().splitlines()
             tail = lines[-1] if lines else ""
         console.print(f"hybridize: scalene failed ({tail or exc}); carrying on without it", markup=False, highlight=False)
         return {}

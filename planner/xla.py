@@ -193,7 +193,7 @@ def try_xla(trials: Any, levels: list[list[str]]) -> None:
     graph and ``skip_reason`` lets through; a function that raised under XLA is dropped and the rest measured
     again once; a verdict left to confirm gets one more run of the plain graph and of XLA (``confirm_runs``). Past the
     default budget too (it is the setting a hand placement misses), never past a user's. ``trials`` is the
-    pipeline's ``Trials``."""
+    session's ``Trials``."""
     assert trials.baseline is not None
     covered = nesting(list(trials.measurements.values()), trials.edges)[1]
     for i, names in enumerate(levels):

@@ -17,7 +17,5 @@ from hybridize.rewriter.dehybridize import dehybridize
 from hybridize.rewriter.imports import add_import, alias_for
 from hybridize.rewriter.sites import EditError, EditOutcome, FunctionSite, collect_aliases, find_functions, locate
 
-_alias_for = alias_for  # the name ``extract.py`` uses
-
 __all__ = ["EditError", "EditOutcome", "FunctionSite", "add_import", "alias_for", "collect_aliases", "convert",
            "dehybridize", "find_functions", "locate", "tune"]

@@ -14,11 +14,11 @@ step pays is for the trial runs to say (issue #17, item 3).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from hybridize.plan import Recommendation, Settings, render_decorator
 from hybridize.static.loops import LoopCandidate, Region
@@ -72,29 +72,14 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None, setting
     loop = _find_loop(module, pos, cand.line)
     if not isinstance(loop.body, cst.IndentedBlock):
         raise EditError("one-line-loop", f"line {cand.line}: the loop body is on the loop's line")
-    stmts: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = [
-        s for s in loop.body.body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))]
-    chosen = [i for i, s in enumerate(stmts) if region.start <= pos[s].start.line <= region.end]
-    small = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in (stmts[i] for i in chosen))
-    if not chosen or chosen != list(range(chosen[0], chosen[-1] + 1)) or small != len(region.stmt_lines) \
-            or pos[stmts[chosen[0]]].start.line != region.start:
-        raise EditError("region-mismatch", f"lines {region.start}-{region.end} do not line up with whole statements "
-                                           "(a line shared with other statements?)")
-    first, last = chosen[0], chosen[-1]
+    stmts, first, last = _region_statements(loop.body, pos, region)
     fname = name or step_name(module.code)
 
     body = list(module.body)
     anchor_idx = next((i for i, s in enumerate(body) if pos[s].start.line <= cand.line <= pos[s].end.line), None)
     if anchor_idx is None:  # pragma: no cover - _find_loop found it inside the module
         raise EditError("loop-missing", f"line {cand.line}: no top-level statement holds the loop")
-    # The decorator runs when the new function is defined: only imports above it count (an `import tensorflow as
-    # tf` inside `if __name__ == "__main__":` comes too late, so one is added at the top).
-    aliases = edits.collect_aliases(module.with_changes(body=body[:anchor_idx]))
-    settings = settings or Settings()
-    tf_alias, deco_fn, import_stmt = edits._alias_for(aliases, settings)
-    module_form = deco_fn == f"{tf_alias}.function"
-    deco = render_decorator(settings, tf_alias if module_form else "", "function" if module_form else deco_fn
-                            ).removeprefix("@")
+    deco, import_stmt = _decorator(module.with_changes(body=body[:anchor_idx]), settings or Settings())
     params = ", ".join(region.params)
     call = f"{fname}({params})"
     outs = ", ".join(region.returns)
@@ -129,6 +114,33 @@ def extract(source: bytes, cand: LoopCandidate, name: str | None = None, setting
     sig = f"{fname}({params})" + (f" -> {outs}" if outs else "")
     return Extraction(new_source, fname, sig, cand.line, region.start, region.end, import_stmt is not None,
                       list(region.params))
+
+
+Stmt = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+
+def _region_statements(block: cst.IndentedBlock, pos: Mapping[cst.CSTNode, CodeRange], region: Region
+                       ) -> tuple[list[Stmt], int, int]:
+    """The loop body's statements and the first and last index of the region's: they must be whole statements,
+    every small statement of the region's lines and nothing else."""
+    stmts: list[Stmt] = [s for s in block.body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))]
+    chosen = [i for i, s in enumerate(stmts) if region.start <= pos[s].start.line <= region.end]
+    small = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in (stmts[i] for i in chosen))
+    if not chosen or chosen != list(range(chosen[0], chosen[-1] + 1)) or small != len(region.stmt_lines) \
+            or pos[stmts[chosen[0]]].start.line != region.start:
+        raise EditError("region-mismatch", f"lines {region.start}-{region.end} do not line up with whole statements "
+                                           "(a line shared with other statements?)")
+    return stmts, chosen[0], chosen[-1]
+
+
+def _decorator(above: cst.Module, settings: Settings) -> tuple[str, str | None]:
+    """The step's decorator text (without ``@``) and the import it needs, if any. The decorator runs when the new
+    function is defined, so only the imports ``above`` it count (an ``import tensorflow as tf`` inside
+    ``if __name__ == "__main__":`` comes too late, so one is added at the top)."""
+    tf_alias, deco_fn, import_stmt = edits.alias_for(edits.collect_aliases(above), settings)
+    module_form = deco_fn == f"{tf_alias}.function"
+    deco = render_decorator(settings, tf_alias if module_form else "", "function" if module_form else deco_fn)
+    return deco.removeprefix("@"), import_stmt
 
 
 def _find_loop(module: cst.Module, pos: object, line: int) -> cst.For | cst.While:

@@ -32,8 +32,7 @@ def analyze(root: Path, paths: list[Path] | None = None, exclude: list[str] | tu
     Files that do not parse are reported in ``Analysis.errors`` and skipped. Never executes user code.
     """
     # Syntax trees are millions of GC-tracked objects that live until we return: full collections over them
-    # cost more than the analysis itself (measured: about 2x on Keras). Nothing here makes reference cycles
-    # worth collecting early.
+    # can cost more than the analysis itself. Nothing here makes reference cycles worth collecting early.
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hybridize.errors import HybridizeError
-from hybridize.process import INTERRUPTED, run_command, stop_group
+from hybridize.process import INTERRUPTED, TIMED_OUT, run_captured, run_command, stop_group
 
 PY = sys.executable
 
@@ -97,3 +97,60 @@ def test_ctrl_c_is_passed_on_and_returns_130_once_the_command_stopped(tmp_path: 
     threading.Thread(target=interrupt_when_ready, daemon=True).start()
     assert run_command([PY, "-c", code], root=tmp_path, boot=[]) == INTERRUPTED
     assert stopped.exists()  # the command got the SIGINT and ran its own handler before the launcher returned
+
+
+def test_run_captured_returns_both_streams_apart_or_merged(tmp_path: Path) -> None:
+    code = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(4)"
+    apart = run_captured([PY, "-c", code], cwd=tmp_path)
+    assert (apart.status, apart.stdout.strip(), apart.stderr.strip(), apart.timed_out) == (4, "out", "err", False)
+    merged = run_captured([PY, "-c", code], merge=True)
+    assert sorted(merged.stdout.split()) == ["err", "out"] and merged.stderr == ""
+    where = run_captured([PY, "-c", "import os; print(os.getcwd(), os.environ['MARK'])"], cwd=tmp_path,
+                         env={**os.environ, "MARK": "m"})
+    assert where.stdout.split() == [str(tmp_path.resolve()), "m"]
+    with pytest.raises(FileNotFoundError):
+        run_captured(["surely-not-a-program-here"])
+
+
+def test_run_captured_stops_the_whole_group_at_the_timeout_and_keeps_the_output(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    child = "import time; time.sleep(60)"
+    code = (f"import pathlib, subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {child!r}]); "
+            f"pathlib.Path({str(pid_file)!r}).write_text(str(p.pid)); print('started', flush=True); p.wait()")
+    done = run_captured([PY, "-c", code], timeout_s=3)
+    assert done.timed_out and done.status == TIMED_OUT and done.stdout.strip() == "started"
+    grandchild = int(pid_file.read_text())
+    for _ in range(100):  # the grandchild got the group's SIGTERM; wait until it is gone
+        if not _alive(grandchild):
+            break
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail("the grandchild outlived the timeout")
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie no one has reaped yet counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_run_captured_passes_ctrl_c_on_then_raises_it(tmp_path: Path) -> None:
+    ready, stopped = tmp_path / "ready", tmp_path / "stopped"
+    code = (f"import pathlib, time\npathlib.Path({str(ready)!r}).touch()\ntry:\n    time.sleep(60)\n"
+            f"except KeyboardInterrupt:\n    pathlib.Path({str(stopped)!r}).touch()\n    raise SystemExit(1)\n")
+
+    def interrupt_when_ready() -> None:
+        while not ready.exists():
+            threading.Event().wait(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_ready, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_captured([PY, "-c", code])
+    assert stopped.exists()

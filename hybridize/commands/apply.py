@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan
 from hybridize.project import data_dir as resolve_data_dir
 from hybridize.project import load_config, resolve_project_root
+
+if TYPE_CHECKING:
+    from hybridize.rewriter.apply import ApplyResult
 
 
 def _print_diff(diff: str) -> None:
@@ -77,31 +81,11 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
         return 0
     if diff_only and verify:
         raise HybridizeError("--diff changes nothing, so there is nothing to --verify")
-    verify_cmd: list[str] | None = None
-    if verify:
-        verify_cmd = list(command) or load_config(project_root).test_command
-        if not verify_cmd:
-            raise HybridizeError("--verify needs a command after `--` or test-command in [tool.hybridize]")
+    verify_cmd = _verify_command(project_root, command) if verify else None
 
     plan = Plan.load(plan_path or data / PLAN_FILE)
     result = apply_plan(project_root, data, plan, ids=list(ids) or None, top=top, diff_only=diff_only, strict=strict)
-    if result.recovered is not None and not as_json:
-        for line in result.recovered.lines():
-            click.echo(line, err=True)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        if diff_only:
-            _print_diff(result.diff)
-        for outcome in result.outcomes:
-            click.echo(outcome.line(dry_run=diff_only), err=outcome.status == "refused")
-        if not result.outcomes:
-            click.echo("the plan has no recommendations to apply")
-        if strict and result.refused:
-            click.echo(f"--strict: {len(result.refused)} refused, nothing written", err=True)
-        elif result.written:
-            click.echo(f"wrote {len(result.changed_files)} file(s): {', '.join(result.changed_files)} "
-                       "(undo with `hybridize apply --undo`)")
+    _print_result(result, diff_only=diff_only, strict=strict, as_json=as_json)
     status = 1 if result.refused else 0
     if verify_cmd and result.written:
         click.echo(f"verifying: {' '.join(verify_cmd)}")
@@ -111,3 +95,32 @@ def apply(top: int | None, ids: tuple[int, ...], diff_only: bool, strict: bool, 
             return 1
         click.echo("verification passed")
     return status
+
+
+def _verify_command(project_root: Path, command: tuple[str, ...]) -> list[str]:
+    """The command after ``--``, else the configured test command: --verify needs one of them."""
+    verify_cmd = list(command) or load_config(project_root).test_command
+    if not verify_cmd:
+        raise HybridizeError("--verify needs a command after `--` or test-command in [tool.hybridize]")
+    return verify_cmd
+
+
+def _print_result(result: ApplyResult, *, diff_only: bool, strict: bool, as_json: bool) -> None:
+    """The outcome as JSON, or the diff and one line per recommendation (refusals on stderr)."""
+    if result.recovered is not None and not as_json:
+        for line in result.recovered.lines():
+            click.echo(line, err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    if diff_only:
+        _print_diff(result.diff)
+    for outcome in result.outcomes:
+        click.echo(outcome.line(dry_run=diff_only), err=outcome.status == "refused")
+    if not result.outcomes:
+        click.echo("the plan has no recommendations to apply")
+    if strict and result.refused:
+        click.echo(f"--strict: {len(result.refused)} refused, nothing written", err=True)
+    elif result.written:
+        click.echo(f"wrote {len(result.changed_files)} file(s): {', '.join(result.changed_files)} "
+                   "(undo with `hybridize apply --undo`)")

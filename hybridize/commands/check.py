@@ -65,16 +65,7 @@ def check(paths: tuple[Path, ...], fmt: str | None, as_json: bool, root: Path | 
     fmt = "json" if as_json else fmt or ("json" if output is not None else "text")
     project_root = resolve_project_root(root)
     config = load_config(project_root)
-    targets: list[Path] | None = None
-    if paths:
-        targets = []
-        for p in paths:
-            full = p.resolve()
-            if not full.exists():
-                raise HybridizeError(f"no such file or folder: {p}")
-            targets.append(full)
-    elif config.paths:
-        targets = [project_root / p for p in config.paths]
+    targets = _targets(paths, config.paths, project_root)
     defaults = _default_excludes(config.raw, project_root, targets if paths else None)
     analysis = analyze(project_root, targets, [*defaults, *config.exclude, *exclude])
     found = diagnostics(analysis, project_root, everything or verbose)
@@ -108,6 +99,21 @@ def check(paths: tuple[Path, ...], fmt: str | None, as_json: bool, root: Path | 
     lines.append(summary_line(shown, len(hidden), analysis))
     _emit("".join(line + "\n" for line in lines), output)
     return status
+
+
+def _targets(paths: tuple[Path, ...], configured: list[str], project_root: Path) -> list[Path] | None:
+    """The files and folders named on the command line, else the configured paths; None: the whole project."""
+    if paths:
+        targets = []
+        for p in paths:
+            full = p.resolve()
+            if not full.exists():
+                raise HybridizeError(f"no such file or folder: {p}")
+            targets.append(full)
+        return targets
+    if configured:
+        return [project_root / p for p in configured]
+    return None
 
 
 def _default_excludes(raw: dict[str, Any], root: Path, explicit: list[Path] | None) -> list[str]:

@@ -1,7 +1,7 @@
 """`hybridize demo`: the whole pipeline on a throw-away copy of the bundled example project.
 
-It drives the real CLI in subprocesses, exactly as a user would type it, so the demo proves the
-commands work rather than some in-process shortcut; the example project itself is never modified.
+It drives the real CLI in subprocesses (started by ``hybridize.process``), exactly as a user would type it, so the
+demo proves the commands work rather than some in-process shortcut; the example project itself is never modified.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from rich.panel import Panel
 import hybridize
 from hybridize.errors import HybridizeError
 from hybridize.plan import PLAN_FILE, Plan
+from hybridize.process import run_captured
 
 PERF_RUNS = 3
 
@@ -45,16 +45,15 @@ def _run(console: Console, title: str, argv: list[str], cwd: Path, log: Path, sh
     """Run one step with a spinner; keep its output in the log and return (status, seconds, output)."""
     start = time.perf_counter()
     with console.status(f"[bold]{title}[/]  [dim]{escape(shlex.join(argv))}[/]"):
-        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        done = run_captured(argv, cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"}, merge=True)
     elapsed = time.perf_counter() - start
     with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"$ {shlex.join(argv)}  (exit {proc.returncode}, {elapsed:.1f}s)\n{proc.stdout}\n")
-    mark = "[green]ok[/]" if proc.returncode == 0 else f"[red]exit {proc.returncode}[/]"
+        fh.write(f"$ {shlex.join(argv)}  (exit {done.status}, {elapsed:.1f}s)\n{done.stdout}\n")
+    mark = "[green]ok[/]" if done.status == 0 else f"[red]exit {done.status}[/]"
     console.print(f"{mark}  {title} [dim]({elapsed:.1f}s)[/]")
-    if show or proc.returncode != 0:
-        console.print(proc.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
-    return proc.returncode, elapsed, proc.stdout
+    if show or done.status != 0:
+        console.print(done.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
+    return done.status, elapsed, done.stdout
 
 
 def _perf_seconds(output: str, fallback: float) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,7 @@ from hybridize.project import data_dir as resolve_data_dir
 from hybridize.project import resolve_project_root
 
 if TYPE_CHECKING:
+    from hybridize.rewriter.extract import Extraction
     from hybridize.static.loops import LoopCandidate
 
 UNMEASURED = ("not measured here: `hybridize profile -- python SCRIPT` times the extraction against the eager "
@@ -48,40 +49,21 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
     from hybridize.rewriter.edits import EditError
     from hybridize.rewriter.extract import extract as do_extract
     from hybridize.rewriter.source import check_writable
-    from hybridize.static.loops import describe, find_loops
+    from hybridize.static.loops import find_loops
 
     if show_diff and write:
         raise HybridizeError("--diff changes nothing and --write writes: choose one")
     if name is not None and (not name.isidentifier() or name in ("def", "class", "lambda")):
         raise HybridizeError(f"--name {name!r} is not a Python identifier")
-    if not path.is_file():
-        raise HybridizeError(f"no such file: {path}")
-    if path.suffix != ".py":
-        raise HybridizeError(f"{path} is not a Python file (.py)")
-    full = path.resolve()
-    project_root = resolve_project_root(root, full.parent)
-    try:
-        rel = full.relative_to(project_root).as_posix()
-    except ValueError:
-        raise HybridizeError(f"{path} is outside the project root {project_root} (use --root)") from None
+    full, project_root, rel = _target(path, root)
     loops = find_loops(project_root, full)
     if not loops:
         raise HybridizeError(f"{rel}: no for/while loop found")
     backups = resolve_data_dir(project_root, data_dir)
     ranking = _rank(loops, backups)
-    if line is not None:
-        around = [c for c in loops if c.line <= line <= c.end_line]
-        if not around:
-            raise HybridizeError(f"{rel}: no loop at line {line} (loops start at "
-                                 f"{', '.join(str(c.line) for c in sorted(loops, key=lambda c: c.line))})")
-        chosen = min(around, key=lambda c: c.end_line - c.line)
-    else:
-        chosen = loops[0]
-    want_edit = show_diff or write or as_json
-    result = None
-    error = ""
-    source = b""
-    if want_edit and chosen.region is not None:
+    chosen = _choose(loops, line, rel)
+    result, error, source = None, "", b""
+    if (show_diff or write or as_json) and chosen.region is not None:
         source = full.read_bytes()
         try:
             result = do_extract(source, chosen, name)
@@ -91,24 +73,10 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
         error = f"{rel}:{chosen.line}: nothing to extract ({chosen.refusal})"
 
     if as_json:
-        data = {"file": rel, "ranking": ranking, "measured": False, "loops": [c.to_json() for c in loops],
-                "chosen": chosen.line, "error": error or None,
-                "extraction": None if result is None else {
-                    "name": result.name, "signature": result.signature, "lines": [result.start, result.end],
-                    "diff": unified_diff(rel, source, result.source)}}
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(_to_json(rel, ranking, loops, chosen, error, source, result), indent=2))
         return 1 if error and (show_diff or write) else 0
     if not (show_diff or write):
-        for c in loops:
-            mark = "*" if c is chosen else " "
-            click.echo(f"{mark} {describe(c)}")
-            for s in c.stays:
-                click.echo(f"      stays line {s.line}: {s.reason}")
-        how = ("statically (training steps, then more tensor statements, then deeper loops)" if ranking == "static"
-               else "by the profiled time of the function holding each loop, then statically (no per-line times "
-                    "yet; module-level loops have no time until scripts are profiled)")
-        click.echo(f"{len(loops)} loop(s) ranked {how}; * = the one --diff / --write would extract")
-        click.echo(UNMEASURED)
+        _print_loops(loops, chosen, ranking)
         return 0
     if error or result is None:
         raise HybridizeError(error or f"{rel}:{chosen.line}: nothing to extract", exit_code=1)
@@ -124,6 +92,60 @@ def extract(path: Path, line: int | None, show_diff: bool, write: bool, name: st
                "(undo with `hybridize apply --undo`)")
     click.echo(UNMEASURED)
     return 0
+
+
+def _target(path: Path, root: Path | None) -> tuple[Path, Path, str]:
+    """The script's real path, its project root and its path there; a one-line error for anything else."""
+    if not path.is_file():
+        raise HybridizeError(f"no such file: {path}")
+    if path.suffix != ".py":
+        raise HybridizeError(f"{path} is not a Python file (.py)")
+    full = path.resolve()
+    project_root = resolve_project_root(root, full.parent)
+    try:
+        rel = full.relative_to(project_root).as_posix()
+    except ValueError:
+        raise HybridizeError(f"{path} is outside the project root {project_root} (use --root)") from None
+    return full, project_root, rel
+
+
+def _choose(loops: list[LoopCandidate], line: int | None, rel: str) -> LoopCandidate:
+    """The innermost loop around ``line``, else the best-ranked."""
+    if line is None:
+        return loops[0]
+    around = [c for c in loops if c.line <= line <= c.end_line]
+    if not around:
+        raise HybridizeError(f"{rel}: no loop at line {line} (loops start at "
+                             f"{', '.join(str(c.line) for c in sorted(loops, key=lambda c: c.line))})")
+    return min(around, key=lambda c: c.end_line - c.line)
+
+
+def _to_json(rel: str, ranking: str, loops: list[LoopCandidate], chosen: LoopCandidate, error: str, source: bytes,
+             result: Extraction | None) -> dict[str, Any]:
+    """``--json``: the loops in rank order, the chosen one, and its extraction with the diff (or the error)."""
+    from hybridize.rewriter.apply import unified_diff
+
+    return {"file": rel, "ranking": ranking, "measured": False, "loops": [c.to_json() for c in loops],
+            "chosen": chosen.line, "error": error or None,
+            "extraction": None if result is None else {
+                "name": result.name, "signature": result.signature, "lines": [result.start, result.end],
+                "diff": unified_diff(rel, source, result.source)}}
+
+
+def _print_loops(loops: list[LoopCandidate], chosen: LoopCandidate, ranking: str) -> None:
+    """Every loop in rank order with what stays in it, the one --diff / --write would extract marked."""
+    from hybridize.static.loops import describe
+
+    for c in loops:
+        mark = "*" if c is chosen else " "
+        click.echo(f"{mark} {describe(c)}")
+        for s in c.stays:
+            click.echo(f"      stays line {s.line}: {s.reason}")
+    how = ("statically (training steps, then more tensor statements, then deeper loops)" if ranking == "static"
+           else "by the profiled time of the function holding each loop, then statically (no per-line times "
+                "yet; module-level loops have no time until scripts are profiled)")
+    click.echo(f"{len(loops)} loop(s) ranked {how}; * = the one --diff / --write would extract")
+    click.echo(UNMEASURED)
 
 
 def _rank(loops: list[LoopCandidate], data: Path) -> str:

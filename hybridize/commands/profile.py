@@ -13,6 +13,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from hybridize.interrupt import watch_sigint
 from hybridize.lock import exclusive
 from hybridize.project import Config, load_config, resolve_project_root
 from hybridize.project import data_dir as resolve_data_dir
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TRACER_BOOT = "hybridize.tracer.bootstrap:start"
 PYTEST_PLUGIN = "hybridize.tracer.pytest_plugin"
@@ -151,17 +155,7 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
                                       coverage=not no_coverage)
         for w in warnings:
             console.print(f"hybridize: warning: {w}", highlight=False, soft_wrap=True)
-        from hybridize.tracer.store import load_profile
-
-        prof = load_profile(data)
-        n_tests = len(prof.meta.get("tests") or {})
-        console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} "
-                      "process(es)" + (f", {n_tests} tests" if n_tests else "")
-                      + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
-        if prof.meta.get("interrupted"):
-            previous = "; the plan of the previous run is left as it was" if (data / "plan.json").is_file() else ""
-            console.print(f"hybridize: interrupted: the partial profile is saved in {db}; no planning was done "
-                          f"(run `hybridize profile` again for a plan){previous}", highlight=False, soft_wrap=True)
+        if not _summarize(console, data, db, rc):
             return 130
         if no_measure:
             return rc
@@ -174,3 +168,20 @@ def profile(no_measure: bool, data_dir: str | None, root: str | None, perf: str 
             warm.close()
         guard.close()
     return rc if rc != 0 else int(status or 0)
+
+
+def _summarize(console: Console, data: Path, db: Path, rc: int) -> bool:
+    """One line on what was profiled; False (and why no plan) when the user interrupted the command."""
+    from hybridize.tracer.store import load_profile
+
+    prof = load_profile(data)
+    n_tests = len(prof.meta.get("tests") or {})
+    console.print(f"hybridize: profiled {len(prof.functions)} functions in {prof.meta.get('processes', 0)} "
+                  "process(es)" + (f", {n_tests} tests" if n_tests else "")
+                  + f"; command exited with status {rc}; profile in {db}", highlight=False, soft_wrap=True)
+    if prof.meta.get("interrupted"):
+        previous = "; the plan of the previous run is left as it was" if (data / "plan.json").is_file() else ""
+        console.print(f"hybridize: interrupted: the partial profile is saved in {db}; no planning was done "
+                      f"(run `hybridize profile` again for a plan){previous}", highlight=False, soft_wrap=True)
+        return False
+    return True

@@ -6,17 +6,7 @@ from typing import Any
 
 from hybridize.planner.settings import break_even_calls, derive_settings, predict_reduce_retracing, signature_key
 
-
-def t(shape: list[int | None] | None, dtype: str = "float32") -> dict[str, Any]:
-    return {"kind": "tensor", "dtype": dtype, "shape": shape, "type": "EagerTensor"}
-
-
-def py(value: Any) -> dict[str, Any]:
-    return {"kind": "python", "type": type(value).__name__, "value": value}
-
-
-def sig(count: int = 1, **args: Any) -> dict[str, Any]:
-    return {"count": count, "args": args}
+from ._helpers import py, sig, t
 
 
 def test_same_specs_every_call_is_plain_one_trace() -> None:

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hybridize.planner.candidates import choose_settings
 from hybridize.planner.settings import settings_for_workload
 
-
-def t(shape: list[int | None], dtype: str = "float32") -> dict[str, Any]:
-    return {"kind": "tensor", "dtype": dtype, "shape": shape, "type": "EagerTensor"}
-
-
-def py(value: Any) -> dict[str, Any]:
-    return {"kind": "python", "type": type(value).__name__, "value": value}
-
-
-def sig(count: int = 1, **args: Any) -> dict[str, Any]:
-    return {"count": count, "args": args}
+from ._helpers import py, sig, t
 
 
 def test_one_workload_shape_beside_other_test_shapes_stays_plain() -> None:

@@ -14,7 +14,7 @@ from hybridize.cli import main
 from hybridize.errors import HybridizeError
 from hybridize.plan import Plan, Recommendation, Settings, file_sha256
 from hybridize.rewriter import apply as rw
-from hybridize.rewriter import source
+from hybridize.rewriter import backup, edits, source
 
 MOD = b"import tensorflow as tf\r\n\r\n\r\ndef f(x):\r\n    return x * 2\r\n\r\n\r\n@tf.function\r\ndef g(x):\r\n    return x"
 OTHER = "import tensorflow as tf\n\n\ndef h(x):  # caf\u00e9\n    return x\n"
@@ -176,6 +176,16 @@ def test_verify_undoes_a_failing_apply(project: Path) -> None:
     assert (project / "pkg/mod.py").read_bytes() != MOD
 
 
+def test_verify_undoes_when_the_command_is_missing_or_runs_past_its_timeout(project: Path) -> None:
+    data = project / ".hybridize"
+    apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
+    assert rw.verify(project, data, ["surely-not-a-program-here"]) == 127
+    assert (project / "pkg/mod.py").read_bytes() == MOD
+    apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
+    assert rw.verify(project, data, [sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=1) == 124
+    assert (project / "pkg/mod.py").read_bytes() == MOD
+
+
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exc:
         main(args)
@@ -251,13 +261,13 @@ def test_a_rewriter_bug_refuses_one_recommendation(project: Path, monkeypatch: p
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(rw.edits, "dehybridize", boom)
+    monkeypatch.setattr(edits, "dehybridize", boom)
     result = apply(project, make_plan(project, [rec(1, "pkg.mod:f"), rec(2, "pkg.mod:g", action="dehybridize")]))
     assert [(o.id, o.status, o.code) for o in result.outcomes] == [(1, "applied", ""), (2, "refused", "internal")]
 
 
 def test_a_failed_write_restores_every_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = rw.write_bytes_atomic
+    real = backup.write_bytes_atomic
     calls: list[Path] = []
 
     def flaky(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -266,7 +276,7 @@ def test_a_failed_write_restores_every_file(project: Path, monkeypatch: pytest.M
             raise OSError(28, "No space left on device")
         real(path, data, mode)
 
-    monkeypatch.setattr(rw, "write_bytes_atomic", flaky)
+    monkeypatch.setattr(backup, "write_bytes_atomic", flaky)
     plan = make_plan(project, [rec(1, "pkg.mod:f"), rec(2, "pkg.other:h", file="pkg/other.py")])
     with pytest.raises(HybridizeError, match="every file was restored"):
         apply(project, plan)
@@ -280,7 +290,7 @@ def test_a_failed_backup_changes_nothing(project: Path, monkeypatch: pytest.Monk
     def no_space(path: Path, data: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rw, "write_bytes_atomic_mkdir", no_space)
+    monkeypatch.setattr(backup, "write_bytes_atomic_mkdir", no_space)
     with pytest.raises(HybridizeError, match=r"cannot save backups.*nothing was changed"):
         apply(project, make_plan(project, [rec(1, "pkg.mod:f")]))
     assert (project / "pkg/mod.py").read_bytes() == MOD

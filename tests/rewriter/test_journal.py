@@ -15,7 +15,7 @@ import pytest
 from hybridize.errors import HybridizeError
 from hybridize.plan import Plan, Recommendation, Settings, file_sha256
 from hybridize.rewriter import apply as rw
-from hybridize.rewriter import journal
+from hybridize.rewriter import backup, journal
 
 FILES = {f"pkg/m{i}.py": f"import tensorflow as tf\n\n\ndef f{i}(x):\n    return x + {i}\n" for i in range(3)}
 STEPS = ["journal", *(f"backup {f}" for f in FILES), "manifest",
@@ -136,14 +136,14 @@ def test_ctrl_c_mid_apply_restores_in_process(project: Path) -> None:
 
 def test_io_error_names_the_file_that_failed(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(project)
-    real = rw.write_bytes_atomic
+    real = backup.write_bytes_atomic
 
     def failing(path: Path, data: bytes, mode: int | None = None) -> None:
         if path.name == "m1.py" and data != FILES["pkg/m1.py"].encode():
             raise OSError(28, "No space left on device")
         real(path, data, mode)
 
-    monkeypatch.setattr(rw, "write_bytes_atomic", failing)
+    monkeypatch.setattr(backup, "write_bytes_atomic", failing)
     with pytest.raises(HybridizeError, match=r"writing pkg/m1\.py failed \(No space left on device\); every file"):
         rw.apply_plan(project, project / ".hybridize", make_plan(project))
     assert snapshot(project) == before
