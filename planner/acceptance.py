@@ -116,7 +116,7 @@ def confidence(m: Measurement) -> tuple[str, list[str]]:
         why.append("static verdict unknown")
     else:
         why.append("static warnings")
-    tests = c.profile.get("tests") or []
+    tests = c.profile.tests
     if tests:
         score += 2
     else:

@@ -7,7 +7,7 @@ never pay or never be applied: no tensors seen, a blocker finding, a function th
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from hybridize.planner.settings import (
     settings_for_workload,
 )
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
+from hybridize.profile_types import FunctionProfile, Signature, as_function_profile
 from hybridize.tracer.cells import module_text
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
@@ -38,11 +39,14 @@ class Candidate:
     file: str
     line: int
     action: str  # "convert" | "tune" | "dehybridize"
-    profile: dict[str, Any]
+    profile: FunctionProfile
     static: dict[str, Any] | None
     choice: SettingsChoice | None = None  # settings to try (convert/tune)
     current: Settings | None = None  # the existing decorator's settings (tune/dehybridize)
     assumptions: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.profile = as_function_profile(self.profile)  # a hand-written ``functions --json`` row (tests) is converted
 
     @property
     def trial_settings(self) -> Settings:
@@ -69,18 +73,18 @@ def _holds_tensor(arg: Any, depth: int = 0) -> bool:
     return False
 
 
-def received_tensors(fn: dict[str, Any]) -> bool:
+def received_tensors(signatures: Sequence[Signature]) -> bool:
     """Whether any recorded call passed a tensor or variable, directly or inside a container."""
-    return any(_holds_tensor(arg) for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
+    return any(_holds_tensor(arg) for sig in signatures for arg in (sig.get("args") or {}).values())
 
 
-def _looked_tensorish(fn: dict[str, Any], report: dict[str, Any] | None) -> bool:
+def _looked_tensorish(fn: FunctionProfile, report: dict[str, Any] | None) -> bool:
     """Static analysis assumed tensor parameters, or a container argument was seen: worth saying why it is not
     tried (functions given only plain Python values or objects, such as decorators, are skipped silently)."""
     if ((report or {}).get("precondition") or {}).get("tensor_params"):
         return True
     return any(isinstance(arg, dict) and arg.get("kind") == "container"
-               for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
+               for sig in fn.signatures for arg in (sig.get("args") or {}).values())
 
 
 # calls that never compute on tensors (type checks, container building); anything else might
@@ -108,7 +112,7 @@ def _definition(root: Path, file: str, line: int) -> ast.FunctionDef | ast.Async
     return None
 
 
-def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[str, Any] | None) -> str:
+def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: dict[str, Any] | None) -> str:
     """Why the function's source cannot compute on tensors (the research tool's P6: tensor parameters, no
     tensor computation), or "" when it may (or the source cannot be read: then it is tried).
 
@@ -116,8 +120,8 @@ def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[st
     operator, indexing. Pure Python (``listify``, ``isinstance(x, P) and x.trainable``) does none of these."""
     if root is None:
         return ""
-    file = str((report or {}).get("file") or fn.get("file") or "")
-    line = int((report or {}).get("line") or fn.get("line") or 0)
+    file = str((report or {}).get("file") or fn.file or "")
+    line = int((report or {}).get("line") or fn.line or 0)
     node = _definition(root, file, line) if file and line else None
     if node is None:
         return ""
@@ -151,9 +155,8 @@ def _blockers(report: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [f for f in (report or {}).get("findings", []) if f.get("severity") == "blocker"]
 
 
-def _rejection(fn: dict[str, Any], reason: str, detail: str, **evidence: Any) -> Rejection:
-    return Rejection(function=str(fn.get("function")), file=str(fn.get("file", "")), line=int(fn.get("line", 0) or 0),
-                     reason=reason, detail=detail, evidence=evidence)
+def _rejection(fn: FunctionProfile, reason: str, detail: str, **evidence: Any) -> Rejection:
+    return Rejection(function=fn.function, file=fn.file, line=fn.line, reason=reason, detail=detail, evidence=evidence)
 
 
 def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | None, overflow: bool = False,
@@ -193,14 +196,13 @@ def instances_note(instances: int, calls: int | None, capped: bool = False) -> s
             "(TensorFlow binds a separate Function, with its own traces, to each instance)")
 
 
-def instance_counts(fn: dict[str, Any], observed: Any = None) -> tuple[int | None, int | None, bool]:
+def instance_counts(fn: FunctionProfile, observed: Any = None) -> tuple[int | None, int | None, bool]:
     """(instances, calls, capped) of the run a prediction is for: the trial's ``observed`` ``FunctionResult``
     when it recorded instances (the baseline does, with the signatures), else the profile function ``fn``."""
     n = getattr(observed, "instances", None) if observed is not None else None
     if isinstance(n, int):
         return n, int(observed.calls), bool(getattr(observed, "instances_capped", False))
-    n, calls = fn.get("instances"), fn.get("calls")
-    return (n if isinstance(n, int) else None), (calls if isinstance(calls, int) else None), bool(fn.get("instances_capped"))
+    return fn.instances, fn.calls, fn.instances_capped
 
 
 def per_instance_detail(c: Candidate, observed: Any = None) -> str:
@@ -225,11 +227,11 @@ def classify_hybrid(c: Candidate, workload: list[dict[str, Any]] | None = None,
     """An existing tf.function: tune when better settings cut its traces, otherwise probe removing it."""
     fn = c.profile
     instances, calls, capped = instance_counts(fn, observed)
-    sigs = list(fn.get("signatures") or [])
+    sigs = list(fn.signatures)
     if workload:
         sigs = _union(sigs, workload)
-    choice = choose_settings(sigs, c.static, bool(fn.get("signatures_overflow")), workload, instances, calls, capped)
-    traces = observed_traces if observed_traces is not None else int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
+    choice = choose_settings(sigs, c.static, bool(fn.signatures_overflow), workload, instances, calls, capped)
+    traces = observed_traces if observed_traces is not None else fn.traces
     current_traces = max(traces, per_instance_traces(predict_traces("plain", workload or sigs), instances, calls))
     c.choice = choice
     if choice.kind != "plain" and choice.settings != c.current and current_traces > choice.predicted_traces:
@@ -253,17 +255,17 @@ def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | 
     if c.current is not None:  # an existing tf.function
         classify_hybrid(c, workload, observed_traces, observed)
         return
-    sigs = _union(list(c.profile.get("signatures") or []), workload)
+    sigs = _union(list(c.profile.signatures), workload)
     instances, calls, capped = instance_counts(c.profile, observed)
-    c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload, instances, calls,
-                               capped)
+    c.choice = choose_settings(sigs, c.static, bool(c.profile.signatures_overflow), workload, instances, calls, capped)
 
 
-def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
+def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]], reports: Iterable[dict[str, Any]],
                      static_available: bool = True, root: Path | None = None) -> tuple[list[Candidate], list[Rejection]]:
     """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections.
 
-    With ``root``, the sources are read to reject pass-through wrappers before any run."""
+    ``functions``: the profile's records (a ``functions --json`` row is converted). With ``root``, the sources are
+    read to reject pass-through wrappers before any run."""
     by_name: dict[str, dict[str, Any]] = {}
     by_loc: dict[tuple[str, int], dict[str, Any]] = {}
     for r in reports:
@@ -271,11 +273,11 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
         by_loc[(str(r.get("file")), int(r.get("line", 0) or 0))] = r
     candidates: list[Candidate] = []
     rejected: list[Rejection] = []
-    for fn in functions:
-        name = str(fn.get("function"))
-        report = by_name.get(name) or by_loc.get((str(fn.get("file")), int(fn.get("line", 0) or 0)))
-        hybrid = bool(fn.get("hybrid") or (report or {}).get("hybrid"))
-        tensors = received_tensors(fn)
+    for fn in map(as_function_profile, functions):
+        name = fn.function
+        report = by_name.get(name) or by_loc.get((fn.file, fn.line))
+        hybrid = bool(fn.hybrid or (report or {}).get("hybrid"))
+        tensors = received_tensors(fn.signatures)
         if not hybrid and not tensors:
             if _looked_tensorish(fn, report):
                 rejected.append(_rejection(fn, "pure-python", "no tensor or variable was passed to it, directly or "
@@ -299,7 +301,7 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                 rejected.append(_rejection(fn, "pure-python", pure))
                 continue
         if hybrid:
-            c = Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report, None,
+            c = Candidate(name, fn.file, fn.line, "dehybridize", fn, report, None,
                           _static_settings(report), assumptions)
             classify_hybrid(c)
             candidates.append(c)
@@ -318,8 +320,7 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                                        findings=[f"{output.get('code')}:{output.get('line')}"]))
             continue
         instances, calls, capped = instance_counts(fn)
-        choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),
-                                 None, instances, calls, capped)
-        candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,
-                                    None, assumptions))
+        choice = choose_settings(list(fn.signatures), report, bool(fn.signatures_overflow), None, instances, calls,
+                                 capped)
+        candidates.append(Candidate(name, fn.file, fn.line, "convert", fn, report, choice, None, assumptions))
     return candidates, rejected

@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.errors import HybridizeError
+from hybridize.profile_types import FunctionProfile
 from hybridize.project import Config
 
 
 @dataclass
 class Inputs:
-    functions: list[dict[str, Any]]
+    """The profile's records and the static reports, joined by ``candidates.build_candidates``."""
+
+    functions: list[FunctionProfile]
     meta: dict[str, Any]
     reports: list[dict[str, Any]]
     static_available: bool
