@@ -145,7 +145,7 @@ def shapes_seen(signatures: Sequence[Signature], limit: int = 6) -> dict[str, li
 def _evidence(m: Measurement) -> dict[str, Any]:
     c = m.candidate
     fn = c.profile
-    report = c.static or {}
+    report = c.static
     trial = m.trial
     eager_pc = m.base.per_call_s()
     graph_pc = trial.per_call_s() if trial is not None else None
@@ -167,9 +167,9 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         "tests": fn.tests[:20],
         "tests_count": len(fn.tests),
         "coverage": {"lines_covered": fn.lines_covered, "lines_total": fn.lines_total},
-        "static_verdict": report.get("verdict", "unknown"),
-        "findings": [{"code": f.get("code"), "severity": f.get("severity"), "line": f.get("line"),
-                      "message": f.get("message")} for f in report.get("findings", [])][:10],
+        "static_verdict": report.verdict if report is not None else "unknown",
+        "findings": [{"code": f.code, "severity": f.severity, "line": f.line, "message": f.message}
+                     for f in (report.findings if report is not None else [])][:10],
         "assumptions": list(c.assumptions),
         "results_check": m.results_check,
         "results_detail": m.results_detail,

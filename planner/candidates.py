@@ -24,6 +24,7 @@ from hybridize.planner.settings import (
 )
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
 from hybridize.profile_types import FunctionProfile, Signature, as_function_profile
+from hybridize.static.model import Finding, FunctionReport, as_function_report
 from hybridize.tracer.cells import module_text
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
@@ -40,13 +41,16 @@ class Candidate:
     line: int
     action: str  # "convert" | "tune" | "dehybridize"
     profile: FunctionProfile
-    static: dict[str, Any] | None
+    static: FunctionReport | None
     choice: SettingsChoice | None = None  # settings to try (convert/tune)
     current: Settings | None = None  # the existing decorator's settings (tune/dehybridize)
     assumptions: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.profile = as_function_profile(self.profile)  # a hand-written ``functions --json`` row (tests) is converted
+        # hand-written ``functions --json`` / ``check --json`` objects (tests) are converted; an empty one is no report
+        self.profile = as_function_profile(self.profile)
+        if isinstance(self.static, Mapping):
+            self.static = as_function_report(self.static) if self.static else None
 
     @property
     def trial_settings(self) -> Settings:
@@ -78,10 +82,10 @@ def received_tensors(signatures: Sequence[Signature]) -> bool:
     return any(_holds_tensor(arg) for sig in signatures for arg in (sig.get("args") or {}).values())
 
 
-def _looked_tensorish(fn: FunctionProfile, report: dict[str, Any] | None) -> bool:
+def _looked_tensorish(fn: FunctionProfile, report: FunctionReport | None) -> bool:
     """Static analysis assumed tensor parameters, or a container argument was seen: worth saying why it is not
     tried (functions given only plain Python values or objects, such as decorators, are skipped silently)."""
-    if ((report or {}).get("precondition") or {}).get("tensor_params"):
+    if report is not None and report.precondition.get("tensor_params"):
         return True
     return any(isinstance(arg, dict) and arg.get("kind") == "container"
                for sig in fn.signatures for arg in (sig.get("args") or {}).values())
@@ -112,7 +116,7 @@ def _definition(root: Path, file: str, line: int) -> ast.FunctionDef | ast.Async
     return None
 
 
-def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: dict[str, Any] | None) -> str:
+def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: FunctionReport | None) -> str:
     """Why the function's source cannot compute on tensors (the research tool's P6: tensor parameters, no
     tensor computation), or "" when it may (or the source cannot be read: then it is tried).
 
@@ -120,8 +124,8 @@ def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: dict[s
     operator, indexing. Pure Python (``listify``, ``isinstance(x, P) and x.trainable``) does none of these."""
     if root is None:
         return ""
-    file = str((report or {}).get("file") or fn.file or "")
-    line = int((report or {}).get("line") or fn.line or 0)
+    file = (report.file if report is not None else "") or fn.file
+    line = (report.line if report is not None else 0) or fn.line
     node = _definition(root, file, line) if file and line else None
     if node is None:
         return ""
@@ -141,25 +145,23 @@ def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: dict[s
             "would reject its Python return values")
 
 
-def _static_settings(report: dict[str, Any] | None) -> Settings:
-    args = (report or {}).get("decorator_args") or {}
-    if not isinstance(args, dict):
-        return Settings()
+def _static_settings(report: FunctionReport | None) -> Settings:
+    args = report.decorator_args if report is not None else {}
     rr = args.get("reduce_retracing", args.get("experimental_relax_shapes"))
     jit = args.get("jit_compile")
     return Settings(reduce_retracing=rr if isinstance(rr, bool) else None,
                     jit_compile=jit if isinstance(jit, bool) else None)
 
 
-def _blockers(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [f for f in (report or {}).get("findings", []) if f.get("severity") == "blocker"]
+def _blockers(report: FunctionReport | None) -> list[Finding]:
+    return report.blockers() if report is not None else []
 
 
 def _rejection(fn: FunctionProfile, reason: str, detail: str, **evidence: Any) -> Rejection:
     return Rejection(function=fn.function, file=fn.file, line=fn.line, reason=reason, detail=detail, evidence=evidence)
 
 
-def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | None, overflow: bool = False,
+def choose_settings(signatures: list[dict[str, Any]], report: FunctionReport | None, overflow: bool = False,
                     workload: list[dict[str, Any]] | None = None, instances: int | None = None,
                     calls: int | None = None, instances_capped: bool = False) -> SettingsChoice:
     """Settings covering every signature seen; traces predicted on ``workload`` (the performance run) when given.
@@ -167,8 +169,8 @@ def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | N
     ``instances``/``calls``: the distinct objects a method was called on, in that many calls, on the run the
     prediction is for; a method traces once per object whatever the settings (``per_instance_traces``), so
     the settings are chosen from the specs and only the predictions change."""
-    params = (report or {}).get("params")
-    codes = {f.get("code") for f in (report or {}).get("findings", [])}
+    params = report.params if report is not None else None
+    codes = set(report.codes()) if report is not None else set()
     choice = settings_for_workload(signatures, workload, params, overflow=overflow)
     if "HY206" in codes and choice.kind != "plain":
         plain = [a for a in choice.alternatives if a[0] == "plain"]
@@ -260,30 +262,32 @@ def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | 
     c.choice = choose_settings(sigs, c.static, bool(c.profile.signatures_overflow), workload, instances, calls, capped)
 
 
-def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]], reports: Iterable[dict[str, Any]],
+def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]],
+                     reports: Iterable[FunctionReport | Mapping[str, Any]],
                      static_available: bool = True, root: Path | None = None) -> tuple[list[Candidate], list[Rejection]]:
     """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections.
 
-    ``functions``: the profile's records (a ``functions --json`` row is converted). With ``root``, the sources are
-    read to reject pass-through wrappers before any run."""
-    by_name: dict[str, dict[str, Any]] = {}
-    by_loc: dict[tuple[str, int], dict[str, Any]] = {}
-    for r in reports:
-        by_name[str(r.get("function"))] = r
-        by_loc[(str(r.get("file")), int(r.get("line", 0) or 0))] = r
+    ``functions``/``reports``: the profile's records and the static reports (``functions --json`` rows and
+    ``check --json`` objects are converted). With ``root``, the sources are read to reject pass-through wrappers
+    before any run."""
+    by_name: dict[str, FunctionReport] = {}
+    by_loc: dict[tuple[str, int], FunctionReport] = {}
+    for r in map(as_function_report, reports):
+        by_name[r.function] = r
+        by_loc[(r.file, r.line)] = r
     candidates: list[Candidate] = []
     rejected: list[Rejection] = []
     for fn in map(as_function_profile, functions):
         name = fn.function
         report = by_name.get(name) or by_loc.get((fn.file, fn.line))
-        hybrid = bool(fn.hybrid or (report or {}).get("hybrid"))
+        hybrid = fn.hybrid or (report is not None and report.hybrid)
         tensors = received_tensors(fn.signatures)
         if not hybrid and not tensors:
             if _looked_tensorish(fn, report):
                 rejected.append(_rejection(fn, "pure-python", "no tensor or variable was passed to it, directly or "
                                            "inside a container, in any recorded call: nothing for a graph to compute"))
             continue  # never a candidate: pure Python as far as the workload shows
-        assumptions = list((report or {}).get("assumptions", []))
+        assumptions = list(report.assumptions) if report is not None else []
         if report is None:
             assumptions.append("no static report for this function" if static_available
                                else "static analysis unavailable: relying on the test run alone")
@@ -309,15 +313,14 @@ def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]], r
         blockers = _blockers(report)
         if blockers:
             b = blockers[0]
-            via = " via " + " -> ".join(b.get("via", [])) if b.get("via") else ""
-            rejected.append(_rejection(fn, "blocker-finding",
-                                       f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
-                                       findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
+            via = " via " + " -> ".join(b.via) if b.via else ""
+            rejected.append(_rejection(fn, "blocker-finding", f"{b.code} at line {b.line}{via}: {b.message}",
+                                       findings=[f"{f.code}:{f.line}" for f in blockers]))
             continue
         output = output_side_effect(report)
         if output is not None:
             rejected.append(_rejection(fn, "blocker-finding", refusal_detail(output),
-                                       findings=[f"{output.get('code')}:{output.get('line')}"]))
+                                       findings=[f"{output.code}:{output.line}"]))
             continue
         instances, calls, capped = instance_counts(fn)
         choice = choose_settings(list(fn.signatures), report, bool(fn.signatures_overflow), None, instances, calls,

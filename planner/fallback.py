@@ -41,7 +41,7 @@ def retyped_signature(c: Candidate, failed: Settings, error: str,
     if not any(s.shape == [] and s.dtype == "int32" for s in specs) or not _WANTS_FLOAT.search(error or ""):
         return None
     sigs = [*c.profile.signatures, *(workload or [])]
-    choice = derive_settings(_as_float(sigs), (c.static or {}).get("params"))
+    choice = derive_settings(_as_float(sigs), c.static.params if c.static is not None else None)
     if choice.kind != "input_signature" or choice.settings == failed:
         return None
     return Settings(input_signature=choice.settings.input_signature, jit_compile=failed.jit_compile)
