@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
 from hybridize.planner.settings import (
@@ -291,7 +292,7 @@ def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]],
         if report is None:
             assumptions.append("no static report for this function" if static_available
                                else "static analysis unavailable: relying on the test run alone")
-        if "<locals>" in name:
+        if FunctionId.is_nested_qualname(fn.qualname):
             rejected.append(_rejection(fn, "not-reachable", "a nested function: the decorator cannot be tried "
                                        "from its module (convert its enclosing function instead)"))
             continue

@@ -17,6 +17,8 @@ from typing import Any
 
 from rich.console import Console
 
+from hybridize.identity import FunctionId
+
 
 def scalene_command(perf: list[str], out: Path, root: Path) -> list[str] | None:
     """``scalene run`` for ``python script.py ...`` / ``python -m mod ...`` / ``pytest ...``; None when not a Python command."""
@@ -82,9 +84,10 @@ def scalene_shares(root: Path, perf: list[str], work: Path, console: Console, ca
     shares = parse_shares(data, root)
     result: dict[str, dict[str, Any]] = {}
     for c in candidates or []:
-        qual = c.function.partition(":")[2]
+        qual = FunctionId.qualname_of(c.function)
+        short = FunctionId.short_name(qual)
         for (rel, name), share in shares.items():
-            if rel == c.file and (name == qual or name.endswith("." + qual.split(".")[-1]) or name == qual.split(".")[-1]):
+            if rel == c.file and (name == qual or name.endswith("." + short) or name == short):
                 result[c.function] = share
                 break
     return result

@@ -405,4 +405,4 @@ def _add_function(index: Index, mod: ModuleInfo, node: FuncNode, name: str, pref
         mod.functions[name] = info
     if isinstance(node, ast.Lambda):
         return
-    _collect_body(index, mod, node.body, prefix=f"{info.qualname}.<locals>.", cls=None, parent=info)
+    _collect_body(index, mod, node.body, prefix=FunctionId.local_prefix(info.qualname), cls=None, parent=info)

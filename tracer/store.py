@@ -159,8 +159,7 @@ class Aggregate:
         for f in data["functions"]:  # validate the whole shard before merging any of it
             name = str(f["function"])
             file = str(f["file"])
-            qualname = FunctionId.split_name(name)[1]
-            short = qualname.rsplit(".", 1)[-1]
+            short = FunctionId.short_name(FunctionId.qualname_of(name))
             line, end_line, stmts = self._def_info(file, short, int(f["first_line"]))
             int(f["calls"]), int(f["eager_calls"]), int(f["graph_calls"]), float(f["total_s"])
             rows.append((_Fn(name, file, line, end_line, stmts=stmts), f))
