@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hybridize.errors import HybridizeError
 from hybridize.profile_types import FunctionProfile
-from hybridize.static.index import build_index
+from hybridize.static.collect import build_index
 from hybridize.static.loop_model import LoopCandidate, Region, Stay
 from hybridize.static.loop_region import CALLEE_OK, Finder
 
