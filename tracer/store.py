@@ -94,20 +94,6 @@ class _Fn:
     def lines_total(self) -> int | None:
         return len(self.stmts) if self.stmts is not None else self.total_hint
 
-    def to_json(self, coverage: bool) -> dict[str, Any]:
-        sigs = sorted(self.sigs.values(), key=lambda e: -e[1])
-        return {
-            "function": self.function, "file": self.file, "line": self.line, "end_line": self.end_line,
-            "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
-            "traces": max(self.graph_calls, self.tf_traces) if self.hybrid else self.graph_calls,
-            "total_s": round(self.total_s, 6), "hybrid": self.hybrid,
-            "signatures": [{"count": c, "args": a} for a, c in sigs], "signatures_overflow": self.overflow,
-            "signatures_sampled": self.sampled, "tests": sorted(self.tests),
-            "lines_covered": len(self.covered) if coverage and self.lines_total() is not None else None,
-            "lines_total": self.lines_total(),
-            "instances": self.instances, "instances_capped": self.instances_capped,
-        }
-
 
 class Aggregate:
     """Merges shards (and whole profiles, for ``combine``) into one set of function rows."""
@@ -250,16 +236,14 @@ class Aggregate:
             self.pythons.add(str(py))
         merge_samples(self.samples, meta.get("samples"))
 
-    def functions_json(self) -> list[dict[str, Any]]:
+    def _rows(self) -> list[_Fn]:
+        """Every function, its pending coverage applied, in ``load_profile``'s order (time, calls, name)."""
         pending = getattr(self, "_pending_cov", {})
-        out = []
         for fn in self.fns.values():
             lines = pending.get(fn.file)
             if lines and fn.stmts:
                 fn.covered.update(lines.intersection(fn.stmts))
-            out.append(fn.to_json(self.coverage))
-        out.sort(key=lambda f: (-f["total_s"], -f["calls"], f["function"]))
-        return out
+        return sorted(self.fns.values(), key=lambda fn: (-round(fn.total_s, 6), -fn.calls, fn.function))
 
     def write(self, data_dir: Path, meta: dict[str, Any]) -> Path:
         """Write ``data_dir/profile.db`` atomically (a temporary file renamed over the old one)."""
@@ -278,8 +262,7 @@ class Aggregate:
                 con.executescript(_SCHEMA)
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, default=repr)) for k, v in meta.items()])
-                for f in self.functions_json():
-                    fn = self.fns[(f["function"], f["file"], f["line"])]
+                for fn in self._rows():
                     cur = con.execute(
                         "INSERT INTO functions (function, file, line, end_line, calls, eager_calls, graph_calls, total_s,"
                         " hybrid, tf_traces, signatures_overflow, signatures_sampled, lines_total, covered, instances,"
