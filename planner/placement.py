@@ -148,7 +148,7 @@ def _compile_for(state: Any, module: str, path: str, source: bytes | str) -> Any
         return None  # the plain compilation reports it as python would
     state.placed.update(FunctionId.format_name(module, q) for q in placed)  # post-execution patching leaves these alone
     for qualname, why in skipped.items():
-        state.hook_errors.append(f"{module}:{qualname}: {why}")
+        state.hook_errors.append(f"{FunctionId.format_name(module, qualname)}: {why}")
     return code
 
 

@@ -63,7 +63,7 @@ def shorten_path(where: str, width: int) -> str:
 
 
 def _qualname(function: str) -> str:
-    return function.split(":", 1)[-1]
+    return FunctionId.qualname_of(function) or function
 
 
 def _line(console: Console, text: Text) -> None:
