@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 NAME_SEP = ":"  # between module and qualname in ``FunctionId.name``
 REDEFINITION_SEP = "@"  # between a redefined qualname and the line of its ``def``
+QUALNAME_SEP = "."  # between the scopes of a qualname
+LOCALS = "<locals>"  # the scope Python puts between a function and a function defined in its body
 
 
 @dataclass(frozen=True, order=True)
@@ -47,6 +49,51 @@ class FunctionId:
     def base_qualname(self) -> str:
         """The qualname Python gives the function (``__qualname__``): without the ``@line`` of a redefinition."""
         return self.qualname.partition(REDEFINITION_SEP)[0]
+
+    @property
+    def parts(self) -> list[str]:
+        return self.qualname_parts(self.qualname)
+
+    @property
+    def is_nested(self) -> bool:
+        """Defined inside another function's body: not reachable as an attribute of its module."""
+        return self.is_nested_qualname(self.qualname)
+
+    @staticmethod
+    def qualname_parts(qualname: str) -> list[str]:
+        """``"A.f.<locals>.g"`` -> ``["A", "f", "<locals>", "g"]``: the attribute path, scope by scope."""
+        return qualname.split(QUALNAME_SEP)
+
+    @staticmethod
+    def short_name(qualname: str) -> str:
+        """The ``def``'s own name (``co_name``): the last scope of ``qualname``."""
+        return qualname.rpartition(QUALNAME_SEP)[2]
+
+    @staticmethod
+    def is_nested_qualname(qualname: str) -> bool:
+        """The ``qualname`` of a function defined in another function's body."""
+        return LOCALS in FunctionId.qualname_parts(qualname)
+
+    @staticmethod
+    def join_qualname(*parts: str) -> str:
+        """The qualname of ``parts`` (``LOCALS`` between a function and what is defined in its body): the one
+        place a qualname is written from its scopes."""
+        return QUALNAME_SEP.join(parts)
+
+    @staticmethod
+    def local_prefix(qualname: str) -> str:
+        """What Python puts before the name of a function defined in ``qualname``'s body."""
+        return f"{qualname}{QUALNAME_SEP}{LOCALS}{QUALNAME_SEP}"
+
+    @staticmethod
+    def qualname_of(name: str) -> str:
+        """The qualname of a ``module:qualname`` name (``split_name``'s second half)."""
+        return FunctionId.split_name(name)[1]
+
+    @staticmethod
+    def module_of(name: str) -> str:
+        """The module of a ``module:qualname`` name (``split_name``'s first half)."""
+        return FunctionId.split_name(name)[0]
 
     @staticmethod
     def split_name(name: str) -> tuple[str, str]:

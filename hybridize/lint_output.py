@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize import __version__
+from hybridize.identity import FunctionId
 from hybridize.static.codes import CODES
 from hybridize.static.model import Analysis, FunctionReport
 from hybridize.static.suppress import Suppressions
@@ -98,7 +99,7 @@ def _of_function(r: FunctionReport, sup: Suppressions) -> list[Diagnostic]:
             continue
         file = f.file or r.file
         message = f.plain or f.message
-        via = [r.qualname, *(x.partition(":")[2] for x in f.via[1:])] if f.via else []
+        via = [r.qualname, *(FunctionId.qualname_of(x) for x in f.via[1:])] if f.via else []
         col = column(sup.line_text(file, f.line), message)
         out.append(Diagnostic(file=file, line=f.line, col=col, code=f.code, message=message, function=r.function,
                               in_graph=r.hybrid, via=via, suppressed=sup.suppressed(file, f.line, f.code), cell=f.cell))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from hybridize.static import analyze
-from hybridize.static.index import discover
+from hybridize.static.discover import discover
 
 TARGET_LINES_PER_S = 10_000
 

@@ -108,7 +108,7 @@ def confidence(m: Measurement) -> tuple[str, list[str]]:
     c = m.candidate
     score = 0
     why: list[str] = []
-    verdict = (c.static or {}).get("verdict", "unknown")
+    verdict = c.static.verdict if c.static is not None else "unknown"
     if verdict == "safe":
         score += 2
     elif verdict == "unknown":
@@ -116,7 +116,7 @@ def confidence(m: Measurement) -> tuple[str, list[str]]:
         why.append("static verdict unknown")
     else:
         why.append("static warnings")
-    tests = c.profile.get("tests") or []
+    tests = c.profile.tests
     if tests:
         score += 2
     else:

@@ -4,6 +4,7 @@ recommendations ranked by seconds saved, rejections kept with their reason, and 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hybridize.planner.measurement import Measurement, Reason
 from hybridize.planner.nesting import Nesting, converted_savings, nesting, with_static_edges
 from hybridize.planner.removal import graph_trace_s, recommended_speedup, removal_evidence
 from hybridize.planner.settings import break_even_calls
+from hybridize.profile_types import Signature
 
 
 def build_plan(measurements: list[Measurement], early_rejections: list[Rejection], *, root: Path,
@@ -118,10 +120,10 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def shapes_seen(fn: dict[str, Any], limit: int = 6) -> dict[str, list[str]]:
+def shapes_seen(signatures: Sequence[Signature], limit: int = 6) -> dict[str, list[str]]:
     """Per parameter, the distinct tensor shapes / Python values the profile saw (for the report)."""
     seen: dict[str, list[str]] = {}
-    for sig in fn.get("signatures") or []:
+    for sig in signatures:
         for name, arg in (sig.get("args") or {}).items():
             if not isinstance(arg, dict):
                 continue
@@ -143,7 +145,7 @@ def shapes_seen(fn: dict[str, Any], limit: int = 6) -> dict[str, list[str]]:
 def _evidence(m: Measurement) -> dict[str, Any]:
     c = m.candidate
     fn = c.profile
-    report = c.static or {}
+    report = c.static
     trial = m.trial
     eager_pc = m.base.per_call_s()
     graph_pc = trial.per_call_s() if trial is not None else None
@@ -159,15 +161,15 @@ def _evidence(m: Measurement) -> dict[str, Any]:
         "trace_s": round(trace_s, 4),
         "break_even_calls": None if be is None else math.ceil(be),
         "run": m.run,
-        "profile_calls": fn.get("calls"),
-        "shapes": shapes_seen(fn),
-        "signatures": len(fn.get("signatures") or []),
-        "tests": list(fn.get("tests") or [])[:20],
-        "tests_count": len(fn.get("tests") or []),
-        "coverage": {"lines_covered": fn.get("lines_covered"), "lines_total": fn.get("lines_total")},
-        "static_verdict": report.get("verdict", "unknown"),
-        "findings": [{"code": f.get("code"), "severity": f.get("severity"), "line": f.get("line"),
-                      "message": f.get("message")} for f in report.get("findings", [])][:10],
+        "profile_calls": fn.calls,
+        "shapes": shapes_seen(fn.signatures),
+        "signatures": len(fn.signatures),
+        "tests": fn.tests[:20],
+        "tests_count": len(fn.tests),
+        "coverage": {"lines_covered": fn.lines_covered, "lines_total": fn.lines_total},
+        "static_verdict": report.verdict if report is not None else "unknown",
+        "findings": [{"code": f.code, "severity": f.severity, "line": f.line, "message": f.message}
+                     for f in (report.findings if report is not None else [])][:10],
         "assumptions": list(c.assumptions),
         "results_check": m.results_check,
         "results_detail": m.results_detail,

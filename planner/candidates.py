@@ -7,11 +7,12 @@ never pay or never be applied: no tensors seen, a blocker finding, a function th
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
 from hybridize.planner.settings import (
@@ -23,6 +24,8 @@ from hybridize.planner.settings import (
     settings_for_workload,
 )
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
+from hybridize.profile_types import FunctionProfile, Signature, as_function_profile
+from hybridize.static.model import Finding, FunctionReport, as_function_report
 from hybridize.tracer.cells import module_text
 
 PER_INSTANCE = "retraces-per-instance"  # the rejection code of ``per_instance_detail``
@@ -38,11 +41,17 @@ class Candidate:
     file: str
     line: int
     action: str  # "convert" | "tune" | "dehybridize"
-    profile: dict[str, Any]
-    static: dict[str, Any] | None
+    profile: FunctionProfile
+    static: FunctionReport | None
     choice: SettingsChoice | None = None  # settings to try (convert/tune)
     current: Settings | None = None  # the existing decorator's settings (tune/dehybridize)
     assumptions: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # hand-written ``functions --json`` / ``check --json`` objects (tests) are converted; an empty one is no report
+        self.profile = as_function_profile(self.profile)
+        if isinstance(self.static, Mapping):
+            self.static = as_function_report(self.static) if self.static else None
 
     @property
     def trial_settings(self) -> Settings:
@@ -69,18 +78,18 @@ def _holds_tensor(arg: Any, depth: int = 0) -> bool:
     return False
 
 
-def received_tensors(fn: dict[str, Any]) -> bool:
+def received_tensors(signatures: Sequence[Signature]) -> bool:
     """Whether any recorded call passed a tensor or variable, directly or inside a container."""
-    return any(_holds_tensor(arg) for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
+    return any(_holds_tensor(arg) for sig in signatures for arg in (sig.get("args") or {}).values())
 
 
-def _looked_tensorish(fn: dict[str, Any], report: dict[str, Any] | None) -> bool:
+def _looked_tensorish(fn: FunctionProfile, report: FunctionReport | None) -> bool:
     """Static analysis assumed tensor parameters, or a container argument was seen: worth saying why it is not
     tried (functions given only plain Python values or objects, such as decorators, are skipped silently)."""
-    if ((report or {}).get("precondition") or {}).get("tensor_params"):
+    if report is not None and report.precondition.get("tensor_params"):
         return True
     return any(isinstance(arg, dict) and arg.get("kind") == "container"
-               for sig in fn.get("signatures") or [] for arg in (sig.get("args") or {}).values())
+               for sig in fn.signatures for arg in (sig.get("args") or {}).values())
 
 
 # calls that never compute on tensors (type checks, container building); anything else might
@@ -108,7 +117,7 @@ def _definition(root: Path, file: str, line: int) -> ast.FunctionDef | ast.Async
     return None
 
 
-def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[str, Any] | None) -> str:
+def no_tensor_computation(root: Path | None, fn: FunctionProfile, report: FunctionReport | None) -> str:
     """Why the function's source cannot compute on tensors (the research tool's P6: tensor parameters, no
     tensor computation), or "" when it may (or the source cannot be read: then it is tried).
 
@@ -116,8 +125,8 @@ def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[st
     operator, indexing. Pure Python (``listify``, ``isinstance(x, P) and x.trainable``) does none of these."""
     if root is None:
         return ""
-    file = str((report or {}).get("file") or fn.get("file") or "")
-    line = int((report or {}).get("line") or fn.get("line") or 0)
+    file = (report.file if report is not None else "") or fn.file
+    line = (report.line if report is not None else 0) or fn.line
     node = _definition(root, file, line) if file and line else None
     if node is None:
         return ""
@@ -137,26 +146,23 @@ def no_tensor_computation(root: Path | None, fn: dict[str, Any], report: dict[st
             "would reject its Python return values")
 
 
-def _static_settings(report: dict[str, Any] | None) -> Settings:
-    args = (report or {}).get("decorator_args") or {}
-    if not isinstance(args, dict):
-        return Settings()
+def _static_settings(report: FunctionReport | None) -> Settings:
+    args = report.decorator_args if report is not None else {}
     rr = args.get("reduce_retracing", args.get("experimental_relax_shapes"))
     jit = args.get("jit_compile")
     return Settings(reduce_retracing=rr if isinstance(rr, bool) else None,
                     jit_compile=jit if isinstance(jit, bool) else None)
 
 
-def _blockers(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [f for f in (report or {}).get("findings", []) if f.get("severity") == "blocker"]
+def _blockers(report: FunctionReport | None) -> list[Finding]:
+    return report.blockers() if report is not None else []
 
 
-def _rejection(fn: dict[str, Any], reason: str, detail: str, **evidence: Any) -> Rejection:
-    return Rejection(function=str(fn.get("function")), file=str(fn.get("file", "")), line=int(fn.get("line", 0) or 0),
-                     reason=reason, detail=detail, evidence=evidence)
+def _rejection(fn: FunctionProfile, reason: str, detail: str, **evidence: Any) -> Rejection:
+    return Rejection(function=fn.function, file=fn.file, line=fn.line, reason=reason, detail=detail, evidence=evidence)
 
 
-def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | None, overflow: bool = False,
+def choose_settings(signatures: list[dict[str, Any]], report: FunctionReport | None, overflow: bool = False,
                     workload: list[dict[str, Any]] | None = None, instances: int | None = None,
                     calls: int | None = None, instances_capped: bool = False) -> SettingsChoice:
     """Settings covering every signature seen; traces predicted on ``workload`` (the performance run) when given.
@@ -164,8 +170,8 @@ def choose_settings(signatures: list[dict[str, Any]], report: dict[str, Any] | N
     ``instances``/``calls``: the distinct objects a method was called on, in that many calls, on the run the
     prediction is for; a method traces once per object whatever the settings (``per_instance_traces``), so
     the settings are chosen from the specs and only the predictions change."""
-    params = (report or {}).get("params")
-    codes = {f.get("code") for f in (report or {}).get("findings", [])}
+    params = report.params if report is not None else None
+    codes = set(report.codes()) if report is not None else set()
     choice = settings_for_workload(signatures, workload, params, overflow=overflow)
     if "HY206" in codes and choice.kind != "plain":
         plain = [a for a in choice.alternatives if a[0] == "plain"]
@@ -193,14 +199,13 @@ def instances_note(instances: int, calls: int | None, capped: bool = False) -> s
             "(TensorFlow binds a separate Function, with its own traces, to each instance)")
 
 
-def instance_counts(fn: dict[str, Any], observed: Any = None) -> tuple[int | None, int | None, bool]:
+def instance_counts(fn: FunctionProfile, observed: Any = None) -> tuple[int | None, int | None, bool]:
     """(instances, calls, capped) of the run a prediction is for: the trial's ``observed`` ``FunctionResult``
     when it recorded instances (the baseline does, with the signatures), else the profile function ``fn``."""
     n = getattr(observed, "instances", None) if observed is not None else None
     if isinstance(n, int):
         return n, int(observed.calls), bool(getattr(observed, "instances_capped", False))
-    n, calls = fn.get("instances"), fn.get("calls")
-    return (n if isinstance(n, int) else None), (calls if isinstance(calls, int) else None), bool(fn.get("instances_capped"))
+    return fn.instances, fn.calls, fn.instances_capped
 
 
 def per_instance_detail(c: Candidate, observed: Any = None) -> str:
@@ -225,11 +230,11 @@ def classify_hybrid(c: Candidate, workload: list[dict[str, Any]] | None = None,
     """An existing tf.function: tune when better settings cut its traces, otherwise probe removing it."""
     fn = c.profile
     instances, calls, capped = instance_counts(fn, observed)
-    sigs = list(fn.get("signatures") or [])
+    sigs = list(fn.signatures)
     if workload:
         sigs = _union(sigs, workload)
-    choice = choose_settings(sigs, c.static, bool(fn.get("signatures_overflow")), workload, instances, calls, capped)
-    traces = observed_traces if observed_traces is not None else int(fn.get("traces", fn.get("graph_calls", 0)) or 0)
+    choice = choose_settings(sigs, c.static, bool(fn.signatures_overflow), workload, instances, calls, capped)
+    traces = observed_traces if observed_traces is not None else fn.traces
     current_traces = max(traces, per_instance_traces(predict_traces("plain", workload or sigs), instances, calls))
     c.choice = choice
     if choice.kind != "plain" and choice.settings != c.current and current_traces > choice.predicted_traces:
@@ -253,39 +258,41 @@ def refine(c: Candidate, workload: list[dict[str, Any]], observed_traces: int | 
     if c.current is not None:  # an existing tf.function
         classify_hybrid(c, workload, observed_traces, observed)
         return
-    sigs = _union(list(c.profile.get("signatures") or []), workload)
+    sigs = _union(list(c.profile.signatures), workload)
     instances, calls, capped = instance_counts(c.profile, observed)
-    c.choice = choose_settings(sigs, c.static, bool(c.profile.get("signatures_overflow")), workload, instances, calls,
-                               capped)
+    c.choice = choose_settings(sigs, c.static, bool(c.profile.signatures_overflow), workload, instances, calls, capped)
 
 
-def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict[str, Any]],
+def build_candidates(functions: Iterable[FunctionProfile | Mapping[str, Any]],
+                     reports: Iterable[FunctionReport | Mapping[str, Any]],
                      static_available: bool = True, root: Path | None = None) -> tuple[list[Candidate], list[Rejection]]:
     """Join on ``function`` (falling back to file and line) and sort into candidates and early rejections.
 
-    With ``root``, the sources are read to reject pass-through wrappers before any run."""
-    by_name: dict[str, dict[str, Any]] = {}
-    by_loc: dict[tuple[str, int], dict[str, Any]] = {}
-    for r in reports:
-        by_name[str(r.get("function"))] = r
-        by_loc[(str(r.get("file")), int(r.get("line", 0) or 0))] = r
+    ``functions``/``reports``: the profile's records and the static reports (``functions --json`` rows and
+    ``check --json`` objects are converted). With ``root``, the sources are read to reject pass-through wrappers
+    before any run."""
+    by_name: dict[str, FunctionReport] = {}
+    by_loc: dict[tuple[str, int], FunctionReport] = {}
+    for r in map(as_function_report, reports):
+        by_name[r.function] = r
+        by_loc[(r.file, r.line)] = r
     candidates: list[Candidate] = []
     rejected: list[Rejection] = []
-    for fn in functions:
-        name = str(fn.get("function"))
-        report = by_name.get(name) or by_loc.get((str(fn.get("file")), int(fn.get("line", 0) or 0)))
-        hybrid = bool(fn.get("hybrid") or (report or {}).get("hybrid"))
-        tensors = received_tensors(fn)
+    for fn in map(as_function_profile, functions):
+        name = fn.function
+        report = by_name.get(name) or by_loc.get((fn.file, fn.line))
+        hybrid = fn.hybrid or (report is not None and report.hybrid)
+        tensors = received_tensors(fn.signatures)
         if not hybrid and not tensors:
             if _looked_tensorish(fn, report):
                 rejected.append(_rejection(fn, "pure-python", "no tensor or variable was passed to it, directly or "
                                            "inside a container, in any recorded call: nothing for a graph to compute"))
             continue  # never a candidate: pure Python as far as the workload shows
-        assumptions = list((report or {}).get("assumptions", []))
+        assumptions = list(report.assumptions) if report is not None else []
         if report is None:
             assumptions.append("no static report for this function" if static_available
                                else "static analysis unavailable: relying on the test run alone")
-        if "<locals>" in name:
+        if FunctionId.is_nested_qualname(fn.qualname):
             rejected.append(_rejection(fn, "not-reachable", "a nested function: the decorator cannot be tried "
                                        "from its module (convert its enclosing function instead)"))
             continue
@@ -299,7 +306,7 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
                 rejected.append(_rejection(fn, "pure-python", pure))
                 continue
         if hybrid:
-            c = Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "dehybridize", fn, report, None,
+            c = Candidate(name, fn.file, fn.line, "dehybridize", fn, report, None,
                           _static_settings(report), assumptions)
             classify_hybrid(c)
             candidates.append(c)
@@ -307,19 +314,17 @@ def build_candidates(functions: Iterable[dict[str, Any]], reports: Iterable[dict
         blockers = _blockers(report)
         if blockers:
             b = blockers[0]
-            via = " via " + " -> ".join(b.get("via", [])) if b.get("via") else ""
-            rejected.append(_rejection(fn, "blocker-finding",
-                                       f"{b.get('code')} at line {b.get('line')}{via}: {b.get('message')}",
-                                       findings=[f"{f.get('code')}:{f.get('line')}" for f in blockers]))
+            via = " via " + " -> ".join(b.via) if b.via else ""
+            rejected.append(_rejection(fn, "blocker-finding", f"{b.code} at line {b.line}{via}: {b.message}",
+                                       findings=[f"{f.code}:{f.line}" for f in blockers]))
             continue
         output = output_side_effect(report)
         if output is not None:
             rejected.append(_rejection(fn, "blocker-finding", refusal_detail(output),
-                                       findings=[f"{output.get('code')}:{output.get('line')}"]))
+                                       findings=[f"{output.code}:{output.line}"]))
             continue
         instances, calls, capped = instance_counts(fn)
-        choice = choose_settings(list(fn.get("signatures") or []), report, bool(fn.get("signatures_overflow")),
-                                 None, instances, calls, capped)
-        candidates.append(Candidate(name, fn.get("file", ""), int(fn.get("line", 0)), "convert", fn, report, choice,
-                                    None, assumptions))
+        choice = choose_settings(list(fn.signatures), report, bool(fn.signatures_overflow), None, instances, calls,
+                                 capped)
+        candidates.append(Candidate(name, fn.file, fn.line, "convert", fn, report, choice, None, assumptions))
     return candidates, rejected

@@ -20,7 +20,7 @@ TEST_COMMAND: Final = "(test command)"  # the failure's key when the test comman
 
 def _suspects(trials: Trials, names: list[str], result: TrialResult, failing: Failures) -> list[str]:
     """The conversions a failure may come from: those the failing tests call, or that raised; else all."""
-    exercised = [n for n in names if set(trials.by_name[n].profile.get("tests") or []) & set(failing)]
+    exercised = [n for n in names if set(trials.by_name[n].profile.tests) & set(failing)]
     errored = [n for n in names if result.func(n).errors]
     return sorted(set(exercised) | set(errored)) or names
 
@@ -57,9 +57,9 @@ def check_failures(trials: Trials, result: TrialResult, names: list[str], conver
 def _test_scope(trials: Trials, names: list[str]) -> list[str] | None:
     """The test files that call a converted function, when every converted function has that record and they
     are not the whole suite; else None (every test)."""
-    touched = [t for n in names for t in trials.by_name[n].profile.get("tests") or []]
+    touched = [t for n in names for t in trials.by_name[n].profile.tests]
     only = None
-    if trials.test_baseline and touched and all(trials.by_name[n].profile.get("tests") for n in names):
+    if trials.test_baseline and touched and all(trials.by_name[n].profile.tests for n in names):
         only = scope(trials, sorted(set(touched)))
         if only is not None and len(only) >= len(trials.test_baseline):
             only = None

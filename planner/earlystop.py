@@ -131,7 +131,7 @@ def plan(candidates: list[Any], perf: list[str], command: list[str], root: Any,
 
     if raw_config.get("early-stop", True) is False or list(perf) != list(command) or main_module(perf, root) is None:
         return None
-    calls = {c.function: int(c.profile.get("calls") or 0) for c in candidates}
+    calls = {c.function: c.profile.calls for c in candidates}
     need = baseline_need(calls)
     if need is None:
         return None

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.errors import HybridizeError
-from hybridize.identity import module_name_for
+from hybridize.identity import FunctionId, module_name_for
 from hybridize.plan import Plan, Recommendation, Rejection, Settings, TensorSpecModel, render_decorator
 from hybridize.planner.extract_run import STEP_ENV, TRACES_ENV
 from hybridize.planner.outputs import compare, final_numbers
@@ -145,7 +145,7 @@ def measure_extractions(root: Path, work: Path, perf: list[str], *, budget_s: fl
     chosen: list[LoopCandidate] = []
     for cand in loops:
         region = cand.region
-        function = f"{module}:{cand.scope}"
+        function = FunctionId.format_name(module, cand.scope)
         if region is None:
             step = loop_step(tree, cand.line)
             if step is not None:
@@ -170,7 +170,7 @@ def measure_extractions(root: Path, work: Path, perf: list[str], *, budget_s: fl
     one_run = baseline_s or 0.0
     for n, cand in enumerate(chosen):
         assert cand.region is not None
-        function = f"{module}:{cand.scope}"
+        function = FunctionId.format_name(module, cand.scope)
         variants: dict[str, tuple[Settings, bytes, Any]] = {}
         try:
             for label, settings in SETTINGS:

@@ -40,8 +40,8 @@ def retyped_signature(c: Candidate, failed: Settings, error: str,
     specs = failed.input_signature or []
     if not any(s.shape == [] and s.dtype == "int32" for s in specs) or not _WANTS_FLOAT.search(error or ""):
         return None
-    sigs = [*(c.profile.get("signatures") or []), *(workload or [])]
-    choice = derive_settings(_as_float(sigs), (c.static or {}).get("params"))
+    sigs = [*c.profile.signatures, *(workload or [])]
+    choice = derive_settings(_as_float(sigs), c.static.params if c.static is not None else None)
     if choice.kind != "input_signature" or choice.settings == failed:
         return None
     return Settings(input_signature=choice.settings.input_signature, jit_compile=failed.jit_compile)
@@ -110,7 +110,7 @@ def retry_level(trials: Any, index: int, names: list[str], crashed: bool) -> Non
             return
         failing = trials.newly_failing(result)
         suspects = {n for n in active if result.func(n).errors
-                    or set(measurements[n].candidate.profile.get("tests") or []) & set(failing)}
+                    or set(measurements[n].candidate.profile.tests) & set(failing)}
         for n in suspects if suspects and not trials._crashed(result) else active:
             step[n] += 1
 
@@ -133,8 +133,7 @@ def _adopt(m: Any, variant: str, settings: Settings | None, error: str, label: s
         choice.notes.append(f"{choice.kind} failed here ({error}); {kind} "
                             f"{'with float32 specs ' if variant == 'signature-dtype' else ''}passed")
         choice.kind, choice.settings = kind, settings
-        choice.predicted_traces = predict_traces(kind, m.base.signatures or list(m.candidate.profile.get("signatures")
-                                                                                   or []))
+        choice.predicted_traces = predict_traces(kind, m.base.signatures or list(m.candidate.profile.signatures))
 
 
 def must_try(measurements: dict[str, Any], chosen: dict[str, tuple[str, Settings | None]]

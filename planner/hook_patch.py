@@ -8,6 +8,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.planner.hook_state import HookState
 from hybridize.planner.hook_targets import is_tf_function, wrap_target
 
@@ -24,9 +25,9 @@ def patch_module(state: HookState, module: types.ModuleType) -> None:
 
 
 def _patch_target(state: HookState, module: types.ModuleType, target: dict[str, Any], name: str) -> None:
-    _, _, qualname = name.partition(":")
-    parts = qualname.split(".")
-    if "<locals>" in parts:
+    qualname = FunctionId.qualname_of(name)
+    parts = FunctionId.qualname_parts(qualname)
+    if FunctionId.is_nested_qualname(qualname):
         state.hook_errors.append(f"{name}: nested function, cannot be reached from its module")
         return
     owner: Any = module
@@ -72,7 +73,7 @@ def is_profiled(obj: Any, module: str, qualname: str) -> bool:
     if not isinstance(code, types.CodeType):
         return False
     name_ok = (code.co_qualname == qualname if hasattr(code, "co_qualname")
-               else code.co_name == qualname.rsplit(".", 1)[-1])
+               else code.co_name == FunctionId.short_name(qualname))
     return name_ok and getattr(fn, "__module__", module) == module
 
 

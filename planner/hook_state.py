@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.tracer.instances import Instances
 
 
@@ -77,7 +78,7 @@ class HookState:
         self.out_dir = str(config["out_dir"])
         self.targets: dict[str, list[dict[str, Any]]] = {}
         for target in config.get("targets", []):
-            module, _, _ = str(target["function"]).partition(":")
+            module = FunctionId.module_of(str(target["function"]))
             self.targets.setdefault(module, []).append(target)
         self.stats: dict[str, Stats] = {}
         self.edges: dict[tuple[str, str], int] = {}

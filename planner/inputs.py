@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.errors import HybridizeError
+from hybridize.profile_types import FunctionProfile
 from hybridize.project import Config
+from hybridize.static.model import FunctionReport
 
 
 @dataclass
 class Inputs:
-    functions: list[dict[str, Any]]
+    """The profile's records and the static reports, joined by ``candidates.build_candidates``."""
+
+    functions: list[FunctionProfile]
     meta: dict[str, Any]
-    reports: list[dict[str, Any]]
+    reports: list[FunctionReport]
     static_available: bool
     static_errors: list[str] = field(default_factory=list)
 
@@ -30,14 +34,14 @@ def load_inputs(root: Path, data_dir: Path, config: Config) -> Inputs:
     prof_root = meta.get("root")
     if prof_root and Path(str(prof_root)).resolve() != root.resolve():
         raise HybridizeError(f"the profile in {data_dir} is of another project ({prof_root}): run `hybridize profile` here")
-    reports: list[dict[str, Any]] = []
+    reports: list[FunctionReport] = []
     static_ok = True
     errors: list[str] = []
     try:
         from hybridize.static import analyze
 
         analysis = analyze(root, [root / p for p in config.paths] or None, config.exclude)
-        reports = [f.to_json() for f in analysis.functions]
+        reports = list(analysis.functions)
         errors = [f"{e.file}:{e.line}: {e.message}" for e in getattr(analysis, "errors", [])]
     except ImportError:
         static_ok = False

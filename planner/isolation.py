@@ -43,13 +43,13 @@ def isolate(trials: Trials, command: list[str], suspects: list[str], converted: 
     culprits: Blame = {}
     rest: Failures = {}
     for test, msg in failing.items():
-        callers = [n for n in suspects if test in (trials.by_name[n].profile.get("tests") or [])]
+        callers = [n for n in suspects if test in trials.by_name[n].profile.tests]
         if len(callers) == 1:
             culprits.setdefault(callers[0], {})[test] = msg
         else:
             rest[test] = msg
     if rest or not failing:
-        pool = sorted({n for n in suspects if set(trials.by_name[n].profile.get("tests") or []) & set(rest)}) or suspects
+        pool = sorted({n for n in suspects if set(trials.by_name[n].profile.tests) & set(rest)}) or suspects
         pool.sort(key=lambda n: -(trials.measurements[n].saved_s() or 0.0) if n in trials.measurements else 0.0)
         found = Bisection(trials, command, converted, label, exit_code).bisect(pool, list(rest) or None)
         for n, tests in found.items():

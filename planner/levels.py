@@ -23,7 +23,7 @@ def _children(trials: Trials) -> dict[str, set[str]]:
         if a in children and b in children and a != b:
             children[a].add(b)
     for c in trials.candidates:
-        for callee in (c.static or {}).get("calls", []) or []:
+        for callee in c.static.calls if c.static is not None else []:
             if callee in children and callee != c.function:
                 children[c.function].add(callee)
     return children

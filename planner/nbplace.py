@@ -15,6 +15,7 @@ import builtins
 from pathlib import Path
 from typing import Any
 
+from hybridize.identity import FunctionId
 from hybridize.planner import placement
 
 SUFFIX = ".ipynb"
@@ -37,7 +38,7 @@ def transform_for(state: Any) -> Any:
     """The cell transform: the placement decorator on each target ``def`` of a project notebook's cell."""
 
     def transform(nodes: list[ast.stmt], cell_name: str, notebook: str, offset: int) -> list[ast.stmt]:
-        qualnames = [str(t["function"]).partition(":")[2] for t in state.targets.get(notebook, [])]
+        qualnames = [FunctionId.qualname_of(str(t["function"])) for t in state.targets.get(notebook, [])]
         if not qualnames:
             return nodes
         ns = _user_namespace()
@@ -48,9 +49,9 @@ def transform_for(state: Any) -> Any:
         if not placer.placed and not placer.skipped:
             return nodes
         ns[placement.DECORATOR] = placement.decorator(state, notebook)
-        state.placed.update(f"{notebook}:{q}" for q in placer.placed)
+        state.placed.update(FunctionId.format_name(notebook, q) for q in placer.placed)
         for qualname, why in placer.skipped.items():
-            message = f"{notebook}:{qualname}: {why}"
+            message = f"{FunctionId.format_name(notebook, qualname)}: {why}"
             if message not in state.hook_errors:
                 state.hook_errors.append(message)
         return list(tree.body)

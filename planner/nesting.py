@@ -99,7 +99,7 @@ def with_static_edges(measurements: list[Measurement], edges: dict[tuple[str, st
     names = {m.candidate.function for m in measurements}
     out = dict(edges)
     for m in measurements:
-        for callee in (m.candidate.static or {}).get("calls", []) or []:
+        for callee in m.candidate.static.calls if m.candidate.static is not None else []:
             if callee in names and (m.candidate.function, callee) not in out:
                 out[(m.candidate.function, callee)] = 0
     return out

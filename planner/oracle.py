@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridize.identity import FunctionId
 from hybridize.planner.candidates import Candidate
 from hybridize.tracer.cells import module_text
 
@@ -35,7 +34,7 @@ class SourceOracle:
         if c.function in self._replayable:
             return self._replayable[c.function]
         why: str | None = None
-        if not c.static:
+        if c.static is None:
             why = "no source to check for state changes"
         else:
             for function, body in self.bodies(c):
@@ -48,20 +47,21 @@ class SourceOracle:
 
     def bodies(self, c: Candidate) -> list[tuple[str, str]]:
         """(qualname, source text) of ``c`` and its project callees, from the static reports' line ranges."""
-        reports = [c.static or {}]
-        for callee in (c.static or {}).get("calls", []) or []:
+        if c.static is None:
+            return []
+        reports = [c.static]
+        for callee in c.static.calls:
             other = self.by_name.get(callee)
-            if other is not None and other.static:
+            if other is not None and other.static is not None:
                 reports.append(other.static)
         out = []
         for rep in reports:
             try:
-                lines = module_text(self.root / str(rep.get("file", ""))).splitlines()  # a notebook: its cells in order
+                lines = module_text(self.root / rep.file).splitlines()  # a notebook: its cells in order
             except (OSError, ValueError):
                 continue
-            start = int(rep.get("line", 1))
-            body = "\n".join(lines[start - 1: int(rep.get("end_line", start))])
-            out.append((FunctionId.split_name(str(rep.get("function", "")))[1], body))
+            body = "\n".join(lines[rep.line - 1: rep.end_line])
+            out.append((rep.qualname, body))
         return out
 
     def draws_random(self, c: Candidate) -> bool:

@@ -16,9 +16,12 @@ the whole function.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from hybridize.profile_types import FunctionProfile
 
 SHARE_THRESHOLD = 0.30
 MIN_SAMPLES = 10
@@ -82,17 +85,17 @@ def _parse(root: Path, file: str) -> ast.Module | None:
         return None
 
 
-def _called_often(functions: list[dict[str, Any]] | None) -> set[tuple[str, str]]:
+def _called_often(functions: Sequence[FunctionProfile] | None) -> set[tuple[str, str]]:
     """(file, qualname) of the functions called more than ``FEW_CALLS`` times: a loop in their own body is the
     function's time, which the trial runs measure as a conversion of the whole function (no extraction needed)."""
     out: set[tuple[str, str]] = set()
     for f in functions or []:
-        if int(f.get("calls") or 0) > FEW_CALLS:
-            out.add((str(f.get("file")), str(f.get("function", "")).partition(":")[2]))
+        if f.calls > FEW_CALLS:
+            out.add((f.file, f.qualname))
     return out
 
 
-def find_outside(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None = None
+def find_outside(root: Path, meta: dict[str, Any], functions: Sequence[FunctionProfile] | None = None
                  ) -> list[OutsideLoop]:
     """The loops holding at least ``SHARE_THRESHOLD`` of the profile's samples in their scope's own body: module-level
     code, or a function called at most ``FEW_CALLS`` times (``main()``; ``functions``: the profile's records).
@@ -103,7 +106,7 @@ def find_outside(root: Path, meta: dict[str, Any], functions: list[dict[str, Any
         return []
 
 
-def _find(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None) -> list[OutsideLoop]:
+def _find(root: Path, meta: dict[str, Any], functions: Sequence[FunctionProfile] | None) -> list[OutsideLoop]:
     samples = meta.get("samples")
     if not isinstance(samples, dict):
         return []
@@ -164,7 +167,7 @@ def outside_note(f: OutsideLoop) -> str:
             f"(`hybridize extract {f.file} --line {f.line}`)")
 
 
-def outside_summary(root: Path, meta: dict[str, Any], functions: list[dict[str, Any]] | None = None
+def outside_summary(root: Path, meta: dict[str, Any], functions: Sequence[FunctionProfile] | None = None
                     ) -> dict[str, Any] | None:
     """The plan's ``outside`` entry: the sampling totals and the loops found (None when the profile has no samples)."""
     samples = meta.get("samples")

@@ -12,9 +12,12 @@ from __future__ import annotations
 import ast
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hybridize.tracer.cells import module_text
+
+if TYPE_CHECKING:
+    from hybridize.static.model import FunctionReport
 
 # Calls that do numeric work: a function making one is not plumbing, whatever else it forwards.
 NUMERIC_ROOTS = ("tf", "tensorflow", "np", "numpy", "jnp", "jax", "keras", "ops", "K", "snt", "tnp", "math")
@@ -83,16 +86,16 @@ def pass_through_reason(source: str) -> str | None:
             "of its own): convert the wrapped function instead")
 
 
-def pass_through_detail(root: Path | None, report: dict[str, Any] | None) -> str | None:
+def pass_through_detail(root: Path | None, report: FunctionReport | None) -> str | None:
     """:func:`pass_through_reason` for a static report's function, read from its file (None when unreadable)."""
-    if root is None or not report or not report.get("file"):
+    if root is None or report is None or not report.file:
         return None
     try:
-        lines = module_text(root / str(report["file"])).splitlines()  # a notebook: its cells in order
+        lines = module_text(root / report.file).splitlines()  # a notebook: its cells in order
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    start = int(report.get("line") or 0)
-    end = int(report.get("end_line") or 0)
+    start = report.line
+    end = report.end_line
     if start <= 0 or end < start:
         return None
     return pass_through_reason("\n".join(lines[start - 1:end]))

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable, Collection
 from typing import Any
 
+from hybridize.identity import LOCALS, FunctionId
+
 DECORATOR = "__hybridize_place__"
 _TF_FUNCTION_NAMES = {"function", "tf_function"}
 
@@ -56,8 +58,8 @@ class _Placer(ast.NodeTransformer):
         for scope, is_class in self._stack:
             parts.append(scope)
             if not is_class:
-                parts.append("<locals>")
-        return ".".join([*parts, name])
+                parts.append(LOCALS)
+        return FunctionId.join_qualname(*parts, name)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         self._stack.append((node.name, True))
@@ -114,11 +116,11 @@ def decorator(state: Any, module: str) -> Callable[[str, bool, bool], Callable[[
     """The ``__hybridize_place__`` of a module: wraps the function it decorates with the trial hook's wrapper."""
     from hybridize.planner.hook_targets import wrap_target
 
-    targets = {str(t["function"]).partition(":")[2]: t for t in state.targets.get(module, [])}
+    targets = {FunctionId.qualname_of(str(t["function"])): t for t in state.targets.get(module, [])}
 
     def placer(qualname: str, is_method: bool, bound: bool) -> Callable[[Any], Any]:
         def wrap(raw: Any) -> Any:
-            name = f"{module}:{qualname}"
+            name = FunctionId.format_name(module, qualname)
             target = targets.get(qualname)
             if target is None or getattr(raw, "__hybridize_trial__", False):
                 return raw
@@ -137,16 +139,16 @@ def decorator(state: Any, module: str) -> Callable[[str, bool, bool], Callable[[
 
 def _compile_for(state: Any, module: str, path: str, source: bytes | str) -> Any:
     """The placed code of a target module, or None when nothing of it is a target (or it cannot be parsed)."""
-    qualnames = [str(t["function"]).partition(":")[2] for t in state.targets.get(module, [])]
+    qualnames = [FunctionId.qualname_of(str(t["function"])) for t in state.targets.get(module, [])]
     if not qualnames:
         return None
     try:
         code, placed, skipped = place(source, path, qualnames)
     except (SyntaxError, ValueError):
         return None  # the plain compilation reports it as python would
-    state.placed.update(f"{module}:{q}" for q in placed)  # post-execution patching leaves these alone
+    state.placed.update(FunctionId.format_name(module, q) for q in placed)  # post-execution patching leaves these alone
     for qualname, why in skipped.items():
-        state.hook_errors.append(f"{module}:{qualname}: {why}")
+        state.hook_errors.append(f"{FunctionId.format_name(module, qualname)}: {why}")
     return code
 
 
@@ -210,6 +212,6 @@ def trial_command(cmd: list[str], root: str | os.PathLike[str], targets: list[di
     from hybridize.tracer import runmain
 
     module = runmain.main_module(cmd, root)
-    if module is None or not any(str(t.get("function", "")).partition(":")[0] == module for t in targets):
+    if module is None or not any(FunctionId.module_of(str(t.get("function", ""))) == module for t in targets):
         return list(cmd)
     return runmain.wrap_command(cmd)

@@ -28,13 +28,13 @@ STEADY_SLOWER = 1.03  # graph per call must exceed eager per call by this factor
 
 
 def _signatures(m: Measurement) -> list[dict[str, Any]]:
-    return [*(m.candidate.profile.get("signatures") or []), *(m.base.signatures or [])]
+    return [*m.candidate.profile.signatures, *(m.base.signatures or [])]
 
 
 def no_tensor_reached(m: Measurement) -> bool:
     """Recorded calls exist (profile or performance run) and none passed a tensor or variable."""
     sigs = _signatures(m)
-    return bool(sigs) and not received_tensors({"signatures": sigs})
+    return bool(sigs) and not received_tensors(sigs)
 
 
 def retraces_every_call(m: Measurement) -> bool:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, Rejection
 from hybridize.planner.outside import outside_notes
 
@@ -83,7 +84,7 @@ def _summary(plan: Plan) -> str:
 
 
 def _qualname(function: str) -> str:
-    return function.split(":", 1)[-1]
+    return FunctionId.qualname_of(function) or function
 
 
 def _decorator_text(r: Recommendation) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from hybridize.identity import FunctionId
 from hybridize.process import Finished, run_captured
 
 
@@ -84,9 +85,10 @@ def scalene_shares(root: Path, perf: list[str], work: Path, console: Console, ca
     shares = parse_shares(data, root)
     result: dict[str, dict[str, Any]] = {}
     for c in candidates or []:
-        qual = c.function.partition(":")[2]
+        qual = FunctionId.qualname_of(c.function)
+        short = FunctionId.short_name(qual)
         for (rel, name), share in shares.items():
-            if rel == c.file and (name == qual or name.endswith("." + qual.split(".")[-1]) or name == qual.split(".")[-1]):
+            if rel == c.file and (name == qual or name.endswith("." + short) or name == short):
                 result[c.function] = share
                 break
     return result

@@ -8,12 +8,16 @@ retrace whatever we choose. The trial run then checks the prediction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hybridize.plan import Settings, TensorSpecModel
 from hybridize.planfile import TF_DTYPES
+from hybridize.static.model import Param
+
+# static analysis' parameters: its ``Param`` records (``check --json`` entries or bare names are read too)
+Params = Sequence[Param | Mapping[str, Any] | str]
 
 TENSOR_KINDS = ("tensor", "ndarray")
 _NUMBER_TYPES = ("int", "float")
@@ -169,12 +173,14 @@ def predict_reduce_retracing(keys: Sequence[tuple[Any, ...]]) -> int:
     return count
 
 
-def _param_infos(params: Sequence[dict[str, Any]] | None, names: Sequence[str]) -> list[ParamInfo]:
+def _param_infos(params: Params | None, names: Sequence[str]) -> list[ParamInfo]:
     if params:
         out = []
         for p in params:
             if isinstance(p, str):
                 out.append(ParamInfo(p))
+            elif isinstance(p, Param):
+                out.append(ParamInfo(p.name, p.kind, p.has_default))
             else:
                 out.append(ParamInfo(str(p.get("name")), str(p.get("kind", "positional")),
                                      bool(p.get("has_default", p.get("default", False)))))
@@ -188,7 +194,7 @@ def _is_self(name: str, index: int, arg_kinds: set[str]) -> bool:
 
 def derive_settings(
     signatures: Sequence[dict[str, Any]],
-    params: Sequence[dict[str, Any]] | None = None,
+    params: Params | None = None,
     *,
     overflow: bool = False,
     control_params: Iterable[str] = (),
@@ -369,7 +375,7 @@ def predict_traces(kind: str, signatures: Sequence[dict[str, Any]], instances: i
 def settings_for_workload(
     signatures: Sequence[dict[str, Any]],
     workload: Sequence[dict[str, Any]] | None,
-    params: Sequence[dict[str, Any]] | None = None,
+    params: Params | None = None,
     *,
     overflow: bool = False,
 ) -> SettingsChoice:

@@ -10,22 +10,25 @@ a warning once per code location anyway, so the traced function shows what the e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hybridize.static.model import Finding, FunctionReport
 
 OUTPUT_CODES = ("HY101", "HY102")
 
 
-def output_side_effect(report: dict[str, Any] | None) -> dict[str, Any] | None:
+def output_side_effect(report: FunctionReport | None) -> Finding | None:
     """The first print / logging finding (own or through a project callee) that a graph would run once per trace."""
-    for f in (report or {}).get("findings", []) or []:
-        if f.get("code") in OUTPUT_CODES and "warnings.warn(" not in str(f.get("message", "")):
+    for f in report.findings if report is not None else []:
+        if f.code in OUTPUT_CODES and "warnings.warn(" not in f.message:
             return f
     return None
 
 
-def refusal_detail(f: dict[str, Any]) -> str:
-    via = " via " + " -> ".join(f.get("via", [])) if f.get("via") else ""
-    what = "print" if f.get("code") == "HY101" else "log call"
-    return (f"{f.get('code')} at line {f.get('line')}{via}: {f.get('message')}; refused: as a graph the {what} would "
+def refusal_detail(f: Finding) -> str:
+    via = " via " + " -> ".join(f.via) if f.via else ""
+    what = "print" if f.code == "HY101" else "log call"
+    return (f"{f.code} at line {f.line}{via}: {f.message}; refused: as a graph the {what} would "
             "run once per trace instead of once per call (use tf.print, or move it out of the function, then "
             "profile again)")

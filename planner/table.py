@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation
 from hybridize.planner.cellplace import Places
 
@@ -62,7 +63,7 @@ def shorten_path(where: str, width: int) -> str:
 
 
 def _qualname(function: str) -> str:
-    return function.split(":", 1)[-1]
+    return FunctionId.qualname_of(function) or function
 
 
 def _line(console: Console, text: Text) -> None:
@@ -120,8 +121,8 @@ def _name_and_place(console: Console, first: str, function: str, where: str, ind
     if len(first) + len(function) + len(where) + 4 <= width:
         _line(console, Text(f"{first}{function}", style=style) + Text("  " + wrap.format(where), style="dim"))
         return
-    module, _, qualname = function.rpartition(":")
-    if len(first) + len(function) <= width or not module:
+    module, qualname = FunctionId.split_name(function)
+    if len(first) + len(function) <= width or not module or not qualname:
         _line(console, Text(f"{first}{function}", style=style))
         _line(console, Text(indent + wrap.format(shorten_path(where, width - len(indent) - 2)), style="dim"))
         return

@@ -63,7 +63,7 @@ def skip_reason(m: Measurement, sources: list[tuple[str, str]]) -> str:
     if graph is None or eager is None:
         return "no graph measurement"
     settings = current_settings(m)
-    args = (m.candidate.static or {}).get("decorator_args") or {}
+    args = m.candidate.static.decorator_args if m.candidate.static is not None else {}
     other = sorted(set(args) - {"reduce_retracing", "experimental_relax_shapes", "jit_compile"}) \
         if m.candidate.current is not None and isinstance(args, dict) else []
     if other:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from hybridize.identity import REDEFINITION_SEP
+from hybridize.identity import REDEFINITION_SEP, FunctionId
 from hybridize.rewriter.surgery import EditError, replace_node
 
 # Full dotted names that are TensorFlow's ``function`` (after resolving the module's import aliases).
@@ -191,7 +191,7 @@ def find_functions(module: cst.Module, with_lines: bool = True) -> list[Function
                 qualname = prefix + stmt.name.value
                 sites.append(FunctionSite(qualname, stmt, positions[stmt].start.line if positions else 0, owner, cls))
                 if isinstance(stmt.body, cst.IndentedBlock):
-                    walk(stmt.body.body, stmt.body, qualname + ".<locals>.", None)
+                    walk(stmt.body.body, stmt.body, FunctionId.local_prefix(qualname), None)
             elif isinstance(stmt, cst.ClassDef):
                 if isinstance(stmt.body, cst.IndentedBlock):
                     walk(stmt.body.body, stmt.body, prefix + stmt.name.value + ".", stmt)

@@ -15,9 +15,11 @@ from typing import Any
 
 from hybridize.project import relpath
 from hybridize.static.codes import CODES
+from hybridize.static.collect import build_index
 from hybridize.static.decorators import hybrid_info
+from hybridize.static.discover import discover
 from hybridize.static.facts import Edge, FuncFacts
-from hybridize.static.index import FuncInfo, Index, build_index, discover
+from hybridize.static.index import FuncInfo, Index
 from hybridize.static.model import Analysis, Finding, FunctionReport
 from hybridize.static.notebooks import annotate
 from hybridize.static.propagate import Hybrid, Prop, propagate, sccs

@@ -19,11 +19,12 @@ By concern: this module is the entry (finding and ranking loops); ``loop_model.p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hybridize.errors import HybridizeError
-from hybridize.static.index import build_index
+from hybridize.profile_types import FunctionProfile
+from hybridize.static.collect import build_index
 from hybridize.static.loop_model import LoopCandidate, Region, Stay
 from hybridize.static.loop_region import CALLEE_OK, Finder
 
@@ -52,12 +53,11 @@ def _static_key(c: LoopCandidate) -> tuple[bool, bool, int, int, int]:
             -(c.region.tensor_statements if c.region else 0), -c.depth, c.line)
 
 
-def rank_by_profile(found: list[LoopCandidate], functions: list[dict[str, Any]]) -> int:
-    """Re-rank with the profile (``hybridize functions --json`` rows): loops inside a profiled function by its total
+def rank_by_profile(found: list[LoopCandidate], functions: Sequence[FunctionProfile]) -> int:
+    """Re-rank with the profile (its ``FunctionProfile`` records): loops inside a profiled function by its total
     time, most first, before those the profile has no time for (module-level loops: time outside functions is not
     recorded yet, issue #12), which keep the static order. Returns how many loops got a time."""
-    times = {(f.get("file"), str(f.get("function", "")).partition(":")[2]): float(f.get("total_s") or 0.0)
-             for f in functions}
+    times = {(f.file, f.qualname): f.total_s for f in functions}
     timed = 0
     for c in found:
         c.time_s = times.get((c.file, c.scope)) if c.scope != "<module>" else None

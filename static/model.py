@@ -5,6 +5,7 @@ Add keys freely; never rename or remove one (the planner and scripts read them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,12 @@ class Finding:
         """What to do instead (from the code table)."""
         return CODES[self.code].fix
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        """Back from ``to_json`` (severity, precondition and fix come from the code table, not the JSON)."""
+        return cls(code=str(data["code"]), line=int(data.get("line") or 0), message=str(data.get("message", "")),
+                   via=[str(v) for v in data.get("via") or []], file=str(data.get("file", "")), cell=data.get("cell"))
+
 
 @dataclass
 class Param:
@@ -71,6 +78,12 @@ class Param:
         if self.annotation:
             data["annotation"] = self.annotation
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Param:
+        return cls(name=str(data.get("name")), kind=str(data.get("kind", "positional")),
+                   has_default=bool(data.get("has_default", data.get("default", False))), default=data.get("default"),
+                   annotation=data.get("annotation"))
 
 
 @dataclass
@@ -125,6 +138,25 @@ class FunctionReport:
             "control_params": list(self.control_params),
             **({"cell": self.cell} if self.cell is not None else {}),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FunctionReport:
+        """Back from ``to_json`` (a ``check --json`` object); missing keys take their defaults, except a missing
+        ``verdict`` (``unknown``: nothing was said) and ``end_line`` (the ``line``: a one-line function)."""
+        line = int(data.get("line") or 0)
+        return cls(
+            function=str(data.get("function", "")), file=str(data.get("file", "")), line=line,
+            end_line=int(data.get("end_line") or line), verdict=str(data.get("verdict", "unknown")),
+            hybrid=bool(data.get("hybrid")), decorator_args=dict(data.get("decorator_args") or {}),
+            findings=[Finding.from_json(f) for f in data.get("findings") or []],
+            assumptions=[str(a) for a in data.get("assumptions") or []], calls=[str(c) for c in data.get("calls") or []],
+            params=[Param.from_json(p) for p in data.get("params") or []], precondition=dict(data.get("precondition") or {}),
+            control_params=[str(c) for c in data.get("control_params") or []], cell=data.get("cell"))
+
+
+def as_function_report(report: FunctionReport | Mapping[str, Any]) -> FunctionReport:
+    """Adapter for callers still holding ``check --json`` objects (dicts): the typed report either way."""
+    return report if isinstance(report, FunctionReport) else FunctionReport.from_json(report)
 
 
 @dataclass

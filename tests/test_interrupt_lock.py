@@ -45,7 +45,7 @@ def test_ctrl_c_in_the_traced_run_saves_the_profile_and_does_not_plan(project: P
     assert not (data / "plan.json").exists()
     meta = load_profile(data).meta
     assert meta["interrupted"] is True and "Ctrl-C" in meta["notes"][0]
-    assert any(f["function"] == "mod:f" for f in load_profile(data).functions)
+    assert any(f.function == "mod:f" for f in load_profile(data).functions)
 
 
 def test_a_command_exiting_130_by_itself_is_not_an_interrupt(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

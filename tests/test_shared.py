@@ -60,3 +60,17 @@ def test_function_identity() -> None:
         FunctionId.parse_name("nocolon")
     assert module_name_for("src/pkg/__init__.py") == "pkg"
     assert module_name_for("pkg/sub/m.py") == "pkg.sub.m"
+
+
+def test_function_identity_scopes_are_read_and_written_in_one_place() -> None:
+    """The planner, hook, tracer and rewriter ask ``FunctionId`` instead of splitting names by hand."""
+    nested = FunctionId("pkg.mod", FunctionId.local_prefix("A.f") + "g", "pkg/mod.py", 7)
+    assert nested.qualname == "A.f.<locals>.g" == FunctionId.join_qualname("A", "f", "<locals>", "g")
+    assert nested.parts == ["A", "f", "<locals>", "g"] and nested.is_nested
+    method = FunctionId("pkg.mod", "A.f", "pkg/mod.py", 3)
+    assert method.parts == ["A", "f"] and not method.is_nested
+    assert not FunctionId.is_nested_qualname("locals_helper")  # a name containing "locals" is not nested
+    assert FunctionId.short_name("A.f.<locals>.g") == "g" and FunctionId.short_name("f") == "f"
+    assert FunctionId.qualname_of("nb/train.ipynb:train_step") == "train_step"
+    assert FunctionId.module_of("nb/train.ipynb:train_step") == "nb/train.ipynb"
+    assert (FunctionId.module_of(":f"), FunctionId.qualname_of(":f")) == ("", "f")  # a project-root __init__.py

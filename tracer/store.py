@@ -2,7 +2,7 @@
 
 One row per function, one per (function, distinct signature), one per (function, test): never one per call, so the
 file's size does not grow with the call count. ``load_profile`` is the API the planner uses; ``hybridize functions
---json`` prints exactly ``Profile.functions``.
+--json`` prints exactly ``Profile.functions``' ``to_json()`` (``hybridize/profile_types.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from hybridize.errors import HybridizeError
 from hybridize.fileio import replacing
 from hybridize.identity import FunctionId
+from hybridize.profile_types import FunctionProfile
 from hybridize.tracer.sampler import merge_samples
 from hybridize.tracer.state import MAX_SIGNATURES, SHARD_FORMAT, def_lines
 
@@ -42,14 +43,14 @@ _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 
 @dataclass
 class Profile:
-    """What ``load_profile`` returns: the functions-JSON objects and the run's metadata."""
+    """What ``load_profile`` returns: one typed record per function and the run's metadata."""
 
-    functions: list[dict[str, Any]]
+    functions: list[FunctionProfile]
     meta: dict[str, Any]
     covered: dict[str, list[int]] = field(default_factory=dict)  # function -> covered line numbers (for combine)
 
-    def by_name(self) -> dict[str, dict[str, Any]]:
-        return {f["function"]: f for f in self.functions}
+    def by_name(self) -> dict[str, FunctionProfile]:
+        return {f.function: f for f in self.functions}
 
 
 @dataclass
@@ -92,20 +93,6 @@ class _Fn:
 
     def lines_total(self) -> int | None:
         return len(self.stmts) if self.stmts is not None else self.total_hint
-
-    def to_json(self, coverage: bool) -> dict[str, Any]:
-        sigs = sorted(self.sigs.values(), key=lambda e: -e[1])
-        return {
-            "function": self.function, "file": self.file, "line": self.line, "end_line": self.end_line,
-            "calls": self.calls, "eager_calls": self.eager_calls, "graph_calls": self.graph_calls,
-            "traces": max(self.graph_calls, self.tf_traces) if self.hybrid else self.graph_calls,
-            "total_s": round(self.total_s, 6), "hybrid": self.hybrid,
-            "signatures": [{"count": c, "args": a} for a, c in sigs], "signatures_overflow": self.overflow,
-            "signatures_sampled": self.sampled, "tests": sorted(self.tests),
-            "lines_covered": len(self.covered) if coverage and self.lines_total() is not None else None,
-            "lines_total": self.lines_total(),
-            "instances": self.instances, "instances_capped": self.instances_capped,
-        }
 
 
 class Aggregate:
@@ -158,8 +145,7 @@ class Aggregate:
         for f in data["functions"]:  # validate the whole shard before merging any of it
             name = str(f["function"])
             file = str(f["file"])
-            qualname = FunctionId.split_name(name)[1]
-            short = qualname.rsplit(".", 1)[-1]
+            short = FunctionId.short_name(FunctionId.qualname_of(name))
             line, end_line, stmts = self._def_info(file, short, int(f["first_line"]))
             int(f["calls"]), int(f["eager_calls"]), int(f["graph_calls"]), float(f["total_s"])
             rows.append((_Fn(name, file, line, end_line, stmts=stmts), f))
@@ -223,23 +209,23 @@ class Aggregate:
     def add_profile(self, profile: Profile) -> None:
         """Merge a whole stored profile (``hybridize combine``)."""
         for f in profile.functions:
-            fn = self._fn(f["function"], f["file"], int(f["line"]))
-            fn.end_line = fn.end_line or f.get("end_line")
-            fn.calls += int(f["calls"])
-            fn.eager_calls += int(f["eager_calls"])
-            fn.graph_calls += int(f["graph_calls"])
-            fn.total_s += float(f["total_s"])
-            fn.hybrid = fn.hybrid or bool(f["hybrid"])
-            fn.tf_traces += int(f.get("tf_traces_reported") or 0)
-            fn.overflow += int(f["signatures_overflow"])
-            fn.sampled = fn.sampled or bool(f.get("signatures_sampled"))
-            for sig in f["signatures"]:
+            fn = self._fn(f.function, f.file, f.line)
+            fn.end_line = fn.end_line or f.end_line
+            fn.calls += f.calls
+            fn.eager_calls += f.eager_calls
+            fn.graph_calls += f.graph_calls
+            fn.total_s += f.total_s
+            fn.hybrid = fn.hybrid or f.hybrid
+            fn.tf_traces += f.tf_traces_reported
+            fn.overflow += f.signatures_overflow
+            fn.sampled = fn.sampled or f.signatures_sampled
+            for sig in f.signatures:
                 fn.add_sig(sig["args"], int(sig["count"]))
-            fn.tests.update(f["tests"])
-            fn.add_instances(f.get("instances"), f.get("instances_capped"))
-            fn.covered.update(profile.covered.get(f["function"], []))
-            if f.get("lines_total") is not None:
-                fn.total_hint = max(fn.total_hint or 0, int(f["lines_total"]))
+            fn.tests.update(f.tests)
+            fn.add_instances(f.instances, f.instances_capped)
+            fn.covered.update(profile.covered.get(f.function, []))
+            if f.lines_total is not None:
+                fn.total_hint = max(fn.total_hint or 0, f.lines_total)
         meta = profile.meta
         self._merge_tests(meta.get("tests") or {})
         self.coverage = self.coverage or bool(meta.get("coverage"))
@@ -250,16 +236,14 @@ class Aggregate:
             self.pythons.add(str(py))
         merge_samples(self.samples, meta.get("samples"))
 
-    def functions_json(self) -> list[dict[str, Any]]:
+    def _rows(self) -> list[_Fn]:
+        """Every function, its pending coverage applied, in ``load_profile``'s order (time, calls, name)."""
         pending = getattr(self, "_pending_cov", {})
-        out = []
         for fn in self.fns.values():
             lines = pending.get(fn.file)
             if lines and fn.stmts:
                 fn.covered.update(lines.intersection(fn.stmts))
-            out.append(fn.to_json(self.coverage))
-        out.sort(key=lambda f: (-f["total_s"], -f["calls"], f["function"]))
-        return out
+        return sorted(self.fns.values(), key=lambda fn: (-round(fn.total_s, 6), -fn.calls, fn.function))
 
     def write(self, data_dir: Path, meta: dict[str, Any]) -> Path:
         """Write ``data_dir/profile.db`` atomically (a temporary file renamed over the old one)."""
@@ -278,8 +262,7 @@ class Aggregate:
                 con.executescript(_SCHEMA)
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, default=repr)) for k, v in meta.items()])
-                for f in self.functions_json():
-                    fn = self.fns[(f["function"], f["file"], f["line"])]
+                for fn in self._rows():
                     cur = con.execute(
                         "INSERT INTO functions (function, file, line, end_line, calls, eager_calls, graph_calls, total_s,"
                         " hybrid, tf_traces, signatures_overflow, signatures_sampled, lines_total, covered, instances,"
@@ -334,7 +317,7 @@ def load_profile(data_dir: Path) -> Profile:
             for fid, nodeid in con.execute("SELECT function_id, nodeid FROM function_tests ORDER BY nodeid"):
                 tests.setdefault(fid, []).append(nodeid)
             coverage = bool(meta.get("coverage"))
-            functions = []
+            functions: list[FunctionProfile] = []
             covered_by_fn: dict[str, list[int]] = {}
             # a profile written before the instance columns were added reads as "not recorded" (null)
             has_instances = "instances" in {r[1] for r in con.execute("PRAGMA table_info(functions)")}
@@ -346,17 +329,14 @@ def load_profile(data_dir: Path) -> Profile:
                 (fid, function, file, line, end_line, calls, eager, graph, total_s, hybrid, tf_traces, overflow, sampled,
                  lines_total, covered, instances, instances_capped) = row
                 covered_lines = json.loads(covered) if covered else []
-                functions.append({
-                    "function": function, "file": file, "line": line, "end_line": end_line, "calls": calls,
-                    "eager_calls": eager, "graph_calls": graph,
-                    "traces": max(graph, tf_traces) if hybrid else graph, "total_s": round(total_s, 6),
-                    "hybrid": bool(hybrid), "tf_traces_reported": tf_traces,
-                    "signatures": sorted(sigs.get(fid, []), key=lambda s: -s["count"]), "signatures_overflow": overflow,
-                    "signatures_sampled": bool(sampled), "tests": tests.get(fid, []),
-                    "lines_covered": len(covered_lines) if coverage and lines_total is not None else None,
-                    "lines_total": lines_total,
-                    "instances": instances, "instances_capped": bool(instances_capped),
-                })
+                functions.append(FunctionProfile(
+                    function=function, file=file, line=line, end_line=end_line, calls=calls, eager_calls=eager,
+                    graph_calls=graph, traces=max(graph, tf_traces) if hybrid else graph, total_s=round(total_s, 6),
+                    hybrid=bool(hybrid), tf_traces_reported=tf_traces,
+                    signatures=sorted(sigs.get(fid, []), key=lambda s: -s["count"]), signatures_overflow=overflow,
+                    signatures_sampled=bool(sampled), tests=tests.get(fid, []),
+                    lines_covered=len(covered_lines) if coverage and lines_total is not None else None,
+                    lines_total=lines_total, instances=instances, instances_capped=bool(instances_capped)))
                 covered_by_fn[function] = covered_lines
         finally:
             con.close()

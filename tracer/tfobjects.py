@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+from hybridize.identity import FunctionId
 from hybridize.tracer.describe import InstanceOf
 from hybridize.tracer.record import Record, param_names
 
@@ -107,7 +108,7 @@ def bind_call(fn: Any, rec: Record, args: Any, kwds: Any) -> dict[str, Any]:
     elif positional and positional[0] in ("self", "cls") and "." in rec.qualname:
         # a tf.function on a method: TensorFlow calls it with the instance bound weakly, not in ``args``
         owner: Any = sys.modules.get(rec.module)
-        for part in rec.qualname.split(".")[:-1]:
+        for part in FunctionId.qualname_parts(rec.qualname)[:-1]:
             owner = getattr(owner, part, None)
         name = positional.pop(0)
         if isinstance(owner, type):

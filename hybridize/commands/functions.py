@@ -27,11 +27,11 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
 
     locator = Locator(Path(prof.meta.get("root") or data.parent))
     for f in prof.functions:  # notebook functions: where in which cell (docs/notebooks.md)
-        loc = locator.cell(f["file"], f["line"])
+        loc = locator.cell(f.file, f.line)
         if loc is not None:
-            f["cell"] = loc.to_json()
+            f.cell = loc.to_json()
     if as_json:
-        click.echo(json.dumps(prof.functions, indent=2))
+        click.echo(json.dumps([f.to_json() for f in prof.functions], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -43,12 +43,12 @@ def functions(as_json: bool, data_dir: str | None, root: str | None, limit: int 
                          ("tests", "right"), ("lines", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for f in rows:
-        sigs = str(len(f["signatures"])) + (f"+{f['signatures_overflow']}" if f["signatures_overflow"] else "")
-        lines = "-" if f["lines_covered"] is None else f"{f['lines_covered']}/{f['lines_total']}"
-        where = locator.where(f["file"], f["line"])  # `[cell 3]` is text: the console below has markup off
-        table.add_row(f["function"], where, str(f["calls"]), str(f["eager_calls"]),
-                      str(f["graph_calls"]), f"{f['total_s']:.4f}", "yes" if f["hybrid"] else "", sigs,
-                      str(len(f["tests"])), lines)
+        sigs = str(len(f.signatures)) + (f"+{f.signatures_overflow}" if f.signatures_overflow else "")
+        lines = "-" if f.lines_covered is None else f"{f.lines_covered}/{f.lines_total}"
+        where = locator.where(f.file, f.line)  # `[cell 3]` is text: the console below has markup off
+        table.add_row(f.function, where, str(f.calls), str(f.eager_calls),
+                      str(f.graph_calls), f"{f.total_s:.4f}", "yes" if f.hybrid else "", sigs,
+                      str(len(f.tests)), lines)
     console = Console(markup=False)  # function names and paths are text, never markup
     if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
         console = Console(width=200, markup=False)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridize.planner.candidates import build_candidates, received_tensors
+from hybridize.profile_types import FunctionProfile
+from hybridize.static.model import FunctionReport
 
 SOURCE = textwrap.dedent('''
     import tensorflow as tf
@@ -47,15 +49,19 @@ def fn(name: str, args: dict[str, Any]) -> dict[str, Any]:
             "signatures": [{"count": 5, "args": args}]}
 
 
+def sigs_of(name: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(fn(name, args)["signatures"])
+
+
 def test_container_of_objects_named_tensorflow_is_not_a_tensor() -> None:
     """The old string search took any item whose type name contained "tensor" for a tensor."""
-    assert not received_tensors(fn("listify", {"value": {"kind": "container", "type": "list", "len": 1,
+    assert not received_tensors(sigs_of("listify", {"value": {"kind": "container", "type": "list", "len": 1,
                                                           "items": [MODEL]}}))
-    assert received_tensors(fn("total", {"xs": {"kind": "container", "type": "list", "len": 2,
+    assert received_tensors(sigs_of("total", {"xs": {"kind": "container", "type": "list", "len": 2,
                                                 "items": [{"kind": "container", "type": "tuple", "items": [TENSOR]}]}}))
-    assert received_tensors(fn("total", {"xs": {"kind": "container", "type": "dict", "keys": ["a"],
+    assert received_tensors(sigs_of("total", {"xs": {"kind": "container", "type": "dict", "keys": ["a"],
                                                 "items": {"a": {"kind": "variable", "dtype": "float32"}}}}))
-    assert received_tensors(fn("scale", {"x": TENSOR}))
+    assert received_tensors(sigs_of("scale", {"x": TENSOR}))
 
 
 def test_pure_python_helpers_rejected_before_any_run(tmp_path: Path) -> None:
@@ -88,3 +94,22 @@ def test_no_tensor_ever_passed_is_said_when_it_looked_like_one(tmp_path: Path) -
 def test_unreadable_source_is_still_tried(tmp_path: Path) -> None:
     candidates, rejected = build_candidates([fn("listify", {"value": TENSOR})], [], root=tmp_path)
     assert [c.function for c in candidates] == ["m:listify"] and rejected == []
+
+
+def test_typed_records_and_json_rows_join_the_same(tmp_path: Path) -> None:
+    """The planner reads the profile's ``FunctionProfile`` records and the static ``FunctionReport`` objects; the
+    ``functions --json`` / ``check --json`` forms convert to exactly those (the adapters tests and scripts use)."""
+    (tmp_path / "m.py").write_text(SOURCE, encoding="utf-8")
+    blocker = {"code": "HY201", "line": 28, "message": "x.numpy()", "via": []}
+    rows = [fn("scale", {"x": TENSOR}), fn("pick", {"x": TENSOR})]
+    reports = [{"function": "m:scale", "file": "m.py", "line": 19, "end_line": 20, "verdict": "safe"},
+               {"function": "m:pick", "file": "m.py", "line": 27, "end_line": 28, "verdict": "unsafe",
+                "findings": [blocker]}]
+    typed = build_candidates([FunctionProfile.from_json(r) for r in rows],
+                             [FunctionReport.from_json(r) for r in reports], root=tmp_path)
+    untyped = build_candidates(rows, reports, root=tmp_path)
+    assert typed == untyped
+    (c,), (r,) = typed
+    assert isinstance(c.profile, FunctionProfile) and isinstance(c.static, FunctionReport)
+    assert (c.function, c.static.verdict, c.profile.calls) == ("m:scale", "safe", 5)
+    assert (r.function, r.reason, r.detail) == ("m:pick", "blocker-finding", "HY201 at line 28: x.numpy()")

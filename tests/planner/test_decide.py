@@ -345,7 +345,7 @@ def test_removal_accepted_for_per_call_retracing_and_for_no_tensor_functions() -
     retracing = Measurement(cand("m:r", "dehybridize"), fr(20, 1.0, traces=20, trace_calls=20, trace_time_s=0.9),
                             fr(20, 0.1))
     c = cand("m:p", "dehybridize")
-    c.profile["signatures"] = [{"count": 2, "args": {"x": {"kind": "python", "type": "int", "value": 1}}}]
+    c.profile.signatures = [{"count": 2, "args": {"x": {"kind": "python", "type": "int", "value": 1}}}]
     python_only = Measurement(c, fr(2, 0.5, traces=1, trace_calls=1, trace_time_s=0.45), fr(2, 0.01))
     plan = plan_of([retracing, python_only])
     recs = {r.function: r for r in plan.recommendations}

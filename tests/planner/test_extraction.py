@@ -19,6 +19,7 @@ from hybridize.plan import Plan, Recommendation, Settings, file_sha256
 from hybridize.planfile import SchemaError
 from hybridize.planner import extraction
 from hybridize.planner.report import render_html, render_markdown
+from hybridize.profile_types import FunctionProfile
 from hybridize.rewriter import apply as rw
 from hybridize.static.loops import find_loops
 from hybridize.tracer.store import load_profile
@@ -149,7 +150,7 @@ class EndToEnd:
     applied_with: str  # "apply", or "extract --write" when the loaded machine made the step look slower
     applied: str  # train.py after the extraction
     second: dict[str, Any]  # plan.json of the re-profile
-    functions: list[dict[str, Any]]  # the re-profile's records
+    functions: list[FunctionProfile]  # the re-profile's records
 
 
 def _hybridize(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
@@ -199,8 +200,8 @@ def test_trial_measures_a_tiny_script_eager_vs_extracted(end_to_end: EndToEnd) -
 def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: EndToEnd) -> None:
     assert "    loss = train_step(model, optimizer, x, y)\n" in end_to_end.applied, end_to_end.applied_with
     assert "\ndef train_step(model, optimizer, x, y):\n" in end_to_end.applied
-    step = next(f for f in end_to_end.functions if f["function"] == "train:train_step")
-    assert step["hybrid"] and step["calls"] == 60 and step["traces"] >= 1  # seen as an existing tf.function
+    step = next(f for f in end_to_end.functions if f.function == "train:train_step")
+    assert step.hybrid and step.calls == 60 and step.traces >= 1  # seen as an existing tf.function
     plan = end_to_end.second
     assert not [r for r in plan["recommendations"] if r["action"] == "extract"]
     assert not [r for r in plan["rejected"] if r["reason"] == "not-extractable"]

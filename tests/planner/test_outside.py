@@ -15,6 +15,7 @@ from rich.console import Console
 from hybridize.plan import Plan
 from hybridize.planner.outside import find_outside, outside_notes, outside_summary
 from hybridize.planner.report import print_table, render_html, render_markdown
+from hybridize.profile_types import FunctionProfile
 from hybridize.tracer.store import load_profile
 
 TRAIN = '''\
@@ -62,9 +63,9 @@ def test_a_loop_in_a_functions_own_body_is_named_too(tmp_path: Path) -> None:
     assert [(f.scope, f.line, f.end_line) for f in found] == [("main", 8, 10)]
     assert "the own body of main()" in found[0].note
     # a function called often: its own time is the trial runs' business (a conversion of the whole function)
-    often = [{"function": "train:main", "file": "train.py", "calls": 50}]
+    often = [FunctionProfile("train:main", "train.py", 1, calls=50)]
     assert find_outside(tmp_path, _meta({1: 10}, main={9: 60, 10: 5}), often) == []
-    once = [{"function": "train:main", "file": "train.py", "calls": 1}]
+    once = [FunctionProfile("train:main", "train.py", 1, calls=1)]
     assert len(find_outside(tmp_path, _meta({1: 10}, main={9: 60, 10: 5}), once)) == 1
 
 

@@ -132,7 +132,8 @@ def test_an_existing_tf_function_kept_as_a_graph_is_tried_as_a_tune(tmp_path: Pa
     assert [r["settings"] for r in runs] == [{"jit_compile": True}]
     (rec,) = _plan(trials, tmp_path).recommendations
     assert (rec.action, rec.decorator) == ("tune", "@tf.function(jit_compile=True)")
-    m.candidate.static = {**(m.candidate.static or {}), "decorator_args": {"input_signature": "[...]"}}
+    assert m.candidate.static is not None
+    m.candidate.static.decorator_args = {"input_signature": "[...]"}
     assert "input_signature" in skip_reason(m, [])
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hybridize.profile_types import FunctionProfile
 from hybridize.rewriter.edits import EditError
 from hybridize.rewriter.extract import extract, step_name
 from hybridize.static.loops import LoopCandidate, find_loops
@@ -469,8 +470,8 @@ def test_profile_ranks_loops_in_profiled_functions_first(tmp_path: Path) -> None
             z = tf.sqrt(y)
         """)
     assert [c.scope for c in found] == ["fast", "slow", "<module>"]  # static: the training step first
-    rows = [{"function": "train:slow", "file": "train.py", "line": 3, "total_s": 2.0},
-            {"function": "train:fast", "file": "train.py", "line": 8, "total_s": 0.5}]
+    rows = [FunctionProfile("train:slow", "train.py", 3, total_s=2.0),
+            FunctionProfile("train:fast", "train.py", 8, total_s=0.5)]
     from hybridize.static.loops import rank_by_profile
 
     assert rank_by_profile(found, rows) == 2

@@ -59,9 +59,9 @@ def test_pytest_cov_keeps_coverage_and_tests_in_the_profile(tmp_path: Path) -> N
     prof = load_profile(root / ".hybridize")
     half = prof.by_name()["covpkg.mod:half"]
     # the `return -1` branch never ran: 2 of the 3 statements (coverage.py's numbers, not the tracer's, which is off)
-    assert (half["lines_covered"], half["lines_total"]) == (2, 3)
+    assert (half.lines_covered, half.lines_total) == (2, 3)
     assert prof.meta["coverage"] is True and prof.meta["coverage_files"][0].endswith(".coverage")
-    assert set(half["tests"]) >= {"tests/test_mod.py::test_half", "tests/test_mod.py::test_half_again"}
+    assert set(half.tests) >= {"tests/test_mod.py::test_half", "tests/test_mod.py::test_half_again"}
     assert (root / ".coverage").is_file()  # the user's data is left where it was
 
 

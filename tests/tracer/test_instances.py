@@ -155,7 +155,7 @@ def test_profile_records_instances_per_method(tmp_path: Path) -> None:
     assert fns["instpkg.mod:run"]["instances"] is None  # not a method
     prof = load_profile(root / ".hybridize")
     assert prof.meta["internal_errors"] == 0
-    assert prof.by_name()["instpkg.mod:Posterior.predict"]["instances"] == 12
+    assert prof.by_name()["instpkg.mod:Posterior.predict"].instances == 12
 
 
 def test_a_profile_without_the_instance_columns_still_loads(tmp_path: Path) -> None:
@@ -170,4 +170,4 @@ def test_a_profile_without_the_instance_columns_still_loads(tmp_path: Path) -> N
     con.commit()
     con.close()
     fn = load_profile(root / ".hybridize").by_name()["instpkg.mod:Posterior.predict"]
-    assert fn["calls"] == 12 and fn["instances"] is None
+    assert fn.calls == 12 and fn.instances is None

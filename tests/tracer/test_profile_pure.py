@@ -75,8 +75,8 @@ def test_xdist_workers_are_traced_and_merged(pure_project: Path, tmp_path: Path)
     prof = load_profile(data)
     assert prof.meta["processes"] >= 3  # controller + 2 workers
     fns = prof.by_name()
-    assert fns["purepkg.mod:fact"]["calls"] == 5
-    assert fns["purepkg.mod:leaf"]["calls"] == 1 + 300 + 5000
+    assert fns["purepkg.mod:fact"].calls == 5
+    assert fns["purepkg.mod:leaf"].calls == 1 + 300 + 5000
     assert prof.meta["tests"]["tests/test_mod.py::test_busy"] == "passed"
 
 
@@ -87,10 +87,10 @@ def test_any_python_command_and_its_exit_status(pure_project: Path, tmp_path: Pa
                      cwd=pure_project)
     assert proc.returncode == 3, proc.stderr
     prof = load_profile(data)
-    assert prof.by_name()["purepkg.mod:fact"]["calls"] == 3 and prof.meta["tests"] == {}
-    assert prof.by_name()["purepkg.mod:fact"]["lines_covered"] is None and prof.meta["coverage"] is False
+    assert prof.by_name()["purepkg.mod:fact"].calls == 3 and prof.meta["tests"] == {}
+    assert prof.by_name()["purepkg.mod:fact"].lines_covered is None and prof.meta["coverage"] is False
     assert prof.meta["exit_code"] == 3
     out = hybridize("functions", "--data-dir", str(data), cwd=pure_project)
     assert out.returncode == 0 and "purepkg.mod:fact" in out.stdout
     as_json = json.loads(hybridize("functions", "--json", "--data-dir", str(data), cwd=pure_project).stdout)
-    assert [f["function"] for f in as_json] == [f["function"] for f in prof.functions]
+    assert [f["function"] for f in as_json] == [f.function for f in prof.functions]

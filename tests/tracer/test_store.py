@@ -66,14 +66,14 @@ def test_shards_merge_into_one_row_per_function(project: Path) -> None:
     prof = load_profile(project / "data")
     f = prof.by_name()["pkg.mod:f"]
     # the def line, not the decorator's; the docstring is not a statement
-    assert (f["line"], f["end_line"], f["lines_total"], f["lines_covered"]) == (5, 8, 2, 2)
-    assert f["calls"] == 7 and f["total_s"] == 1.0
-    assert sorted(s["count"] for s in f["signatures"]) == [1, 2]
+    assert (f.line, f.end_line, f.lines_total, f.lines_covered) == (5, 8, 2, 2)
+    assert f.calls == 7 and f.total_s == 1.0
+    assert sorted(s["count"] for s in f.signatures) == [1, 2]
     assert prof.meta["tests"] == {"t.py::a": "failed", "t.py::b": "skipped"}
     assert prof.meta["processes"] == 2 and prof.meta["schema_version"] == 1 and prof.meta["command"] == ["x"]
-    assert prof.by_name()["pkg.mod:K.m"]["line"] == 12
-    assert set(f) >= {"function", "file", "line", "calls", "eager_calls", "graph_calls", "total_s", "hybrid", "signatures",
-                      "signatures_overflow", "tests", "lines_covered", "lines_total"}
+    assert prof.by_name()["pkg.mod:K.m"].line == 12
+    assert set(f.to_json()) >= {"function", "file", "line", "calls", "eager_calls", "graph_calls", "total_s", "hybrid",
+                                "signatures", "signatures_overflow", "tests", "lines_covered", "lines_total"}
 
 
 def test_signatures_are_capped_and_size_does_not_grow_with_calls(project: Path) -> None:
@@ -101,7 +101,7 @@ def test_corrupt_and_truncated_shards_are_skipped_and_reported(project: Path) ->
     write(project / "shards" / "shard-bad.json", bad)
     _, agg = merge_shards(project / "shards", project / "data", project, {})
     assert len(agg.skipped) == 3 and agg.processes == 1
-    assert load_profile(project / "data").by_name()["pkg.mod:f"]["calls"] == 3
+    assert load_profile(project / "data").by_name()["pkg.mod:f"].calls == 3
 
 
 def test_missing_old_and_corrupt_profiles_are_one_line_errors(project: Path) -> None:
@@ -129,7 +129,7 @@ def test_combine_adds_profiles_like_coverage_combine(project: Path) -> None:
         out.add_profile(load_profile(project / name))
     out.write(project / "data", {})
     f = load_profile(project / "data").by_name()["pkg.mod:f"]
-    assert f["calls"] == 8 and f["lines_covered"] == 2 and f["lines_total"] == 2
+    assert f.calls == 8 and f.lines_covered == 2 and f.lines_total == 2
     assert load_profile(project / "data").meta["tests"] == {"t.py::a": "failed"}
 
 
