@@ -188,13 +188,14 @@ def test_trial_measures_a_tiny_script_eager_vs_extracted(end_to_end: EndToEnd) -
     measured = recs + [r for r in plan["rejected"] if r["reason"] != "not-extractable"]
     assert len(measured) == 1, plan
     assert set(measured[0]["evidence"]["runs_s"]) == {"eager", "plain", "reduce_retracing"}  # one batch size
+    assert 2 <= len(measured[0]["evidence"]["pairs_s"]) <= 4  # eager/extracted pairs, interleaved
     if recs:
         rec = recs[0]
         assert rec["extract"]["name"] == "train_step" and rec["extract"]["returns"] == ["loss"]
         assert rec["extract"]["params"] == ["model", "optimizer", "x", "y"]
         assert "final printed numbers match" in rec["evidence"]["numbers"]
-    else:  # a loaded machine may make the step look slower; never a mismatch or a failed run
-        assert measured[0]["reason"] == "measured-slower", measured[0]
+    else:  # a loaded machine may make the step look slower or the pairs disagree; never a mismatch or a failed run
+        assert measured[0]["reason"] in ("measured-slower", "inconclusive"), measured[0]
 
 
 def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: EndToEnd) -> None:
