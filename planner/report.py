@@ -39,6 +39,7 @@ REASONS: dict[str, str] = {
     "pure-python": "pure Python: no tensor input or no tensor computation",
     "baseline-failed": "the performance command failed at baseline",
     "retraces-per-instance": "called on a new object every call: a tf.function method would trace every call",
+    "inconclusive": "a loop extraction whose interleaved eager/extracted pairs disagree (some faster, some slower)",
 }
 
 
