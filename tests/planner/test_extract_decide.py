@@ -208,3 +208,17 @@ def test_the_runner_seeds_both_sides_alike(tmp_path: Path) -> None:
         return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
 
     assert draw("0") == draw("0") != draw("1")
+
+
+def test_the_runner_seeds_tensorflow_once_the_program_imports_it(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    script = tmp_path / "draw.py"
+    script.write_text("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tensorflow as tf\n"
+                      "print(float(tf.random.uniform([])))\n")
+
+    def draw(seed: str) -> str:
+        env = {"PATH": "/usr/bin:/bin", SEED_ENV: seed}
+        cmd = [sys.executable, "-m", meas.RUNNER, "-", str(script), "--", str(script)]
+        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+
+    assert draw("0") == draw("0") != draw("1")

@@ -64,6 +64,7 @@ def extract_rec(tmp_path: Path, settings: Settings | None = None) -> Recommendat
 
 def test_extract_recommendation_round_trips_through_the_strict_loader(tmp_path: Path) -> None:
     rec = extract_rec(tmp_path, Settings(reduce_retracing=True))
+    rec.evidence = {"setting": "reduce_retracing", "pairs_s": [[10.0, 4.0], [11.0, 4.4]]}
     plan = Plan(recommendations=[rec], file_hashes={"train.py": file_sha256(tmp_path / "train.py")})
     plan.save(tmp_path / "plan.json")
     back = Plan.load(tmp_path / "plan.json")
@@ -74,6 +75,7 @@ def test_extract_recommendation_round_trips_through_the_strict_loader(tmp_path: 
                                            decorator="").to_json()  # plans without extractions keep their shape
     text = render_markdown(back) + render_html(back)
     assert "lines 10-13 of the loop at line 8" in text
+    assert "(reduce_retracing; 2 agreeing eager/extracted pairs)" in text
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
