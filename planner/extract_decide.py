@@ -201,6 +201,9 @@ def decide(trial: Trial, variants: Variants, cand: Any, function: str,
                                evidence)
     label = trial.setting
     evidence["setting"] = label
+    failed = pick_setting(trial.runs, {label: variants[label]})[1]  # a later pair's run counts as much as the first
+    if failed:
+        return None, Rejection(function, rel, cand.line, "trial-failed", f"{where}: {'; '.join(failed)}", evidence)
     numbers, mismatch, compared = numbers_verdict(trial)
     if mismatch is not None:
         return None, Rejection(function, rel, cand.line, "output-mismatch",

@@ -126,6 +126,13 @@ def test_a_program_failing_unchanged_or_a_failing_step_is_rejected() -> None:
     assert rej.reason == "trial-failed" and rej.detail.endswith("plain: exited 1 (eager 0): ValueError: x")
 
 
+def test_a_step_run_failing_in_a_later_pair_rejects_the_step() -> None:
+    trial = _trial([(10.0, 5.0), (10.0, 0.5)])
+    trial.runs["plain"][1].exit_code, trial.runs["plain"][1].output = 1, "MemoryError\n"  # fast because it failed
+    rec, rej = _decide(trial)
+    assert rec is None and rej.reason == "trial-failed" and rej.detail.endswith("plain: exited 1 (eager 0): MemoryError")
+
+
 def test_a_setting_is_kept_over_plain_only_when_it_pays() -> None:
     runs = {"plain": [Run("plain", 5.0, 0, "")]}
     notes: list[str] = []
@@ -136,13 +143,16 @@ def test_a_setting_is_kept_over_plain_only_when_it_pays() -> None:
         (4.95, "reduce_retracing")  # plain failed: the faster setting stands
 
 
-def _fake_launch(monkeypatch: pytest.MonkeyPatch, times: dict[str, list[float]], ran: list[str]) -> None:
+def _fake_launch(monkeypatch: pytest.MonkeyPatch, times: dict[str, list[float]], ran: list[str],
+                 failing: int = -1) -> None:
+    """Runs take ``times`` per label in order; the plain run number ``failing`` exits 1."""
     queues: dict[str, Iterator[float]] = {label: iter(ts) for label, ts in times.items()}
 
     def launch(python: str, argv: list[str], main: Path, source: bytes | None, root: Path, folder: Path, label: str,
                typical_s: float, extra_env: dict[str, str] | None = None) -> Run:
         ran.append(label)
-        return Run(label, next(queues[label]), 0, "final loss 0.5\n")
+        code = 1 if label == "plain" and ran.count("plain") - 1 == failing else 0
+        return Run(label, next(queues[label]), code, "final loss 0.5\n")
 
     monkeypatch.setattr(meas, "launch", launch)
 
@@ -182,6 +192,14 @@ def test_a_users_budget_stops_the_pairs_and_the_default_budget_does_not(tmp_path
     _fake_launch(monkeypatch, {"eager": [10.0] * 4, "plain": [8.0] * 4, "reduce_retracing": [9.0]}, ran)
     trial = _measure(tmp_path, budget_s=50.0, strict=False)
     assert len(trial.pairs) == 4 and not trial.stopped and sum(r.seconds for rs in trial.runs.values() for r in rs) > 50
+
+
+def test_a_failing_run_stops_the_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    _fake_launch(monkeypatch, {"eager": [10.0] * 4, "plain": [8.0] * 4, "reduce_retracing": [9.0]}, ran, failing=1)
+    trial = _measure(tmp_path)
+    assert len(trial.pairs) == 2 and ran.count("plain") == 2  # x1.25 would ask for more: the failure stops them
+    assert dec.decide(trial, _variants(), _cand(), "t:<module>", "t.py")[1].reason == "trial-failed"
 
 
 def test_after_import_runs_its_callback_once_the_module_code_ran(tmp_path: Path,
