@@ -191,11 +191,13 @@ def decide(trial: Trial, variants: Variants, cand: Any, function: str,
         "timed": "whole run, eager and extracted runs interleaved, seeded alike"}
     if trial.probe is not None:
         evidence["runs_s"]["eager-other-seed"] = [round(trial.probe.seconds, 3)]
-    if eager[0].exit_code != 0:  # a failing program's timings (and its traceback's lines) say nothing about a step
-        said = _last_line(eager[0].output)
+    bad = next((r for r in eager if r.exit_code != 0), None)
+    if bad is not None:  # a failing program's timings (and its traceback's lines) say nothing about a step
+        said = _last_line(bad.output)
         return None, Rejection(function, rel, cand.line, "baseline-failed",
-                               f"{where}: the unchanged program exits {eager[0].exit_code}"
-                               + (f": {said}" if said else ""), evidence)
+                               f"{where}: the unchanged program exits {bad.exit_code}"
+                               + (f" in {sum(r.exit_code != 0 for r in eager)} of {len(eager)} runs" if bad is not eager[0]
+                                  else "") + (f": {said}" if said else ""), evidence)
     if trial.setting is None:
         return None, Rejection(function, rel, cand.line, "trial-failed", f"{where}: {'; '.join(trial.problems)}",
                                evidence)

@@ -152,6 +152,6 @@ def _confirm(launcher: Launcher, trial: Trial, source: bytes, budget_s: float | 
         for lab in order:
             trial.runs[lab].append(done[lab])
         trial.pairs.append(Pair(done["eager"], done[label]))
-        if done[label].exit_code != trial.runs["eager"][0].exit_code:
+        if done[label].exit_code != trial.runs["eager"][0].exit_code or done["eager"].exit_code != 0:
             return  # the decision rejects a setting whose run failed: a failed run's time is no evidence
         say(f"hybridize: pair {i + 1}: eager {done['eager'].seconds:.1f} s, {label} {done[label].seconds:.1f} s")

@@ -119,6 +119,10 @@ def test_a_program_failing_unchanged_or_a_failing_step_is_rejected() -> None:
     rec, rej = _decide(trial)
     assert rec is None and rej.reason == "baseline-failed"
     assert rej.detail.endswith("the unchanged program exits 1: FileNotFoundError: images/x.png")
+    flaky = _trial([(10.0, 5.0), (3.0, 5.0)], eager_out=["loss 0.5\n", "Traceback\nOSError: disk\n"])
+    flaky.runs["eager"][1].exit_code = 1
+    rej = _decide(flaky)[1]
+    assert rej.reason == "baseline-failed" and rej.detail.endswith("exits 1 in 1 of 2 runs: OSError: disk")
     runs = {"eager": [Run("eager", 10.0, 0, "")], "plain": [Run("plain", 5.0, 1, "Traceback\nValueError: x\n")]}
     setting, problems, _ = dec.pick_setting(runs, {"plain": _variants()["plain"]})
     assert setting is None and problems == ["plain: exited 1 (eager 0): ValueError: x"]
