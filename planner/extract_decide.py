@@ -161,7 +161,7 @@ def numbers_verdict(trial: Trial) -> tuple[str, str | None, bool]:
     if differs is None:
         n = len(trial.runs.get(trial.setting or "", []))
         return f"final printed numbers match ({len(eager)} eager, {n} extracted runs, seeded alike)", None, True
-    if trial.probe is not None:
+    if trial.probe is not None and trial.probe.exit_code == 0:
         by_seed = compare(_numbers(eager[0]), _numbers(trial.probe))
         if by_seed is not None:
             return (f"final printed numbers depend on the random seed (eager with another seed: {by_seed}) and the "

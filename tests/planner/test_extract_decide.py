@@ -96,6 +96,8 @@ def test_numbers_differing_from_seeded_eager_runs_that_agree_are_a_mismatch() ->
     assert rec is None and rej.reason == "output-mismatch" and "0.5 vs 0.9" in rej.detail
     trial.probe = Run("eager", 10.0, 0, "loss 0.5\n")  # another seed, same numbers: the seed is not why
     assert _decide(trial)[1].reason == "output-mismatch"
+    trial.probe = Run("eager", 10.0, 1, "loss 0.7\nMemoryError\n")  # a failed run tells nothing about the seed
+    assert _decide(trial)[1].reason == "output-mismatch"
 
 
 def test_numbers_are_reported_not_compared_when_the_seed_cannot_make_them_comparable() -> None:
