@@ -30,4 +30,6 @@ The plan's JSON (``.hybridize/plan.json``; schema in ``hybridize.plan``) is a pu
   computation; decided before any run), ``retraces-per-instance`` (a method called on a new object at every call
   of the performance command: it would trace every call; decided after the baseline run, before any conversion),
   ``kept-few-calls`` (an existing tf.function whose removal measured faster, on too few calls to justify it).
+  A loop extraction (action ``extract``) may also be rejected ``not-extractable``, ``trial-failed``,
+  ``over-budget`` or ``inconclusive`` (its eager/extracted pairs disagree; docs/plan.md).
 """

@@ -10,6 +10,11 @@ program unchanged through the same runner, so the eager baseline pays the same s
 With ``HYBRIDIZE_EXTRACT_STEP`` (the step's name) and ``HYBRIDIZE_EXTRACT_TRACES`` (a file) set, the step's traces are
 written at exit, one list per trace with one entry per positional parameter (``{"shape", "dtype"}`` for a tensor,
 ``null`` for anything else): how the planner sees that the step was called with more than one batch size.
+
+With ``HYBRIDIZE_EXTRACT_SEED`` set (the planner sets it for both sides of a trial), Python's ``random`` is seeded at
+start and NumPy's and TensorFlow's global seeds right after the program imports them, so that the final numbers of
+an eager and an extracted run can be compared. Not before: importing TensorFlow here would run ahead of the program's
+own settings (``TF_USE_LEGACY_KERAS``, log levels); a program that seeds itself overrides these seeds as it would.
 """
 
 from __future__ import annotations
@@ -18,11 +23,68 @@ import atexit
 import json
 import linecache
 import os
+import random
 import sys
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 STEP_ENV = "HYBRIDIZE_EXTRACT_STEP"
 TRACES_ENV = "HYBRIDIZE_EXTRACT_TRACES"
+SEED_ENV = "HYBRIDIZE_EXTRACT_SEED"
+
+
+class AfterImport:
+    """A ``sys.meta_path`` finder that runs a callback once a module's own code has run (a post-import hook); it
+    finds nothing itself, it only wraps the loader the other finders return."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, Callable[[ModuleType], None]] = {}
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
+        then = self.pending.pop(fullname, None)
+        if then is None:
+            return None
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is not self and find is not None:
+                spec = find(fullname, path, target)
+                if spec is not None:
+                    break
+        loader = getattr(spec, "loader", None)
+        run_module = getattr(loader, "exec_module", None)
+        if run_module is None:
+            return spec
+
+        def exec_module(module: ModuleType) -> None:
+            run_module(module)
+            try:
+                then(module)
+            except Exception:  # pragma: no cover - a library refusing a seed never breaks the program
+                pass
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
+
+
+def seed(value: int, hooks: AfterImport | None = None) -> AfterImport:
+    """Seed Python now, NumPy and TensorFlow when they are imported (or now, when they already are)."""
+    random.seed(value)
+    hooks = hooks or AfterImport()
+    seeders: dict[str, Callable[[ModuleType], None]] = {
+        "numpy": lambda np: np.random.seed(value),
+        "tensorflow": lambda tf: tf.random.set_seed(value),
+    }
+    for name, seeder in seeders.items():
+        if name in sys.modules:
+            seeder(sys.modules[name])
+        else:
+            hooks.pending[name] = seeder
+    if hooks.pending and hooks not in sys.meta_path:
+        sys.meta_path.insert(0, hooks)
+    return hooks
 
 
 def step_traces(fn: Any) -> list[list[dict[str, Any] | None]]:
@@ -93,6 +155,8 @@ def main() -> None:
     from hybridize.tracer import runmain
 
     source_file, main_path, argv = args[0], args[1], args[3:]
+    if os.environ.get(SEED_ENV, "").lstrip("-").isdigit():
+        seed(int(os.environ[SEED_ENV]))
     if source_file != "-":
         with open(source_file, "rb") as fh:
             source = fh.read()

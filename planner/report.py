@@ -40,6 +40,7 @@ REASONS: dict[str, str] = {
     "pure-python": "pure Python: no tensor input or no tensor computation",
     "baseline-failed": "the performance command failed at baseline",
     "retraces-per-instance": "called on a new object every call: a tf.function method would trace every call",
+    "inconclusive": "a loop extraction whose interleaved eager/extracted pairs disagree (some faster, some slower)",
 }
 
 
@@ -101,9 +102,12 @@ def _measured(r: Recommendation) -> str:
         x = r.extract
         base = ev.get("baseline_s")
         after = None if base is None or r.saved_s is None else base - r.saved_s
+        pairs = ev.get("pairs_s") or []
+        agreed = f"{len(pairs)} agreeing eager/extracted pairs" if pairs else ""
+        said = "; ".join(str(t) for t in (ev.get("setting", "plain"), agreed, ev.get("numbers")) if t)
         return (f"lines {x.get('start')}-{x.get('end')} of the loop at line {x.get('loop_line')} into "
                 f"{ev.get('signature', x.get('name'))}; whole run eager {_fmt_s(base)} s -> extracted "
-                f"{_fmt_s(after)} s ({'; '.join(str(t) for t in (ev.get('setting', 'plain'), ev.get('numbers')) if t)})")
+                f"{_fmt_s(after)} s ({said})")
     before, after = ("as decorated", "retuned") if r.action == "tune" else ("eager", "graph")
     return (f"{before} {_fmt_s(ev.get('eager_s'))} s -> {after} {_fmt_s(ev.get('graph_s'))} s "
             f"(tracing {_fmt_s(ev.get('trace_s'))} s); per call {ev.get('eager_per_call_us', '-')} µs -> "

@@ -17,7 +17,8 @@ import pytest
 
 from hybridize.plan import Plan, Recommendation, Settings, file_sha256
 from hybridize.planfile import SchemaError
-from hybridize.planner import extraction
+from hybridize.planner import extract_measure, extract_settings, extraction
+from hybridize.planner.extract_decide import Run
 from hybridize.planner.report import render_html, render_markdown
 from hybridize.profile_types import FunctionProfile
 from hybridize.rewriter import apply as rw
@@ -64,6 +65,7 @@ def extract_rec(tmp_path: Path, settings: Settings | None = None) -> Recommendat
 
 def test_extract_recommendation_round_trips_through_the_strict_loader(tmp_path: Path) -> None:
     rec = extract_rec(tmp_path, Settings(reduce_retracing=True))
+    rec.evidence = {"setting": "reduce_retracing", "pairs_s": [[10.0, 4.0], [11.0, 4.4]]}
     plan = Plan(recommendations=[rec], file_hashes={"train.py": file_sha256(tmp_path / "train.py")})
     plan.save(tmp_path / "plan.json")
     back = Plan.load(tmp_path / "plan.json")
@@ -74,6 +76,7 @@ def test_extract_recommendation_round_trips_through_the_strict_loader(tmp_path: 
                                            decorator="").to_json()  # plans without extractions keep their shape
     text = render_markdown(back) + render_html(back)
     assert "lines 10-13 of the loop at line 8" in text
+    assert "(reduce_retracing; 2 agreeing eager/extracted pairs)" in text
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -188,13 +191,14 @@ def test_trial_measures_a_tiny_script_eager_vs_extracted(end_to_end: EndToEnd) -
     measured = recs + [r for r in plan["rejected"] if r["reason"] != "not-extractable"]
     assert len(measured) == 1, plan
     assert set(measured[0]["evidence"]["runs_s"]) == {"eager", "plain", "reduce_retracing"}  # one batch size
+    assert 2 <= len(measured[0]["evidence"]["pairs_s"]) <= 4  # eager/extracted pairs, interleaved
     if recs:
         rec = recs[0]
         assert rec["extract"]["name"] == "train_step" and rec["extract"]["returns"] == ["loss"]
         assert rec["extract"]["params"] == ["model", "optimizer", "x", "y"]
         assert "final printed numbers match" in rec["evidence"]["numbers"]
-    else:  # a loaded machine may make the step look slower; never a mismatch or a failed run
-        assert measured[0]["reason"] == "measured-slower", measured[0]
+    else:  # a loaded machine may make the step look slower or the pairs disagree; never a mismatch or a failed run
+        assert measured[0]["reason"] in ("measured-slower", "inconclusive"), measured[0]
 
 
 def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: EndToEnd) -> None:
@@ -206,49 +210,6 @@ def test_reprofiling_the_applied_script_finds_the_step_converted(end_to_end: End
     assert not [r for r in plan["recommendations"] if r["action"] == "extract"]
     assert not [r for r in plan["rejected"] if r["reason"] == "not-extractable"]
     assert "train.py:20: the loop calls its step train_step, already a tf.function" in plan["meta"]["notes"]
-
-
-def _decide_cand() -> object:
-    from hybridize.static.loops import LoopCandidate, Region
-
-    region = Region(start=10, end=13, stmt_lines=[10, 13], params=["x"], returns=["loss"], globals=[],
-                    tensor_statements=2)
-    return LoopCandidate(file="t.py", line=8, end_line=13, kind="for", scope="<module>", depth=0, region=region)
-
-
-def _decide(eager: list[str], plain: str, plain_s: float = 5.0, plain_exit: int = 0) -> tuple[object, object]:
-    from types import SimpleNamespace
-
-    cand = _decide_cand()
-    runs = {"eager": [extraction.Run("eager", 10.0, 0, out) for out in eager],
-            "plain": [extraction.Run("plain", plain_s, plain_exit, plain)]}
-    ex = SimpleNamespace(signature="train_step(x) -> loss", name="train_step")
-    return extraction._decide(runs, {"plain": (Settings(), b"", ex)}, cand, "t:<module>", "t.py")
-
-
-def test_decide_recommends_a_faster_step_and_rejects_a_mismatch_slower_or_failed_one() -> None:
-    rec, rej = _decide(["loss 0.5\n"], "loss 0.5001\n")
-    assert rej is None and rec.action == "extract" and rec.speedup == 2.0  # type: ignore[attr-defined]
-    _, rej = _decide(["loss 0.5\n"], "loss 0.9\n")
-    assert rej.reason == "output-mismatch"  # type: ignore[attr-defined]
-    _, rej = _decide(["loss 0.5\n"], "loss 0.5\n", plain_s=9.9)
-    assert rej.reason == "measured-slower"  # type: ignore[attr-defined]
-    _, rej = _decide(["loss 0.5\n"], "Traceback\n", plain_exit=1)
-    assert rej.reason == "trial-failed"  # type: ignore[attr-defined]
-
-
-def test_decide_refuses_to_judge_a_program_that_fails_unchanged() -> None:
-    runs = {"eager": [extraction.Run("eager", 10.0, 1, "line 94\nFileNotFoundError: images/x.png\n")],
-            "plain": [extraction.Run("plain", 5.0, 1, "line 99\nFileNotFoundError: images/x.png\n")]}
-    rec, rej = extraction._decide(runs, {"plain": (Settings(), b"", None)}, _decide_cand(), "t:<module>", "t.py")
-    assert rec is None and rej is not None and rej.reason == "baseline-failed"
-    assert rej.detail.endswith("the unchanged program exits 1: FileNotFoundError: images/x.png")
-
-
-def test_decide_does_not_compare_numbers_that_vary_between_eager_runs() -> None:
-    rec, rej = _decide(["acc 0.90\n", "acc 0.86\n"], "acc 0.93\n")  # unseeded: eager disagrees with itself
-    assert rej is None
-    assert "vary between eager runs" in rec.evidence["numbers"] and rec.confidence == "medium"  # type: ignore[attr-defined]
 
 
 def test_runner_shows_the_extracted_text_to_source_lookups(tmp_path: Path) -> None:
@@ -323,34 +284,24 @@ def _traces(*batches: int) -> list[list[object]]:
 def test_signature_setting_relaxes_the_batch_dim_and_reads_objects_as_globals(tmp_path: Path) -> None:
     cand = _cand(tmp_path, LAST_BATCH_SMALLER)
     assert cand.region.params == ["model", "optimizer", "x", "y"]  # type: ignore[attr-defined]
-    settings, params = extraction.signature_setting(cand, _traces(32, 4))  # type: ignore[misc]
+    settings, params = extract_settings.signature_setting(cand, _traces(32, 4))  # type: ignore[misc]
     assert params == ["x", "y"]
     assert settings.decorator_args() == ["input_signature=[tf.TensorSpec(shape=[None, 3], dtype=tf.float32), "
                                          "tf.TensorSpec(shape=[None, 4], dtype=tf.float32)]"]
-    assert extraction.signature_setting(cand, _traces(32)) == ""  # one batch size: plain traces once already
-    assert extraction.signature_setting(cand, None) == ""
+    assert extract_settings.signature_setting(cand, _traces(32)) == ""  # one batch size: plain traces once already
+    assert extract_settings.signature_setting(cand, None) == ""
     mixed = _traces(32, 4)
     mixed[1][2] = {"shape": [4, 3], "dtype": "float64"}
-    assert "parameter x changes dtype or rank" in str(extraction.signature_setting(cand, mixed))
+    assert "parameter x changes dtype or rank" in str(extract_settings.signature_setting(cand, mixed))
 
 
 def test_signature_setting_is_refused_for_an_object_parameter_of_a_function(tmp_path: Path) -> None:
     body = "\n".join("    " + ln if ln else ln for ln in LAST_BATCH_SMALLER.splitlines()[2:])
     cand = _cand(tmp_path, "import tensorflow as tf\n\n\ndef main():\n" + body + "\n\n\nmain()\n")
     assert cand.scope == "main"  # type: ignore[attr-defined]
-    said = extraction.signature_setting(cand, _traces(32, 4))
+    said = extract_settings.signature_setting(cand, _traces(32, 4))
     assert said == ("input_signature not tried: parameter model is not a tensor and cannot be read as a module global "
                     "(an input_signature must cover every parameter)")
-
-
-def test_a_setting_is_kept_over_plain_only_when_it_pays() -> None:
-    runs = {"plain": [extraction.Run("plain", 5.0, 0, "")]}
-    notes: list[str] = []
-    assert extraction._prefer_plain((4.0, "input_signature"), runs, [], notes) == (4.0, "input_signature")
-    assert extraction._prefer_plain((4.95, "input_signature"), runs, [], notes) == (5.0, "plain")
-    assert "under the 1.03x margin, plain kept" in notes[0]
-    assert extraction._prefer_plain((4.95, "reduce_retracing"), runs, ["plain: exited 1 (eager 0)"], []) == \
-        (4.95, "reduce_retracing")  # plain failed: the faster setting stands
 
 
 def test_trial_tries_input_signature_when_the_last_batch_is_smaller(tmp_path: Path,
@@ -377,9 +328,9 @@ def test_trial_tries_input_signature_when_the_last_batch_is_smaller(tmp_path: Pa
 
 @pytest.mark.parametrize(("budget", "strict", "labels", "reason"), [
     (100.0, True, ["eager", "plain", "reduce_retracing"], None),
-    (25.0, True, ["eager", "plain"], None),  # three runs of ~10 s do not fit: plain only
-    (15.0, True, [], "over-budget"),  # not even eager + plain fit the user's --budget
-    (15.0, False, ["eager", "plain"], None),  # the default budget: eager and plain run past it
+    (45.0, True, ["eager", "plain"], None),  # a round of three runs and one more pair do not fit: plain only
+    (35.0, True, [], "over-budget"),  # not even two eager/plain pairs fit the user's --budget
+    (35.0, False, ["eager", "plain"], None),  # the default budget: the eager/plain pairs run past it
 ])
 def test_a_tight_budget_measures_plain_only_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: float,
                                                         strict: bool, labels: list[str], reason: str | None) -> None:
@@ -388,19 +339,21 @@ def test_a_tight_budget_measures_plain_only_or_nothing(tmp_path: Path, monkeypat
     ran: list[str] = []
 
     def fake_run(python: str, argv: list[str], main: Path, source: bytes | None, root: Path, folder: Path,
-                 label: str, typical_s: float, extra_env: dict[str, str] | None = None) -> extraction.Run:
+                 label: str, typical_s: float, extra_env: dict[str, str] | None = None) -> Run:
         ran.append(label)
-        return extraction.Run(label, 10.0 if label == "eager" else 5.0, 0, "final loss 0.5\n")
+        return Run(label, 10.0 if label == "eager" else 5.0, 0, "final loss 0.5\n")
 
-    monkeypatch.setattr(extraction, "_run", fake_run)
+    monkeypatch.setattr(extract_measure, "launch", fake_run)
     found = extraction.measure_extractions(tmp_path, tmp_path / "work", [sys.executable, "train.py"],
                                            budget_s=budget, baseline_s=10.0, strict_budget=strict)
     assert sorted(set(ran)) == sorted(labels)
     if reason is not None:
         assert [r.reason for r in found.rejected] == [reason] and not found.recommendations
+        assert "2 eager/extracted pairs of ~10 s runs do not fit the budget of 35 s" in found.rejected[0].detail
         return
     rec = found.recommendations[0]
     assert set(rec.evidence["runs_s"]) == set(labels) and rec.settings == Settings()
+    assert len(rec.evidence["pairs_s"]) == 2 and ran.count("eager") == 2  # x2.0: two agreeing pairs suffice
     notes = " ".join(rec.evidence.get("notes", []))
-    assert ("only plain measured: 3 runs of ~10 s do not fit the budget" in notes) == (budget < 100)
+    assert ("only plain measured: 5 runs of ~10 s do not fit the budget" in notes) == (budget < 100)
     assert ("past the default budget" in notes) == (not strict)
