@@ -227,3 +227,16 @@ def test_xla_rejected_when_its_outputs_differ_from_the_eager_replay(tmp_path: Pa
     assert not entry["kept"] and entry["why"].startswith("outputs differ under XLA"), entry
     (rec,) = _plan(trials, tmp_path).recommendations
     assert rec.decorator == "@tf.function" and rec.evidence["xla"]["why"] == entry["why"]
+
+
+def test_xla_is_tried_on_the_settings_the_graph_was_measured_with(tmp_path: Path) -> None:
+    """The XLA run compares like with like: the plain graph's measured settings plus ``jit_compile``, never the
+    candidate's other proposal (a spec relaxed for the tests' calls would be judged against a specialised graph)."""
+    from hybridize.plan import Settings, TensorSpecModel
+
+    trials, runs = _trials(tmp_path, _fr(0.25, 0.002, traces=1, trace_time_s=0.06))
+    m = trials.measurements["m:f"]
+    m.settings = Settings(input_signature=[TensorSpecModel([64], "float32")])
+    m.candidate.choice.settings = Settings(input_signature=[TensorSpecModel([None], "float32")])  # type: ignore[union-attr]
+    try_variants(trials, [["m:f"]])
+    assert [(r["settings"]["input_signature"][0]["shape"], r["settings"]["jit_compile"]) for r in runs] == [([64], True)]
