@@ -123,11 +123,11 @@ def judge(m: Measurement, fr: FunctionResult, baseline: FunctionResult | None = 
     (``confirm_runs``), each side then judged by the better of its two runs, totals by the same margin, fastest
     calls by sign.
 
-    Each estimate is held to a margin taken from the graph's time by that same estimate. A loaded machine
-    inflates the totals (waits for other processes) and leaves the fastest calls and the tracing CPU nearly as
-    they are; a margin taken from the inflated totals would ask the load-immune estimate to clear a bar raised by
-    the very noise it is immune to, so a clear win would be left to a repeat (and dropped where the budget has no
-    room for one).
+    Each estimate is held to a margin taken from the graph's time by that same estimate (after a repeat, from the
+    better of the graph's two runs, the one the comparison uses). A loaded machine inflates the totals (waits for
+    other processes) and leaves the fastest calls and the tracing CPU nearly as they are; a margin taken from the
+    inflated totals would ask the load-immune estimate to clear a bar raised by the very noise it is immune to, so
+    a clear win would be left to a repeat (and dropped where the budget has no room for one).
 
     Why a repeat settles it: timing noise only adds time, so the better of two runs is each side's closer
     estimate, and a win that one slow graph run made up does not survive. Why the sign of the fastest calls is
@@ -145,7 +145,6 @@ def judge(m: Measurement, fr: FunctionResult, baseline: FunctionResult | None = 
     if graph_s is None or xla_s is None or graph is None:
         entry["why"] = "not measured under XLA"
         return entry
-    margin = gain_margin(graph_s)
     graphs, xlas = [graph], [fr]
     if again is not None:
         if not all(r.calls and not r.errors for r in again):
@@ -156,6 +155,7 @@ def judge(m: Measurement, fr: FunctionResult, baseline: FunctionResult | None = 
         entry.update(graph_again_s=_r(_total(again[0], calls)), xla_again_s=_r(_total(again[1], calls)))
     best_graph_s = min(t for t in (_total(g, calls) for g in graphs) if t is not None)
     best_xla_s = min(t for t in (_total(x, calls) for x in xlas) if t is not None)
+    margin = gain_margin(best_graph_s)
     robust_graphs = [r for r in (g.robust_total(calls) for g in graphs) if r is not None]
     robust_xlas = [r for r in (x.robust_total(calls) for x in xlas) if r is not None]
     fast = min(robust_graphs) - min(robust_xlas) if robust_graphs and robust_xlas else None

@@ -240,3 +240,14 @@ def test_xla_is_tried_on_the_settings_the_graph_was_measured_with(tmp_path: Path
     m.candidate.choice.settings = Settings(input_signature=[TensorSpecModel([None], "float32")])  # type: ignore[union-attr]
     try_variants(trials, [["m:f"]])
     assert [(r["settings"]["input_signature"][0]["shape"], r["settings"]["jit_compile"]) for r in runs] == [([64], True)]
+
+
+def test_after_a_repeat_the_margin_comes_from_the_graph_s_better_run(tmp_path: Path) -> None:
+    """The first graph run was slow (0.6 s), its repeat 0.4 s; XLA 0.35 and 0.36 s. Judged on the better runs, XLA
+    saves 0.05 s, 12 % of the graph's 0.4 s: kept (10 % of the slow run, 0.06 s, would have refused it)."""
+    xla, graph_again = _fr(0.35, 0.0033, traces=1, trace_time_s=0.05), _fr(0.4, 0.0035, traces=1, trace_time_s=0.05)
+    trials, runs = _trials(tmp_path, [xla, graph_again, _fr(0.36, 0.0033, traces=1, trace_time_s=0.05)])
+    trials.measurements["m:f"].trial = _fr(0.6, 0.0035, traces=1, trace_time_s=0.05)
+    try_variants(trials, [["m:f"]])
+    entry = trials.measurements["m:f"].xla or {}
+    assert len(runs) == 3 and entry["kept"] and "better of two runs" in entry["why"], entry
