@@ -206,6 +206,23 @@ def test_eager_replay_in_the_same_run(graph: TrialResult) -> None:
     assert compare_replays([{"error": "ValueError: x"}]) == ("inconclusive", "the eager replay failed: ValueError: x")
 
 
+def test_xla_compiles_and_runs_in_a_forked_warm_run(project: Path, warm: WarmStarter) -> None:
+    """``jit_compile=True`` in a child forked from the server that imported TensorFlow: the server creates no
+    TensorFlow context before forking, so XLA's compiler and thread pools start in the child (a fork after the
+    runtime has started can leave the child waiting on a lock no thread will release). The run completes warm,
+    compiles once per shape and matches its eager replay."""
+    from hybridize.planner.compare import compare_replays
+
+    runs = warm.warm_runs
+    targets = [{"function": "pkg.mod:many_ops", "mode": "graph", "settings": {"jit_compile": True}, "replay": 2}]
+    result = _run(project, "xla", targets, warm=warm, timeout_s=120)
+    assert result.exit_code == 0 and not result.timed_out, result.hook_errors
+    assert warm.warm_runs == runs + 1, warm.disabled
+    xla = result.func("pkg.mod:many_ops")
+    assert (xla.calls, xla.traces, xla.errors) == (30, 3, {})
+    assert compare_replays(xla.replays)[0] == "match"
+
+
 def test_pytest_outcomes_and_selection(project: Path, warm: WarmStarter) -> None:
     targets = [{"function": "pkg.mod:side_effect", "mode": "graph", "settings": {}}]
     runs = warm.warm_runs
