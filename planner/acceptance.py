@@ -10,7 +10,7 @@ from __future__ import annotations
 from hybridize.planner.candidates import instance_counts, instances_note
 from hybridize.planner.measurement import MIN_SAVED_FRACTION, MIN_SAVED_S, Measurement, Reason, noise_margin
 from hybridize.planner.removal import kept_detail, removal_evidence
-from hybridize.planner.settings import break_even_calls
+from hybridize.planner.traces import break_even_calls
 from hybridize.planner.trials import FunctionResult
 
 Decision = tuple[bool, str, str]  # (accepted, reason code as in the plan, detail); ("", "") when accepted

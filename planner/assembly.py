@@ -13,7 +13,7 @@ from hybridize.planner.acceptance import Decision, confidence, instances, judge
 from hybridize.planner.measurement import Measurement, Reason
 from hybridize.planner.nesting import Nesting, converted_savings, nesting, with_static_edges
 from hybridize.planner.removal import graph_trace_s, recommended_speedup, removal_evidence
-from hybridize.planner.settings import break_even_calls
+from hybridize.planner.traces import break_even_calls
 from hybridize.profile_types import Signature
 
 

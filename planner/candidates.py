@@ -15,15 +15,9 @@ from typing import Any
 from hybridize.identity import FunctionId
 from hybridize.plan import Rejection, Settings
 from hybridize.planner.passthrough import pass_through_detail
-from hybridize.planner.settings import (
-    TENSOR_KINDS,
-    SettingsChoice,
-    every_call_on_new_object,
-    per_instance_traces,
-    predict_traces,
-    settings_for_workload,
-)
+from hybridize.planner.settings import SettingsChoice, settings_for_workload
 from hybridize.planner.sideeffects import output_side_effect, refusal_detail
+from hybridize.planner.traces import TENSOR_KINDS, every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.profile_types import FunctionProfile, Signature, as_function_profile
 from hybridize.static.model import Finding, FunctionReport, as_function_report
 from hybridize.tracer.cells import module_text

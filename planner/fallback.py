@@ -15,7 +15,8 @@ from typing import Any
 
 from hybridize.plan import Settings
 from hybridize.planner.candidates import Candidate
-from hybridize.planner.settings import derive_settings, predict_traces
+from hybridize.planner.settings import derive_settings
+from hybridize.planner.traces import predict_traces
 
 # error text that says an operation wanted a floating-point operand (TensorFlow's dtype errors name both sides)
 _WANTS_FLOAT = re.compile(r"expected to be a (?:float|half|double|bfloat16)|float(?:16|32|64)|\bdouble\b|\bhalf\b")

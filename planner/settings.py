@@ -14,12 +14,22 @@ from typing import Any
 
 from hybridize.plan import Settings, TensorSpecModel
 from hybridize.planfile import TF_DTYPES
+from hybridize.planner.traces import (
+    TENSOR_KINDS,
+    freeze,
+    is_self,
+    join_shapes,
+    predict_plain,
+    predict_reduce_retracing,
+    predict_traces,
+    shape_of,
+    signature_key,
+)
 from hybridize.static.model import Param
 
 # static analysis' parameters: its ``Param`` records (``check --json`` entries or bare names are read too)
 Params = Sequence[Param | Mapping[str, Any] | str]
 
-TENSOR_KINDS = ("tensor", "ndarray")
 _NUMBER_TYPES = ("int", "float")
 
 
@@ -62,117 +72,6 @@ class SettingsChoice:
         }
 
 
-def _freeze(value: Any) -> Any:
-    """A hashable form of a JSON value (dicts/lists from the profile)."""
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _shape(arg: dict[str, Any]) -> tuple[int | None, ...] | None:
-    shape = arg.get("shape")
-    return None if shape is None else tuple(shape)
-
-
-def arg_key(arg: dict[str, Any]) -> Any:
-    """The part of TensorFlow's trace key that one recorded argument contributes.
-
-    Tensors by dtype and shape; Python scalars by value; containers by structure and items; other
-    objects by type (the profile cannot see identity, so one instance per type is assumed).
-    """
-    kind = arg.get("kind")
-    if kind in TENSOR_KINDS or kind == "variable":
-        return ("T", kind == "variable", arg.get("dtype"), _shape(arg))
-    if kind == "python":
-        return ("P", arg.get("type"), _freeze(arg.get("value")))
-    if kind == "none":
-        return ("N",)
-    if kind == "container":
-        return ("C", arg.get("type"), arg.get("len"), _freeze(arg.get("keys")), _freeze(arg.get("items")))
-    return ("O", arg.get("type"))
-
-
-def signature_key(args: dict[str, Any], skip: Iterable[str] = ()) -> tuple[Any, ...]:
-    skipped = set(skip)
-    return tuple((name, arg_key(a)) for name, a in args.items() if name not in skipped)
-
-
-def _compatible(general: tuple[int | None, ...] | None, shape: tuple[int | None, ...] | None) -> bool:
-    """Whether a (possibly relaxed) traced shape accepts a concrete one."""
-    if general is None:
-        return True
-    if shape is None or len(general) != len(shape):
-        return False
-    return all(g is None or g == s for g, s in zip(general, shape, strict=True))
-
-
-def _join(a: tuple[int | None, ...] | None, b: tuple[int | None, ...] | None) -> tuple[int | None, ...] | None:
-    if a is None or b is None or len(a) != len(b):
-        return None
-    return tuple(x if x == y else None for x, y in zip(a, b, strict=True))
-
-
-def _relaxed_match(traced: tuple[Any, ...], call: tuple[Any, ...]) -> bool:
-    if len(traced) != len(call):
-        return False
-    for (tn, tk), (cn, ck) in zip(traced, call, strict=True):
-        if tn != cn:
-            return False
-        if tk[0] == "T" and ck[0] == "T":
-            if tk[1:3] != ck[1:3] or not _compatible(tk[3], ck[3]):
-                return False
-        elif tk != ck:
-            return False
-    return True
-
-
-def _relax(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """The most specific trace key covering both, when they differ only in tensor shapes."""
-    if len(a) != len(b):
-        return None
-    out = []
-    for (an, ak), (bn, bk) in zip(a, b, strict=True):
-        if an != bn:
-            return None
-        if ak[0] == "T" and bk[0] == "T" and ak[1:3] == bk[1:3]:
-            out.append((an, ("T", ak[1], ak[2], _join(ak[3], bk[3]))))
-        elif ak == bk:
-            out.append((an, ak))
-        else:
-            return None
-    return tuple(out)
-
-
-def predict_plain(keys: Sequence[tuple[Any, ...]]) -> int:
-    """A plain ``tf.function`` traces once per distinct key."""
-    return len(set(keys))
-
-
-def predict_reduce_retracing(keys: Sequence[tuple[Any, ...]]) -> int:
-    """Simulate ``reduce_retracing=True``: a new shape retraces once with the varying dims relaxed to None.
-
-    Keys are taken in first-seen order (the profile's signature order); Python values still retrace
-    per value, as measured in tf-function-facts.md.
-    """
-    traced: list[tuple[Any, ...]] = []
-    count = 0
-    for key in keys:
-        if any(_relaxed_match(t, key) for t in traced):
-            continue
-        count += 1
-        relaxed = None
-        for i, t in enumerate(traced):
-            relaxed = _relax(t, key)
-            if relaxed is not None:
-                traced[i] = relaxed
-                break
-        if relaxed is None:
-            traced.append(key)
-    return count
-
-
 def _param_infos(params: Params | None, names: Sequence[str]) -> list[ParamInfo]:
     if params:
         out = []
@@ -188,8 +87,74 @@ def _param_infos(params: Params | None, names: Sequence[str]) -> list[ParamInfo]
     return [ParamInfo(n) for n in names]
 
 
-def _is_self(name: str, index: int, arg_kinds: set[str]) -> bool:
-    return index == 0 and name in ("self", "cls") and not (arg_kinds & {"tensor", "ndarray", "variable"})
+@dataclass
+class _Observed:
+    """What the recorded calls say about the parameters a signature would cover."""
+
+    specs: list[TensorSpecModel] = field(default_factory=list)
+    retrace: dict[str, int] = field(default_factory=dict)  # Python params that took several values
+    shapes: dict[str, list[Any]] = field(default_factory=dict)
+    dtypes_seen: list[str] = field(default_factory=list)  # the tensor parameters' only dtype, which a signature
+    # makes the only one accepted
+    blockers: list[str] = field(default_factory=list)  # why no input_signature covers every parameter
+    notes: list[str] = field(default_factory=list)
+    shapes_vary: bool = False
+
+
+def _observe_tensor(info: ParamInfo, obs: list[dict[str, Any]], out: _Observed) -> None:
+    dtypes = {o.get("dtype") for o in obs}
+    merged: tuple[int | None, ...] | None = shape_of(obs[0])
+    for o in obs[1:]:
+        merged = join_shapes(merged, shape_of(o))
+    if len({shape_of(o) for o in obs}) > 1:
+        out.shapes_vary = True
+    out.shapes[info.name] = None if merged is None else list(merged)  # type: ignore[assignment]
+    if len(dtypes) != 1:
+        out.blockers.append(f"`{info.name}` had several dtypes ({', '.join(sorted(map(str, dtypes)))})")
+        return
+    if next(iter(dtypes)) not in TF_DTYPES:  # a spec is written as `dtype=tf.<name>`: the plan accepts no other
+        out.blockers.append(f"`{info.name}` has dtype {next(iter(dtypes))}, which is no `tf.<name>`")
+        return
+    out.specs.append(TensorSpecModel(shape=None if merged is None else list(merged), dtype=str(dtypes.pop())))
+    out.dtypes_seen.append(f"`{info.name}` {out.specs[-1].dtype}")
+    if info.has_default:
+        out.notes.append(f"`{info.name}` has a default but always received a tensor")
+
+
+def _observe_python(info: ParamInfo, obs: list[dict[str, Any]], controls: set[str], out: _Observed) -> None:
+    values = {freeze(o.get("value")) for o in obs}
+    types = {o.get("type") for o in obs}
+    if len(values) > 1:
+        out.retrace[info.name] = len(values)
+    if info.name in controls:
+        out.blockers.append(f"`{info.name}` drives Python control flow")
+    elif types <= {"bool"}:
+        out.blockers.append(f"`{info.name}` is a Python bool (a flag: freezing it would change behaviour)")
+    elif len(values) > 1 and types <= set(_NUMBER_TYPES):  # callers pass it: a default is not frozen
+        out.specs.append(TensorSpecModel(shape=[], dtype="float32" if "float" in types else "int32"))
+    elif info.has_default:
+        out.blockers.append(f"`{info.name}` is a keyword with a default (it would be frozen)")
+    else:
+        out.blockers.append(f"`{info.name}` is a constant Python value")
+
+
+def _observe(infos: list[ParamInfo], sigs: list[dict[str, Any]], skip: list[str], controls: set[str]) -> _Observed:
+    out = _Observed()
+    for info in infos:
+        if info.name in skip:
+            continue
+        obs = [s["args"][info.name] for s in sigs if info.name in s["args"]]
+        if info.kind in ("var-positional", "var-keyword", "keyword-only"):
+            out.blockers.append(f"`{info.name}` is {info.kind}")
+        elif not obs:
+            out.blockers.append(f"`{info.name}` was never observed")
+        elif (kinds := {o.get("kind") for o in obs}) <= set(TENSOR_KINDS):
+            _observe_tensor(info, obs, out)
+        elif kinds == {"python"}:
+            _observe_python(info, obs, controls, out)
+        else:
+            out.blockers.append(f"`{info.name}` receives {'/'.join(sorted(map(str, kinds)))} values")
+    return out
 
 
 def derive_settings(
@@ -209,167 +174,56 @@ def derive_settings(
     names: list[str] = list(sigs[0]["args"]) if sigs else []
     infos = _param_infos(params, names)
     order = [p.name for p in infos] or names
-    controls = set(control_params)
     skip: list[str] = []
     for i, name in enumerate(order):
         kinds = {str(s["args"].get(name, {}).get("kind")) for s in sigs}
-        if _is_self(name, i, kinds):
+        if is_self(name, i, kinds):
             skip.append(name)
     keys = [signature_key(s["args"], skip) for s in sigs]
     plain = predict_plain(keys)
     notes: list[str] = []
     if overflow:
         notes.append("the profile saw more distinct signatures than it kept: trace counts are lower bounds")
-
-    # Per-parameter observations.
-    retrace: dict[str, int] = {}
-    shapes: dict[str, list[Any]] = {}
-    specs: list[TensorSpecModel] = []
-    dtypes_seen: list[str] = []  # the tensor parameters' only dtype, which a signature makes the only one accepted
-    blockers: list[str] = []
-    shapes_vary = False
-    for info in infos:
-        if info.name in skip:
-            continue
-        obs = [s["args"][info.name] for s in sigs if info.name in s["args"]]
-        if info.kind in ("var-positional", "var-keyword", "keyword-only"):
-            blockers.append(f"`{info.name}` is {info.kind}")
-            continue
-        if not obs:
-            blockers.append(f"`{info.name}` was never observed")
-            continue
-        kinds = {o.get("kind") for o in obs}
-        if kinds <= set(TENSOR_KINDS):
-            dtypes = {o.get("dtype") for o in obs}
-            merged: tuple[int | None, ...] | None = _shape(obs[0])
-            for o in obs[1:]:
-                merged = _join(merged, _shape(o))
-            distinct_shapes = {_shape(o) for o in obs}
-            if len(distinct_shapes) > 1:
-                shapes_vary = True
-            shapes[info.name] = None if merged is None else list(merged)  # type: ignore[assignment]
-            if len(dtypes) != 1:
-                blockers.append(f"`{info.name}` had several dtypes ({', '.join(sorted(map(str, dtypes)))})")
-                continue
-            if next(iter(dtypes)) not in TF_DTYPES:  # a spec is written as `dtype=tf.<name>`: the plan accepts no other
-                blockers.append(f"`{info.name}` has dtype {next(iter(dtypes))}, which is no `tf.<name>`")
-                continue
-            specs.append(TensorSpecModel(shape=None if merged is None else list(merged), dtype=str(dtypes.pop())))
-            dtypes_seen.append(f"`{info.name}` {specs[-1].dtype}")
-            if info.has_default:
-                notes.append(f"`{info.name}` has a default but always received a tensor")
-            continue
-        if kinds == {"python"}:
-            values = {_freeze(o.get("value")) for o in obs}
-            types = {o.get("type") for o in obs}
-            if len(values) > 1:
-                retrace[info.name] = len(values)
-            if info.name in controls:
-                blockers.append(f"`{info.name}` drives Python control flow")
-                continue
-            if types <= {"bool"}:
-                blockers.append(f"`{info.name}` is a Python bool (a flag: freezing it would change behaviour)")
-                continue
-            if len(values) > 1 and types <= set(_NUMBER_TYPES):  # callers pass it: a default is not frozen
-                dtype = "float32" if "float" in types else "int32"
-                specs.append(TensorSpecModel(shape=[], dtype=dtype))
-                continue
-            if info.has_default:
-                blockers.append(f"`{info.name}` is a keyword with a default (it would be frozen)")
-            else:
-                blockers.append(f"`{info.name}` is a constant Python value")
-            continue
-        blockers.append(f"`{info.name}` receives {'/'.join(sorted(map(str, kinds)))} values")
-
-    alternatives: list[tuple[str, Settings, int]] = []
-    rr = predict_reduce_retracing(keys)
+    seen = _observe(infos, sigs, skip, set(control_params))
+    notes.extend(seen.notes)
     if plain <= 1:
-        choice = SettingsChoice("plain", Settings(), max(plain, 1), not overflow, notes, retrace, shapes)
-        return choice
-    if not blockers and specs:
-        settings = Settings(input_signature=specs)
-        choice = SettingsChoice("input_signature", settings, 1, not overflow, notes, {}, shapes)
-        if shapes_vary:
-            alternatives.append(("reduce_retracing", Settings(reduce_retracing=True), rr))
-        alternatives.append(("plain", Settings(), plain))
-        choice.alternatives = alternatives
-        for name, n in retrace.items():
-            notes.append(f"`{name}` took {n} Python values: the signature turns it into a scalar tensor (one trace)")
-        if dtypes_seen:  # the recorded calls cannot show it: a library's other callers may pass int64 or float64
-            choice.signature_note = (f"the signature accepts only the dtypes seen ({', '.join(dtypes_seen)}): a call "
-                                     "with another dtype raises TypeError where the eager function worked; "
-                                     "`reduce_retracing=True` accepts any")
-        return choice
-    if blockers:
-        notes.append("no input_signature: " + "; ".join(blockers))
-    if shapes_vary and rr < plain:
-        choice = SettingsChoice("reduce_retracing", Settings(reduce_retracing=True), rr, not overflow, notes, retrace, shapes)
-        choice.alternatives = [("plain", Settings(), plain)]
-    else:
-        choice = SettingsChoice("plain", Settings(), plain, not overflow, notes, retrace, shapes)
-        if shapes_vary:
-            choice.alternatives = [("reduce_retracing", Settings(reduce_retracing=True), rr)]
-    for name, n in retrace.items():
-        notes.append(f"`{name}` took {n} distinct Python values and retraces once per value whatever the settings: "
-                     f"pass `{name}` as a tensor (`tf.constant({name})`) at its call sites")
+        return SettingsChoice("plain", Settings(), max(plain, 1), not overflow, notes, seen.retrace, seen.shapes)
+    if not seen.blockers and seen.specs:
+        return _with_signature(seen, notes, plain, predict_reduce_retracing(keys), overflow)
+    return _without_signature(seen, notes, plain, predict_reduce_retracing(keys), overflow)
+
+
+def _with_signature(seen: _Observed, notes: list[str], plain: int, rr: int, overflow: bool) -> SettingsChoice:
+    """Every parameter can be covered by a spec: one trace, the others kept as alternatives to measure."""
+    choice = SettingsChoice("input_signature", Settings(input_signature=seen.specs), 1, not overflow, notes, {},
+                            seen.shapes)
+    if seen.shapes_vary:
+        choice.alternatives.append(("reduce_retracing", Settings(reduce_retracing=True), rr))
+    choice.alternatives.append(("plain", Settings(), plain))
+    for name, n in seen.retrace.items():
+        notes.append(f"`{name}` took {n} Python values: the signature turns it into a scalar tensor (one trace)")
+    if seen.dtypes_seen:  # the recorded calls cannot show it: a library's other callers may pass int64 or float64
+        choice.signature_note = (f"the signature accepts only the dtypes seen ({', '.join(seen.dtypes_seen)}): a "
+                                 "call with another dtype raises TypeError where the eager function worked; "
+                                 "`reduce_retracing=True` accepts any")
     return choice
 
 
-def break_even_calls(eager_per_call_s: float, graph_per_call_s: float, trace_s: float) -> float | None:
-    """Calls needed before the tracing cost is paid back; None when graph mode never pays."""
-    gain = eager_per_call_s - graph_per_call_s
-    if gain <= 0:
-        return None
-    return trace_s / gain
-
-
-def per_instance_traces(spec_traces: int, instances: int | None, calls: int | None) -> int:
-    """Traces of a method called on ``instances`` distinct objects whose argument specs alone make ``spec_traces``.
-
-    ``tf.function`` binds one Function per object, each with its own trace cache (the profile's signatures key
-    ``self`` by type only, so they cannot see it). Combined as ``max(instances, spec_traces)``: every object
-    traces at least once and every distinct spec at least once somewhere, so that is the fewest the run can make,
-    and it is exact for the two common patterns, one new object per call (``instances == calls``) and several
-    objects of one class each seeing its own spec (the layers of an MLP: k objects, k shapes, k traces). The most
-    is ``instances * spec_traces`` (every object sees every spec); predicting that would reject or mis-rank the MLP
-    case, while an underestimate is only corrected by the trial. Never more than ``calls``: a call traces once.
-    """
-    traces = spec_traces
-    if instances is not None and instances > 1:
-        traces = max(traces, instances)
-    if calls is not None and calls > 0:
-        traces = min(traces, calls)
-    return traces
-
-
-def every_call_on_new_object(instances: int | None, calls: int | None) -> bool:
-    """A method called on a different object at every call (``instances >= calls``, more than one call): as a
-    ``tf.function`` every call traces whatever its settings, so a trial run can only confirm "every call traced".
-
-    Exact, not "close": with even one call reusing an object a trial can measure a steady call, and the evidence
-    over rules principle leaves that to it (the report then explains the traces from the instance count)."""
-    return instances is not None and calls is not None and calls > 1 and instances >= calls
-
-
-def predict_traces(kind: str, signatures: Sequence[dict[str, Any]], instances: int | None = None) -> int:
-    """Traces the chosen settings should make on a run that passes ``signatures`` (checked by the trial); with
-    ``instances``, the distinct objects a method was called on (``per_instance_traces``)."""
-    sigs = [s for s in signatures if isinstance(s.get("args"), dict)]
-    if not sigs:
-        return 0
-    if instances is not None and instances > 1:
-        calls = sum(int(s.get("count", 0) or 0) for s in sigs) or None
-        return per_instance_traces(predict_traces(kind, sigs), instances, calls)
-    if kind == "input_signature":
-        return 1
-    names = list(sigs[0]["args"])
-    skip = []
-    if names and names[0] in ("self", "cls"):
-        kinds = {str(s["args"].get(names[0], {}).get("kind")) for s in sigs}
-        if _is_self(names[0], 0, kinds):
-            skip.append(names[0])
-    keys = [signature_key(s["args"], skip) for s in sigs]
-    return predict_reduce_retracing(keys) if kind == "reduce_retracing" else predict_plain(keys)
+def _without_signature(seen: _Observed, notes: list[str], plain: int, rr: int, overflow: bool) -> SettingsChoice:
+    if seen.blockers:
+        notes.append("no input_signature: " + "; ".join(seen.blockers))
+    if seen.shapes_vary and rr < plain:
+        choice = SettingsChoice("reduce_retracing", Settings(reduce_retracing=True), rr, not overflow, notes,
+                                seen.retrace, seen.shapes)
+        choice.alternatives = [("plain", Settings(), plain)]
+    else:
+        choice = SettingsChoice("plain", Settings(), plain, not overflow, notes, seen.retrace, seen.shapes)
+        if seen.shapes_vary:
+            choice.alternatives = [("reduce_retracing", Settings(reduce_retracing=True), rr)]
+    for name, n in seen.retrace.items():
+        notes.append(f"`{name}` took {n} distinct Python values and retraces once per value whatever the settings: "
+                     f"pass `{name}` as a tensor (`tf.constant({name})`) at its call sites")
+    return choice
 
 
 def settings_for_workload(

@@ -24,7 +24,7 @@ from hybridize.planner.hook_state import HookState, Stats
 from hybridize.planner.levels import levels, run_level
 from hybridize.planner.measurement import Measurement
 from hybridize.planner.session import Trials
-from hybridize.planner.settings import every_call_on_new_object, per_instance_traces, predict_traces
+from hybridize.planner.traces import every_call_on_new_object, per_instance_traces, predict_traces
 from hybridize.planner.trials import FunctionResult, TrialResult, merge_results
 
 OBJ = {"kind": "object", "type": "m.Posterior"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybridize.planner.settings import break_even_calls, derive_settings, predict_reduce_retracing, signature_key
+from hybridize.planner.settings import derive_settings
+from hybridize.planner.traces import break_even_calls, predict_reduce_retracing, signature_key
 
 from ._helpers import py, sig, t
 
