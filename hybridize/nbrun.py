@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from hybridize.errors import HybridizeError
 from hybridize.notebook import INSTALL_HINT
 from hybridize.project import resolve_project_root
+
+SHUTDOWN_WAIT_S = 120.0  # seconds a kernel has to exit (and write its records) once the notebook has run
 
 
 def shorthand(command: list[str]) -> tuple[list[str], Path] | None:
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kernel is None and not _kernel_exists(kernel):
         print(f"hybridize: note: kernel {kernel!r} named by the notebook is not installed; using python3", file=sys.stderr)
         kernel = "python3"
-    client = NotebookClient(nb, timeout=args.timeout, kernel_name=kernel,
+    client = NotebookClient(nb, timeout=args.timeout, kernel_name=kernel, config=_config(),
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     try:
         client.execute()
@@ -75,6 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hybridize: error: {path}: could not run the notebook ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     return 0
+
+
+def _config() -> Any:
+    """The kernel gets ``SHUTDOWN_WAIT_S`` to exit after the last cell. Why: its exit handlers write what the
+    tracer and the trial hook recorded, and jupyter_client's default (SIGTERM 2.5 s after the shutdown request,
+    SIGKILL at 5 s) killed a loaded kernel before they ran: the run then looked as if no function was called."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.shutdown_wait_time = SHUTDOWN_WAIT_S
+    return config
 
 
 def _kernel_exists(name: str) -> bool:

@@ -34,6 +34,17 @@ def test_a_cell_that_raises_is_one_line_and_exit_1_and_the_notebook_is_untouched
     assert (tmp_path / "nb.ipynb").read_bytes() == before
 
 
+def test_the_kernel_has_time_to_run_its_exit_handlers(tmp_path: Path) -> None:
+    # the tracer and the trial hook write their records at the kernel's exit: a loaded kernel that took more than
+    # jupyter_client's 2.5 s to get there was killed and its run read as "no function called"
+    cell = ("import atexit, pathlib, time\n\n\ndef write():\n    time.sleep(4)\n"
+            "    pathlib.Path('written').write_text('done')\n\n\natexit.register(write)\n")
+    write_notebook(tmp_path / "nb.ipynb", [code(cell, "a")])
+    proc = run([sys.executable, "-m", "hybridize.nbrun", "nb.ipynb"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "written").read_text() == "done"
+
+
 def test_shorthand_needs_an_existing_notebook_and_the_notebook_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                       ) -> None:
     assert shorthand(["python", "x.py"]) is None
