@@ -90,6 +90,7 @@ def plan_targets(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def static_all(project: Path) -> dict[str, dict[str, Any]]:
+    from hybridize.identity import FunctionId
     from hybridize.planner.candidates import received_tensors
     from hybridize.project import load_config
     from hybridize.static import analyze
@@ -100,12 +101,12 @@ def static_all(project: Path) -> dict[str, dict[str, Any]]:
                                                         config.exclude).functions}
     out: dict[str, dict[str, Any]] = {}
     for fn in load_profile(project / ".hybridize").functions:
-        rep = reports.get(fn["function"])
-        if fn.get("hybrid") or "<locals>" in fn["function"] or not received_tensors(fn):
+        rep = reports.get(fn.function)
+        if fn.hybrid or FunctionId.is_nested_qualname(fn.qualname) or not received_tensors(fn.signatures):
             continue
         if rep is not None and any(f.get("severity") == "blocker" for f in rep.get("findings", [])):
             continue
-        out[fn["function"]] = {"mode": "graph", "settings": {}}
+        out[fn.function] = {"mode": "graph", "settings": {}}
     return out
 
 
