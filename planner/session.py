@@ -97,7 +97,10 @@ class Trials:
 
     # -- running -------------------------------------------------------------------------------------------
     def run(self, label: str, command: list[str], targets: list[dict[str, Any]], *,
-            only_tests: list[str] | None = None, digests: bool = False, signatures: bool = False) -> TrialResult:
+            only_tests: list[str] | None = None, digests: bool = False, signatures: bool = False,
+            cold: bool = False) -> TrialResult:
+        """One trial run; ``cold`` runs it in a fresh process, never forked from the warm-start server (XLA: its CPU
+        runtime ran this workload's fused kernels ~25 % slower in a forked child, the plain graph did not)."""
         changed = [FunctionId.split_name(str(t["function"]))[1] for t in targets if t["mode"] != "time"]
         shown = ", ".join(changed[:3]) + (f" +{len(changed) - 3}" if len(changed) > 3 else "")
         self.console.print(f"[dim]hybridize: trial {label}: {len(changed)} of {len(targets)} function(s) changed"
@@ -108,7 +111,7 @@ class Trials:
                           remaining_s=left, explicit_s=self.timeout_s)
         result = run_trial(command, root=self.root, work_dir=self.work, label=label, targets=targets,
                            timeout_s=limit.timeout_s, only_tests=only_tests, digest_calls=DIGEST_CALLS if digests else 0,
-                           record_signatures=signatures, warm=self.warm,
+                           record_signatures=signatures, warm=None if cold else self.warm,
                            stop=self.early.rule() if self.early is not None and command == self.perf else None)
         result.limit = limit
         if self.early is not None:

@@ -236,7 +236,7 @@ def try_xla(trials: Any, levels: list[list[str]]) -> None:
                 else:
                     targets.append(c.target("time"))
             result: TrialResult = trials.run(f"xla{i}" + ("-again" if attempt else ""), trials.perf, targets,
-                                             digests=True)
+                                             digests=True, cold=True)
             raised = {n for n in chosen if result.func(n).errors}
             for n in raised:
                 trials.measurements[n].xla = judge(trials.measurements[n], result.func(n))
@@ -284,7 +284,7 @@ def confirm_runs(trials: Any, index: int, unsure: dict[str, Settings], xla_run: 
                 targets.append(c.target("graph", unsure[c.function] if jit else current_settings(m)))
             else:  # the others, and an existing tf.function kept as a graph, run as they are
                 targets.append(c.target("time"))
-        results.append(trials.run(label, trials.perf, targets, digests=True))
+        results.append(trials.run(label, trials.perf, targets, digests=True, cold=True))
         if trials._broke(results[-1]):
             break
     broke = len(results) < 2 or trials._broke(results[-1])
