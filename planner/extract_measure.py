@@ -12,7 +12,6 @@ misses) and only the optional settings must fit; under a user's ``--budget`` not
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 from hybridize.planner.extract_decide import MIN_PAIRS, Pair, Run, Trial, needs_seed_probe, pick_setting, want_another
 from hybridize.planner.extract_run import SEED_ENV, STEP_ENV, TRACES_ENV
 from hybridize.planner.extract_settings import SIGNATURE, Variants, add_signature_variant, read_traces
+from hybridize.process import run_captured
 
 RUNNER = "hybridize.planner.extract_run"
 SEED = 0  # every run's seed (Python, NumPy, TensorFlow), unless the program seeds itself
@@ -44,12 +44,8 @@ def launch(python: str, argv: list[str], main: Path, source: bytes | None, root:
     cmd = [python, "-m", RUNNER, src_arg, str(main), "--", *argv]
     timeout = max(60.0, 3 * typical_s) if typical_s else None
     started = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, check=False)
-        code, text = proc.returncode, proc.stdout.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as exc:
-        code, text = 124, (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else ""
+    done = run_captured(cmd, cwd=root, env=env, timeout_s=timeout, merge=True)  # a script's own children too
+    code, text = done.status, done.stdout
     seconds = time.perf_counter() - started
     (folder / "output.log").write_text(text, encoding="utf-8")
     return Run(label, seconds, code, text)
