@@ -162,12 +162,7 @@ def _undo_last(root: Path, data_dir: Path, force: bool) -> list[str]:
     restores: list[tuple[str, Path, bytes, int]] = []
     for rel, info in files.items():
         path = resolve_inside(root, rel)
-        try:
-            original = (folder / "files" / rel).read_bytes()
-        except OSError:
-            raise HybridizeError(f"backup {folder} lacks {rel}; nothing was restored") from None
-        if sha256_bytes(original) != info["before"]:
-            raise HybridizeError(f"backup of {rel} in {folder} does not match its recorded hash; nothing was restored")
+        original = journal.backed_up(folder, rel, info["before"], "nothing was restored")
         current = path.read_bytes() if path.is_file() else None
         if current is not None and sha256_bytes(current) == info["before"]:
             continue  # already restored (an undo interrupted half way): nothing to do, nothing to lose

@@ -63,6 +63,18 @@ def temp_siblings(path: Path) -> list[Path]:
         return []
 
 
+def backed_up(folder: Path, rel: str, before: str, advice: str) -> bytes:
+    """The copy of ``rel`` saved in the backup ``folder``, checked against the hash recorded before the edit; a
+    missing or altered copy is refused with ``advice`` (restoring it would lose the original)."""
+    try:
+        original = (folder / "files" / rel).read_bytes()
+    except OSError:
+        raise HybridizeError(f"backup {folder} lacks {rel}; {advice}") from None
+    if sha256_bytes(original) != before:
+        raise HybridizeError(f"backup of {rel} in {folder} does not match its recorded hash; {advice}")
+    return original
+
+
 @dataclass
 class Recovery:
     """What rolling back an interrupted apply did."""
@@ -121,12 +133,7 @@ def recover(root: Path, data_dir: Path) -> Recovery | None:
         if current != info["after"]:
             recovery.kept.append(rel)
             continue
-        try:
-            original = (folder / "files" / rel).read_bytes()
-        except OSError:
-            raise HybridizeError(f"backup {folder} lacks {rel}; restore by hand from it") from None
-        if sha256_bytes(original) != info["before"]:
-            raise HybridizeError(f"backup of {rel} in {folder} does not match its recorded hash; restore by hand")
+        original = backed_up(folder, rel, info["before"], "restore by hand from it")
         try:
             write_bytes_atomic(target, original, info["mode"])
         except OSError as exc:
