@@ -84,7 +84,9 @@ def test_a_group_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path) 
             proc.wait()
 
 
-def test_ctrl_c_is_passed_on_and_returns_130_once_the_command_stopped(tmp_path: Path) -> None:
+def _interrupted_command(tmp_path: Path) -> tuple[str, Path]:
+    """A command that sleeps until it gets SIGINT (then leaves a ``stopped`` file and exits 1), and a thread that
+    sends this process SIGINT once the command is running: what a terminal's Ctrl-C does to hybridize."""
     ready, stopped = tmp_path / "ready", tmp_path / "stopped"
     code = (f"import pathlib, time\npathlib.Path({str(ready)!r}).touch()\ntry:\n    time.sleep(60)\n"
             f"except KeyboardInterrupt:\n    pathlib.Path({str(stopped)!r}).touch()\n    raise SystemExit(1)\n")
@@ -92,9 +94,14 @@ def test_ctrl_c_is_passed_on_and_returns_130_once_the_command_stopped(tmp_path: 
     def interrupt_when_ready() -> None:
         while not ready.exists():
             threading.Event().wait(0.05)
-        os.kill(os.getpid(), signal.SIGINT)  # what a terminal's Ctrl-C does to hybridize
+        os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt_when_ready, daemon=True).start()
+    return code, stopped
+
+
+def test_ctrl_c_is_passed_on_and_returns_130_once_the_command_stopped(tmp_path: Path) -> None:
+    code, stopped = _interrupted_command(tmp_path)
     assert run_command([PY, "-c", code], root=tmp_path, boot=[]) == INTERRUPTED
     assert stopped.exists()  # the command got the SIGINT and ran its own handler before the launcher returned
 
@@ -141,16 +148,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_run_captured_passes_ctrl_c_on_then_raises_it(tmp_path: Path) -> None:
-    ready, stopped = tmp_path / "ready", tmp_path / "stopped"
-    code = (f"import pathlib, time\npathlib.Path({str(ready)!r}).touch()\ntry:\n    time.sleep(60)\n"
-            f"except KeyboardInterrupt:\n    pathlib.Path({str(stopped)!r}).touch()\n    raise SystemExit(1)\n")
-
-    def interrupt_when_ready() -> None:
-        while not ready.exists():
-            threading.Event().wait(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=interrupt_when_ready, daemon=True).start()
+    code, stopped = _interrupted_command(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         run_captured([PY, "-c", code])
     assert stopped.exists()
