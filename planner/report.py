@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hybridize.identity import FunctionId
 from hybridize.plan import Plan, Recommendation, Rejection
 from hybridize.planner.outside import outside_notes
 
@@ -82,10 +81,6 @@ def _summary(plan: Plan) -> str:
     if base:
         text += f" on a {base:.2f} s performance run"
     return text
-
-
-def _qualname(function: str) -> str:
-    return FunctionId.qualname_of(function) or function
 
 
 def _decorator_text(r: Recommendation) -> str:
