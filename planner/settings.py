@@ -78,11 +78,9 @@ def _param_infos(params: Params | None, names: Sequence[str]) -> list[ParamInfo]
         for p in params:
             if isinstance(p, str):
                 out.append(ParamInfo(p))
-            elif isinstance(p, Param):
-                out.append(ParamInfo(p.name, p.kind, p.has_default))
             else:
-                out.append(ParamInfo(str(p.get("name")), str(p.get("kind", "positional")),
-                                     bool(p.get("has_default", p.get("default", False)))))
+                param = p if isinstance(p, Param) else Param.from_json(p)
+                out.append(ParamInfo(param.name, param.kind, param.has_default))
         return out
     return [ParamInfo(n) for n in names]
 
